@@ -1,0 +1,64 @@
+# modelbook: `make run` and `make test` are all a newcomer needs; both set up .venv from the lock first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+export MLFLOW_ALLOW_PICKLE_DESERIALIZATION := false
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup run test lab export clean docs lock lint wheel data verify
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock setup.py settings.ini
+	@echo "== setting up $(VENV) from requirements.lock"
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "modelbook needs Python 3.11 or newer, found " + sys.version'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q --python $(PY) -r requirements.lock
+	$(BIN)/uv pip install -q --python $(PY) --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name modelbook --display-name "Python (modelbook)" >/dev/null
+	if [ -d .git ]; then $(BIN)/nbdev_install_hooks >/dev/null; fi
+	$(BIN)/pip check
+	touch $@
+
+setup: $(STAMP) ## create .venv from the lock, install the package (editable) and its Jupyter kernel
+
+run: $(STAMP) ## the main job on the bundled data: a data report per data set into reports/
+	$(BIN)/modelbook data verify
+	$(BIN)/modelbook data report caravan --progress
+	$(BIN)/modelbook data report bikeshare --progress
+
+test: $(STAMP) ## the whole suite: notebooks, export/clean checks, end-to-end, docs, wheel
+	$(BIN)/pytest
+
+lab: $(STAMP) ## JupyterLab on the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=nbs
+
+export: $(STAMP) ## notebooks -> package, and clean the notebooks
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
+	$(BIN)/nbdev_clean --fname nbs/experiments
+
+docs: $(STAMP) ## build the static HTML site into _docs/
+	$(PY) docs/build.py
+
+lint: $(STAMP) ## ruff on the generated package
+	$(BIN)/ruff check modelbook
+
+wheel: $(STAMP) ## build the wheel into dist/
+	$(PY) -m build --wheel --no-isolation --outdir dist .
+
+verify: $(STAMP) ## re-check every raw data file against its datasheet
+	$(BIN)/modelbook data verify
+
+lock: ## regenerate requirements.lock from requirements.in (needs the network)
+	$(BIN)/uv pip compile --python-version 3.11 -q requirements.in -o requirements.lock
+
+clean: ## remove run outputs and built docs (keeps .venv and the tracking store)
+	rm -rf reports/* _docs _proc dist build
