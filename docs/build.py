@@ -15,7 +15,7 @@ BIN = Path(sys.executable).parent
 def _front_matter(src: str) -> dict:
     return dict(re.findall(r'^(\w[\w-]*):\s*(.*)$', src, flags=re.M))
 
-def _md(text: str) -> dict: return {'cell_type': 'markdown', 'metadata': {}, 'source': text}
+def _md(text: str) -> dict: return {'cell_type': 'markdown', 'id': f'mb{abs(hash(text)) % 10**8:08d}', 'metadata': {}, 'source': text}
 
 _TAGS = {'echo: false': 'remove-input', 'output: false': 'remove-output', 'include: false': 'remove-cell'}
 

@@ -6,7 +6,7 @@
 __all__ = ['ModelbookError', 'ConfigError', 'ParameterError', 'DataError', 'DataIntegrityError', 'ModelError', 'RegistryError',
            'ArtifactIntegrityError']
 
-# %% ../nbs/00_errors.ipynb #c9d1ea89
+# %% ../nbs/00_errors.ipynb #619eab07
 class ModelbookError(Exception):
     "Raised when modelbook refuses to go on; the base of every error it raises on purpose."
 
