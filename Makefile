@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export MLFLOW_ALLOW_PICKLE_DESERIALIZATION := false
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup run test lab export clean docs lock lint wheel data verify
+.PHONY: help setup run test lab export clean docs lock lint wheel data verify serve ui
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,10 +29,16 @@ $(STAMP): requirements.lock setup.py settings.ini
 
 setup: $(STAMP) ## create .venv from the lock, install the package (editable) and its Jupyter kernel
 
-run: $(STAMP) ## the main job on the bundled data: a data report per data set into reports/
+run: $(STAMP) ## the main job: verify the data, train every Caravan candidate, report, track, register
 	$(BIN)/modelbook data verify
-	$(BIN)/modelbook data report caravan --progress
-	$(BIN)/modelbook data report bikeshare --progress
+	$(BIN)/modelbook run caravan --progress
+	@echo "Reports are in reports/caravan/; browse runs and the registry with: make ui"
+
+serve: $(STAMP) ## serve the Caravan champion on http://127.0.0.1:8000 (docs at /docs)
+	$(BIN)/modelbook serve --model caravan --port 8000
+
+ui: $(STAMP) ## MLflow's UI on the project's tracking store, http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
 test: $(STAMP) ## the whole suite: notebooks, export/clean checks, end-to-end, docs, wheel
 	$(BIN)/pytest

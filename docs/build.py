@@ -7,13 +7,15 @@
 4. Sphinx with myst-nb renders _proc/ to static HTML in _docs/ (no notebook is executed, nothing is fetched).
 """
 import json, re, shutil, subprocess, sys
+import yaml
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 def _front_matter(src: str) -> dict:
-    return dict(re.findall(r'^(\w[\w-]*):\s*(.*)$', src, flags=re.M))
+    body = src.strip().removeprefix('---').removesuffix('---')
+    return yaml.safe_load(body) or {}
 
 def _md(text: str) -> dict: return {'cell_type': 'markdown', 'id': f'mb{abs(hash(text)) % 10**8:08d}', 'metadata': {}, 'source': text}
 

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['ModelbookError', 'ConfigError', 'ParameterError', 'DataError', 'DataIntegrityError', 'ModelError', 'RegistryError',
-           'ArtifactIntegrityError']
+           'ArtifactIntegrityError', 'ServiceError']
 
-# %% ../nbs/00_errors.ipynb #619eab07
+# %% ../nbs/00_errors.ipynb #57e4a92e
 class ModelbookError(Exception):
     "Raised when modelbook refuses to go on; the base of every error it raises on purpose."
 
@@ -30,3 +30,6 @@ class RegistryError(ModelbookError):
 
 class ArtifactIntegrityError(RegistryError):
     "Raised when a model artefact's files differ from the hashes recorded at registration."
+
+class ServiceError(ModelbookError):
+    "Raised when the prediction service cannot start, answer or stop."

@@ -1,0 +1,130 @@
+"""The thin lifecycle end to end, through the `modelbook` command on a throwaway copy of the project:
+run -> registry -> serve over real HTTP on loopback -> monitor; and bad input that must fail cleanly."""
+import json, os, socket, subprocess, sys, time
+import numpy as np, pandas as pd, pytest, yaml
+from conftest import BIN, copy_project
+
+def _env(root):
+    env = {k: v for k, v in os.environ.items() if k != 'MLFLOW_TRACKING_URI'}
+    return {**env, 'MODELBOOK_ROOT': str(root), 'MLFLOW_ALLOW_PICKLE_DESERIALIZATION': 'false'}
+
+def modelbook(root, *args, timeout=600):
+    return subprocess.run([BIN/'modelbook', *args], cwd=root, env=_env(root), capture_output=True, text=True, timeout=timeout)
+
+def registered_versions(root) -> list:
+    code = "from modelbook.track import client; print([str(v.version) for v in client().search_model_versions()])"
+    r = subprocess.run([sys.executable, '-c', code], cwd=root, env=_env(root), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return eval(r.stdout.strip().splitlines()[-1])
+
+def _free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    "A project copy with one trained, registered champion (hgb, few bootstrap replicates)."
+    root = copy_project(tmp_path_factory.mktemp('lifecycle')/'project')
+    r = modelbook(root, 'run', 'caravan', '-p', 'model', 'hgb', '-p', 'n_boot', '200')
+    assert r.returncode == 0, r.stdout + r.stderr
+    return root, r
+
+def test_run_leaves_report_metrics_and_registry(trained):
+    root, r = trained
+    run_dir, = (root/'reports'/'caravan').iterdir()
+    html = (run_dir/'report.html').read_text()
+    assert html.count('data:image/png;base64') >= 4, "the report should embed its figures"
+    assert 'Verdict: the' in html and '95% CI' in html
+    metrics = json.loads((run_dir/'metrics.json').read_text())
+    assert metrics['roc_auc_low'] < metrics['roc_auc'] < metrics['roc_auc_high']
+    tracking = json.loads((run_dir/'tracking.json').read_text())
+    assert tracking['version'] == '1' and tracking['champion'] == (tracking['verdict'] == 'pass')
+    assert 'registered `caravan` v1' in r.stdout and str(run_dir/'report.html') in r.stdout
+
+def test_serve_predicts_like_the_model_in_process(trained):
+    root, _ = trained
+    import httpx
+    port = _free_port()
+    server = subprocess.Popen([BIN/'modelbook', 'serve', '--model', 'caravan', '--port', str(port)], cwd=root, env=_env(root),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+            for _ in range(300):
+                try:
+                    if http.get('/health').status_code == 200: break
+                except httpx.TransportError: time.sleep(0.1)
+            else: pytest.fail(f"service did not start: {server.stdout.read() if server.poll() is not None else ''}")
+            records = pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns='Purchase').sample(25, random_state=1)
+            resp = http.post('/predict', json={'records': records.to_dict(orient='records')})
+            assert resp.status_code == 200, resp.text
+            served = np.array([p['probability'] for p in resp.json()['predictions']])
+            code = ("import sys, json, pandas as pd; from modelbook.track import load_registered; from modelbook.data import conform;"
+                    "m = load_registered('caravan'); X = conform(pd.read_json(sys.stdin), m.bundle['contract'], where='stdin');"
+                    "print(json.dumps(m.model.predict_proba(X)[:, 1].tolist()))")
+            local = subprocess.run([sys.executable, '-c', code], input=records.to_json(orient='records'), cwd=root, env=_env(root), capture_output=True, text=True)
+            assert local.returncode == 0, local.stderr
+            np.testing.assert_allclose(served, json.loads(local.stdout), rtol=0, atol=1e-12)
+            meta = http.get('/metadata').json()
+            assert meta['version'] == '1' and len(meta['data_fingerprint']) == 64
+            bad = records.head(1).to_dict(orient='records'); del bad[0]['MOSTYPE']
+            resp = http.post('/predict', json={'records': bad})
+            assert resp.status_code == 422 and 'MOSTYPE' in json.dumps(resp.json()['detail'])
+            assert http.get('/health').status_code == 200, "the service must stay up after a bad request"
+    finally:
+        os.killpg(server.pid, 15); server.wait(timeout=20)
+
+def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_path):
+    root, _ = trained
+    from modelbook.config import load_card
+    from modelbook.data import split_data, read_dataset
+    test = split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test
+    test.to_csv(tmp_path/'same.csv', index=False)
+    shifted = test.copy()
+    for c in [c for c in test.columns if c.startswith('M') and c not in ('MOSTYPE', 'MOSHOOFD')][:30]:
+        shifted[c] = (shifted[c] + 2).clip(upper=9)
+    shifted.to_csv(tmp_path/'shifted.csv', index=False)
+    same = modelbook(root, 'monitor', 'caravan', '--current', str(tmp_path/'same.csv'))
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert 'no drift alert' in same.stdout
+    moved = modelbook(root, 'monitor', 'caravan', '--current', str(tmp_path/'shifted.csv'))
+    assert moved.returncode == 3, moved.stdout + moved.stderr
+    assert 'DRIFT ALERT' in moved.stdout
+    reports = sorted((root/'reports'/'caravan-monitor').glob('*/report.html'))
+    assert len(reports) == 2
+
+def test_unknown_parameter_is_refused_before_any_kernel_starts(trained):
+    root, _ = trained
+    r = modelbook(root, 'run', 'caravan', '-p', 'modle', 'glm')
+    assert r.returncode == 1 and 'Unknown parameter `modle` for train.ipynb; did you mean `model`?' in r.stderr
+    assert 'Valid parameters: card, model, seed, n_boot, register, out_dir' in r.stderr
+
+def test_plain_papermill_runs_the_training_notebook(trained, tmp_path):
+    root, _ = trained
+    r = subprocess.run([BIN/'papermill', 'nbs/experiments/train.ipynb', str(tmp_path/'out.ipynb'), '-k', 'modelbook',
+                        '-p', 'model', 'glm', '-p', 'n_boot', '100', '-p', 'register', 'False', '-p', 'out_dir', str(tmp_path/'run')],
+                       cwd=root, env=_env(root), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path/'run'/'tracking.json').read_text())['version'] is None
+    assert 'Verdict: the `glm` model' in (tmp_path/'out.ipynb').read_text()
+
+def _break_caravan(root, edit):
+    "Rewrite the project copy's caravan.csv with `edit` and re-record its hash, as if the datasheet were updated."
+    from modelbook.data import file_sha256
+    csv, sheet = root/'data'/'raw'/'caravan.csv', root/'data'/'raw'/'caravan.datasheet.yaml'
+    edit(pd.read_csv(csv)).to_csv(csv, index=False)
+    d = yaml.safe_load(sheet.read_text()); d['sha256'] = file_sha256(csv); sheet.write_text(yaml.safe_dump(d, sort_keys=False))
+
+@pytest.mark.parametrize('edit, expected', [
+    (lambda df: df.drop(columns=['MOSTYPE']), 'missing: MOSTYPE'),
+    (lambda df: df.assign(Purchase=df['Purchase'].where(df.index != 7, 'Maybe')), "column `Purchase` must be one of ['No', 'Yes']; rows 9 (file line numbers) hold ['Maybe']"),
+], ids=['missing-column', 'third-class'])
+def test_bad_data_fails_cleanly(tmp_path, edit, expected):
+    root = copy_project(tmp_path/'project')
+    _break_caravan(root, edit)
+    r = modelbook(root, 'run', 'caravan', '-p', 'model', 'glm')
+    assert r.returncode == 1 and expected in r.stderr, r.stderr
+    runs = list((root/'reports'/'caravan').iterdir())
+    assert len(runs) == 1 and runs[0].name.endswith('-FAILED')
+    assert not (runs[0]/'report.html').exists() and not (runs[0]/'tracking.json').exists()
+    assert expected.split(';')[0] in (runs[0]/'train.ipynb').read_text(), "the failed notebook keeps the error"
+    assert not (root/'mlflow.db').exists() or registered_versions(root) == []
