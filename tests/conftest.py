@@ -1,5 +1,5 @@
 "Shared fixtures: the project root, the venv's executables, and a scratch copy of the project."
-import shutil, subprocess, sys
+import os, shutil, socket, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -23,3 +23,23 @@ def copy_project(dest: Path, only: tuple[str, ...] = ()) -> Path:
 def project_copy(tmp_path):
     "A throwaway copy of the project (tracked files only) that a test may break."
     return copy_project(tmp_path/'project')
+
+def env_for(root) -> dict:
+    "The environment a command sees in a project copy: its own root and tracking store, no pickles."
+    env = {k: v for k, v in os.environ.items() if k not in ('MLFLOW_TRACKING_URI', 'MODELBOOK_API_TOKEN')}
+    return {**env, 'MODELBOOK_ROOT': str(root), 'MLFLOW_ALLOW_PICKLE_DESERIALIZATION': 'false'}
+
+def modelbook(root, *args, timeout=600):
+    "Run the `modelbook` command in a project copy."
+    return subprocess.run([BIN/'modelbook', *args], cwd=root, env=env_for(root), capture_output=True, text=True, timeout=timeout)
+
+def free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='session')
+def trained(tmp_path_factory):
+    "A project copy with one trained, registered champion (hgb, few bootstrap replicates)."
+    root = copy_project(tmp_path_factory.mktemp('lifecycle')/'project')
+    r = modelbook(root, 'run', 'caravan', '-p', 'model', 'hgb', '-p', 'n_boot', '200')
+    assert r.returncode == 0, r.stdout + r.stderr
+    return root, r

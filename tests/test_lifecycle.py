@@ -1,32 +1,14 @@
 """The thin lifecycle end to end, through the `modelbook` command on a throwaway copy of the project:
 run -> registry -> serve over real HTTP on loopback -> monitor; and bad input that must fail cleanly."""
-import json, os, socket, subprocess, sys, time
+import json, os, subprocess, sys, time
 import numpy as np, pandas as pd, pytest, yaml
-from conftest import BIN, copy_project
-
-def _env(root):
-    env = {k: v for k, v in os.environ.items() if k != 'MLFLOW_TRACKING_URI'}
-    return {**env, 'MODELBOOK_ROOT': str(root), 'MLFLOW_ALLOW_PICKLE_DESERIALIZATION': 'false'}
-
-def modelbook(root, *args, timeout=600):
-    return subprocess.run([BIN/'modelbook', *args], cwd=root, env=_env(root), capture_output=True, text=True, timeout=timeout)
+from conftest import BIN, copy_project, modelbook, env_for as _env, free_port as _free_port
 
 def registered_versions(root) -> list:
     code = "from modelbook.track import client; print([str(v.version) for v in client().search_model_versions()])"
     r = subprocess.run([sys.executable, '-c', code], cwd=root, env=_env(root), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return eval(r.stdout.strip().splitlines()[-1])
-
-def _free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    "A project copy with one trained, registered champion (hgb, few bootstrap replicates)."
-    root = copy_project(tmp_path_factory.mktemp('lifecycle')/'project')
-    r = modelbook(root, 'run', 'caravan', '-p', 'model', 'hgb', '-p', 'n_boot', '200')
-    assert r.returncode == 0, r.stdout + r.stderr
-    return root, r
 
 def test_run_leaves_report_metrics_and_registry(trained):
     root, r = trained

@@ -1,0 +1,61 @@
+"""The prediction service as a team would run it: started by the CLI, over real HTTP on loopback, with a bearer
+token and the prediction log; a bounded load test from 20 concurrent clients."""
+import os, signal, subprocess, time
+from concurrent.futures import ThreadPoolExecutor
+import httpx, pandas as pd, pytest
+from conftest import BIN, env_for, free_port
+
+@pytest.fixture
+def service(trained, tmp_path):
+    "`modelbook serve` on a free loopback port with a token and a prediction log in tmp_path."
+    root, _ = trained
+    port, log_dir = free_port(), tmp_path/'log'
+    env = {**env_for(root), 'MODELBOOK_API_TOKEN': 'test-token'}
+    proc = subprocess.Popen([BIN/'modelbook', 'serve', '--model', 'caravan', '--port', str(port), '--log-dir', str(log_dir)],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+        for _ in range(300):
+            try:
+                if http.get('/ready').status_code == 200: break
+            except httpx.TransportError: time.sleep(0.1)
+        else: pytest.fail(f"service did not become ready: {proc.stdout.read() if proc.poll() is not None else ''}")
+    yield url, log_dir, proc
+    if proc.poll() is None: os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)
+
+@pytest.fixture(scope='module')
+def records(trained):
+    root, _ = trained
+    return pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns='Purchase').head(200).to_dict(orient='records')
+
+def test_token_is_required(service, records):
+    url, _, _ = service
+    with httpx.Client(base_url=url, trust_env=False) as http:
+        assert http.post('/predict', json={'records': records[:1]}).status_code == 401
+        assert http.get('/metadata').status_code == 401
+        assert http.get('/health').status_code == 200 and http.get('/ready').status_code == 200
+
+def test_load_20_clients_10000_requests(service, records):
+    "Bounded load on loopback: zero errors, and a prediction log of exactly 10,000 rows with unique request ids."
+    url, log_dir, proc = service
+    auth = {'Authorization': 'Bearer test-token'}
+    def client(k):
+        statuses, ids = [], []
+        with httpx.Client(base_url=url, trust_env=False, headers=auth, timeout=30) as http:
+            for i in range(500):
+                r = http.post('/predict', json={'records': [records[(k * 500 + i) % len(records)]]})
+                statuses.append(r.status_code); ids.append(r.json().get('request_id'))
+        return statuses, ids
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(20) as pool: results = list(pool.map(client, range(20)))
+    seconds = time.perf_counter() - t0
+    statuses = [s for st, _ in results for s in st]; ids = [i for _, ii in results for i in ii]
+    assert len(statuses) == 10_000 and set(statuses) == {200}, f"errors: {pd.Series(statuses).value_counts().to_dict()}"
+    with httpx.Client(base_url=url, trust_env=False) as http: metrics = http.get('/metrics').text
+    assert 'modelbook_predicted_records_total 10000.0' in metrics
+    os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)          # graceful stop flushes the log
+    from modelbook.serve import read_prediction_log
+    log = read_prediction_log(log_dir)
+    assert len(log) == 10_000 and log['request_id'].is_unique and set(log['request_id']) == set(ids)
+    assert (log['model_version'] == '1').all() and log['probability'].between(0, 1).all()
+    print(f"10,000 requests from 20 clients in {seconds:.1f} s ({10_000 / seconds:,.0f} requests/s)")
