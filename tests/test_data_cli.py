@@ -24,7 +24,9 @@ def test_data_report_writes_html(project_copy):
     assert r.returncode == 0, r.stderr
     report, = (project_copy/'reports'/'data').glob('*/report.html')
     html = report.read_text()
-    assert 'Caravan insurance customers' in html and 'data:image/png;base64' in html
+    assert 'Caravan insurance customers' in html and html.count('data:image/png;base64') >= 3
+    assert '602 exact duplicate rows' in html or '602' in html        # the quality profile found Caravan's duplicated rows
+    assert 'contamination' in html                                     # and the guards ran on the card's split
 
 def test_failed_data_report_is_marked_and_has_no_report(project_copy):
     r = _modelbook(project_copy, 'data', 'report', 'nope')
