@@ -110,3 +110,17 @@ def test_bad_data_fails_cleanly(tmp_path, edit, expected):
     assert not (runs[0]/'report.html').exists() and not (runs[0]/'tracking.json').exists()
     assert expected.split(';')[0] in (runs[0]/'train.ipynb').read_text(), "the failed notebook keeps the error"
     assert not (root/'mlflow.db').exists() or registered_versions(root) == []
+
+def test_promote_refuses_a_version_that_fails_the_gate(trained):
+    root, _ = trained
+    r = modelbook(root, 'run', 'caravan', '-p', 'model', 'glm', '-p', 'n_boot', '100')
+    assert r.returncode == 0, r.stderr
+    tracking = json.loads(sorted((root/'reports'/'caravan').glob('*/tracking.json'))[-1].read_text())
+    v = tracking['version']
+    if tracking['champion']: pytest.skip("the glm candidate beat the champion significantly on this split")
+    r = modelbook(root, 'promote', 'caravan', v)
+    assert r.returncode == 1 and f"Model `caravan` v{v} was not promoted" in r.stderr and 'failed' in r.stderr, r.stderr
+    r = modelbook(root, 'rollback', 'caravan')
+    assert r.returncode == 1 and 'has no `previous` version to roll back to' in r.stderr
+    r = modelbook(root, 'promote', 'caravan', '1')          # the champion itself passes its own gate
+    assert r.returncode == 0 and 'is now champion' in r.stdout, r.stderr
