@@ -9,6 +9,8 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 export MLFLOW_ALLOW_PICKLE_DESERIALIZATION := false
 export PYTHONHASHSEED := 0
+# one BLAS/OpenMP thread per process: with 2 cores, parallel runs and the service would otherwise oversubscribe them
+export OMP_NUM_THREADS := 1
 
 .PHONY: help setup run test lab export clean docs lock lint wheel data verify serve ui
 
