@@ -21,6 +21,8 @@ def test_run_leaves_report_metrics_and_registry(trained):
     tracking = json.loads((run_dir/'tracking.json').read_text())
     assert tracking['version'] == '1' and tracking['champion'] == (tracking['verdict'] == 'pass')
     assert 'registered `caravan` v1' in r.stdout and str(run_dir/'report.html') in r.stdout
+    card = (run_dir/'model_card.md').read_text()
+    assert 'caravan' in card and 'Version history' in card and f"{metrics['lift']:.2f}"[:3] in card
 
 def test_serve_predicts_like_the_model_in_process(trained):
     root, _ = trained
