@@ -12,7 +12,7 @@ def registered_versions(root) -> list:
 
 def test_run_leaves_report_metrics_and_registry(trained):
     root, r = trained
-    run_dir, = (root/'reports'/'caravan').iterdir()
+    run_dir = sorted((root/'reports'/'caravan').iterdir())[0]          # the fixture's run (later tests add more)
     html = (run_dir/'report.html').read_text()
     assert html.count('data:image/png;base64') >= 4, "the report should embed its figures"
     assert 'Verdict: the' in html and '95% CI' in html
@@ -74,7 +74,7 @@ def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_pat
     assert moved.returncode == 3, moved.stdout + moved.stderr
     assert 'DRIFT ALERT' in moved.stdout
     reports = sorted((root/'reports'/'caravan-monitor').glob('*/report.html'))
-    assert len(reports) == 2
+    assert len(reports) >= 2
 
 def test_unknown_parameter_is_refused_before_any_kernel_starts(trained):
     root, _ = trained
