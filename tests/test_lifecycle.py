@@ -126,3 +126,18 @@ def test_promote_refuses_a_version_that_fails_the_gate(trained):
     assert r.returncode == 1 and 'has no `previous` version to roll back to' in r.stderr
     r = modelbook(root, 'promote', 'caravan', '1')          # the champion itself passes its own gate
     assert r.returncode == 0 and 'is now champion' in r.stdout, r.stderr
+
+def test_score_cli_matches_the_service_model(trained, tmp_path):
+    root, _ = trained
+    src = tmp_path/'batch.csv'
+    pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns='Purchase').head(3000).to_csv(src, index=False)
+    r = modelbook(root, 'score', 'caravan', str(src), str(tmp_path/'scored.parquet'), '--chunk-rows', '700')
+    assert r.returncode == 0, r.stderr
+    out = pd.read_parquet(tmp_path/'scored.parquet')
+    assert len(out) == 3000 and out['row'].tolist() == list(range(3000)) and (out['model_version'] == '1').all()
+    code = ("import sys, json, pandas as pd; from modelbook.track import load_registered; from modelbook.data import conform;"
+            f"m = load_registered('caravan'); X = conform(pd.read_csv({str(src)!r}), m.bundle['contract'], where='x');"
+            "print(json.dumps(m.model.predict_proba(X)[:, 1].tolist()))")
+    local = subprocess.run([sys.executable, '-c', code], cwd=root, env=_env(root), capture_output=True, text=True)
+    assert local.returncode == 0, local.stderr
+    np.testing.assert_allclose(out['probability'].to_numpy(), json.loads(local.stdout), rtol=0, atol=1e-12)
