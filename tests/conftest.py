@@ -1,5 +1,6 @@
 "Shared fixtures: the project root, the venv's executables, and a scratch copy of the project."
-import os, shutil, socket, subprocess, sys
+import os, shutil, signal, socket, subprocess, sys, time
+from contextlib import contextmanager
 from pathlib import Path
 import pytest
 
@@ -43,3 +44,22 @@ def trained(tmp_path_factory):
     r = modelbook(root, 'run', 'caravan', '-p', 'model', 'hgb', '-p', 'n_boot', '200')
     assert r.returncode == 0, r.stdout + r.stderr
     return root, r
+
+@contextmanager
+def serving(root, *args, env=None):
+    "Run `modelbook serve --model caravan` (plus `args`) on a free loopback port until /ready answers; yield (url, process); stop it."
+    import httpx
+    port = free_port()
+    proc = subprocess.Popen([BIN/'modelbook', 'serve', '--model', 'caravan', '--port', str(port), *map(str, args)], cwd=root,
+                            env=env or env_for(root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+            for _ in range(300):
+                try:
+                    if http.get('/ready').status_code == 200: break
+                except httpx.TransportError: time.sleep(0.1)
+            else: pytest.fail(f"service did not become ready: {proc.stdout.read() if proc.poll() is not None else ''}")
+        yield url, proc
+    finally:
+        if proc.poll() is None: os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)

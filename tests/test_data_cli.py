@@ -1,6 +1,6 @@
 "Raw data is verified against its datasheet from the command line; a changed byte is refused by name and hash."
 import hashlib, os, subprocess
-from conftest import BIN, copy_project
+from conftest import BIN
 
 def _modelbook(root, *args):
     return subprocess.run([BIN/'modelbook', *args], cwd=root, env={**os.environ, 'MODELBOOK_ROOT': str(root)}, capture_output=True, text=True)

@@ -1,7 +1,6 @@
 "make docs builds a static site from nbs/ with a page per chapter, the API rendered, and no broken local links."
 import re, subprocess, sys
 from html.parser import HTMLParser
-from pathlib import Path
 from conftest import ROOT, copy_project
 
 class _Links(HTMLParser):

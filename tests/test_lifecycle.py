@@ -1,8 +1,8 @@
 """The thin lifecycle end to end, through the `modelbook` command on a throwaway copy of the project:
 run -> registry -> serve over real HTTP on loopback -> monitor; and bad input that must fail cleanly."""
-import json, os, subprocess, sys, time
+import json, subprocess, sys
 import numpy as np, pandas as pd, pytest, yaml
-from conftest import BIN, copy_project, modelbook, env_for as _env, free_port as _free_port
+from conftest import BIN, copy_project, modelbook, env_for as _env, serving
 
 def registered_versions(root) -> list:
     code = "from modelbook.track import client; print([str(v.version) for v in client().search_model_versions()])"
@@ -27,35 +27,24 @@ def test_run_leaves_report_metrics_and_registry(trained):
 def test_serve_predicts_like_the_model_in_process(trained):
     root, _ = trained
     import httpx
-    port = _free_port()
-    server = subprocess.Popen([BIN/'modelbook', 'serve', '--model', 'caravan', '--port', str(port)], cwd=root, env=_env(root),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
-            for _ in range(300):
-                try:
-                    if http.get('/health').status_code == 200: break
-                except httpx.TransportError: time.sleep(0.1)
-            else: pytest.fail(f"service did not start: {server.stdout.read() if server.poll() is not None else ''}")
-            records = pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns='Purchase').sample(25, random_state=1)
-            resp = http.post('/predict', json={'records': records.to_dict(orient='records')})
-            assert resp.status_code == 200, resp.text
-            served = np.array([p['probability'] for p in resp.json()['predictions']])
-            code = ("import sys, json, pandas as pd; from modelbook.track import load_registered; from modelbook.data import conform;"
-                    "m = load_registered('caravan'); X = conform(pd.read_json(sys.stdin), m.bundle['contract'], where='stdin');"
-                    "print(json.dumps(m.model.predict_proba(X)[:, 1].tolist()))")
-            local = subprocess.run([sys.executable, '-c', code], input=records.to_json(orient='records'), cwd=root, env=_env(root), capture_output=True, text=True)
-            assert local.returncode == 0, local.stderr
-            np.testing.assert_allclose(served, json.loads(local.stdout), rtol=0, atol=1e-12)
-            meta = http.get('/metadata').json()
-            assert meta['version'] == '1' and len(meta['data_fingerprint']) == 64
-            bad = records.head(1).to_dict(orient='records'); del bad[0]['MOSTYPE']
-            resp = http.post('/predict', json={'records': bad})
-            assert resp.status_code == 422 and 'MOSTYPE' in json.dumps(resp.json()['detail'])
-            assert http.get('/health').status_code == 200, "the service must stay up after a bad request"
-    finally:
-        os.killpg(server.pid, 15); server.wait(timeout=20)
+    with serving(root) as (url, _), httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+        records = pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns='Purchase').sample(25, random_state=1)
+        resp = http.post('/predict', json={'records': records.to_dict(orient='records')})
+        assert resp.status_code == 200, resp.text
+        served = np.array([p['probability'] for p in resp.json()['predictions']])
+        code = ("import sys, json, pandas as pd; from modelbook.track import load_registered; from modelbook.data import conform;"
+                "m = load_registered('caravan'); X = conform(pd.read_json(sys.stdin), m.bundle['contract'], where='stdin');"
+                "print(json.dumps(m.model.predict_proba(X)[:, 1].tolist()))")
+        local = subprocess.run([sys.executable, '-c', code], input=records.to_json(orient='records'), cwd=root, env=_env(root), capture_output=True, text=True)
+        assert local.returncode == 0, local.stderr
+        np.testing.assert_allclose(served, json.loads(local.stdout), rtol=0, atol=1e-12)
+        meta = http.get('/metadata').json()
+        assert meta['version'] == '1' and len(meta['data_fingerprint']) == 64
+        bad = records.head(1).to_dict(orient='records'); del bad[0]['MOSTYPE']
+        resp = http.post('/predict', json={'records': bad})
+        assert resp.status_code == 422 and 'MOSTYPE' in json.dumps(resp.json()['detail'])
+        assert http.get('/health').status_code == 200, "the service must stay up after a bad request"
+
 
 def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_path):
     root, _ = trained

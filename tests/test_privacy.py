@@ -1,9 +1,9 @@
 """A planted personal-data column never appears in clear in reports, the tracking store or the prediction log.
 The project copy's Caravan data gains an e-mail column (policy: drop) and a phone column (policy: hash with a
 salt from the environment, and excluded from the features); the whole lifecycle runs; then every file is searched."""
-import json, os, signal, subprocess, time
+import subprocess
 import httpx, pandas as pd, pytest, yaml
-from conftest import BIN, copy_project, env_for, free_port, modelbook
+from conftest import BIN, copy_project, env_for, serving
 
 @pytest.fixture(scope='module')
 def planted(tmp_path_factory):
@@ -44,21 +44,11 @@ def test_planted_pii_never_reaches_reports_tracking_or_prediction_log(planted):
     for args in (['data', 'report', 'caravan'], ['run', 'caravan', '-p', 'model', 'glm', '-p', 'n_boot', '100']):
         r = _cmd(root, env, *args)
         assert r.returncode == 0, r.stdout + r.stderr
-    port = free_port()
-    server = subprocess.Popen([BIN/'modelbook', 'serve', '--model', 'caravan', '--port', str(port)], cwd=root, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10) as http:
-            for _ in range(300):
-                try:
-                    if http.get('/ready').status_code == 200: break
-                except httpx.TransportError: time.sleep(0.1)
-            rows = pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns=['email', 'phone', 'Purchase']).head(5).to_dict(orient='records')
-            assert http.post('/predict', json={'records': rows}).status_code == 200
-            extra = {**rows[0], 'email': emails[0]}
-            assert http.post('/predict', json={'records': [extra]}).status_code == 422      # not a feature: refused, not logged
-    finally:
-        os.killpg(server.pid, signal.SIGTERM); server.wait(timeout=30)
+    with serving(root, env=env) as (url, _), httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+        rows = pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns=['email', 'phone', 'Purchase']).head(5).to_dict(orient='records')
+        assert http.post('/predict', json={'records': rows}).status_code == 200
+        extra = {**rows[0], 'email': emails[0]}
+        assert http.post('/predict', json={'records': [extra]}).status_code == 422      # not a feature: refused, not logged
     searched = [root/'reports', root/'mlflow.db', root/'mlruns', root/'data'/'predictions']
     assert all(p.exists() for p in searched)
     n = assert_no_pii(searched, emails[::97] + phones[::97])

@@ -1,27 +1,17 @@
 """The prediction service as a team would run it: started by the CLI, over real HTTP on loopback, with a bearer
 token and the prediction log; a bounded load test from 20 concurrent clients."""
-import os, signal, subprocess, time
+import os, signal, time
 from concurrent.futures import ThreadPoolExecutor
 import httpx, pandas as pd, pytest
-from conftest import BIN, env_for, free_port
+from conftest import env_for, serving
 
 @pytest.fixture
 def service(trained, tmp_path):
     "`modelbook serve` on a free loopback port with a token and a prediction log in tmp_path."
     root, _ = trained
-    port, log_dir = free_port(), tmp_path/'log'
-    env = {**env_for(root), 'MODELBOOK_API_TOKEN': 'test-token'}
-    proc = subprocess.Popen([BIN/'modelbook', 'serve', '--model', 'caravan', '--port', str(port), '--log-dir', str(log_dir)],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
-        for _ in range(300):
-            try:
-                if http.get('/ready').status_code == 200: break
-            except httpx.TransportError: time.sleep(0.1)
-        else: pytest.fail(f"service did not become ready: {proc.stdout.read() if proc.poll() is not None else ''}")
-    yield url, log_dir, proc
-    if proc.poll() is None: os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)
+    log_dir = tmp_path/'log'
+    with serving(root, '--log-dir', log_dir, env={**env_for(root), 'MODELBOOK_API_TOKEN': 'test-token'}) as (url, proc):
+        yield url, log_dir, proc
 
 @pytest.fixture(scope='module')
 def records(trained):
