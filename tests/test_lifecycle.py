@@ -28,10 +28,12 @@ def test_serve_predicts_like_the_model_in_process(trained):
     root, _ = trained
     import httpx
     with serving(root) as (url, _), httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
-        records = pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns='Purchase').sample(25, random_state=1)
-        resp = http.post('/predict', json={'records': records.to_dict(orient='records')})
-        assert resp.status_code == 200, resp.text
-        served = np.array([p['probability'] for p in resp.json()['predictions']])
+        # 25 records take the compiled model's numpy tree walk, 400 its per-tree routine: both must equal the pipeline
+        records = pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns='Purchase').sample(400, random_state=1)
+        answers = [http.post('/predict', json={'records': part.to_dict(orient='records')}) for part in (records.iloc[:25], records)]
+        assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+        served = np.array([p['probability'] for r in answers for p in r.json()['predictions']])
+        records = pd.concat([records.iloc[:25], records])
         code = ("import sys, json, pandas as pd; from modelbook.track import load_registered; from modelbook.data import conform;"
                 "m = load_registered('caravan'); X = conform(pd.read_json(sys.stdin), m.bundle['contract'], where='stdin');"
                 "print(json.dumps(m.model.predict_proba(X)[:, 1].tolist()))")
