@@ -10,7 +10,7 @@ from .errors import ModelbookError
 
 # %% auto #0
 __all__ = ['DRIFT_EXIT', 'data_verify', 'data_report', 'run', 'batch', 'serve', 'promote', 'rollback', 'score', 'monitor',
-           'data_check', 'parser', 'main']
+           'reproduce', 'data_check', 'parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #17f64e34
 def data_verify(args) -> int:
@@ -116,6 +116,14 @@ def monitor(args) -> int:
           f"(alarm above {d['max_drifted_share']:.0%}); report: {res.report}")
     return DRIFT_EXIT if d['verdict'] else 0
 
+# %% ../nbs/10_cli.ipynb #8967bcc9
+def reproduce(args) -> int:
+    "Re-train a tracked run from its records and compare; exit 0 when reproduced, 1 when not."
+    from modelbook.reproduce import reproduce as _reproduce
+    res = _reproduce(args.run_id, rtol=args.rtol, atol=args.atol, strict=args.strict, tag=args.tag)
+    print(res.summary(), flush=True)
+    return res.exit_code
+
 # %% ../nbs/10_cli.ipynb #47ef7596
 def data_check(args) -> int:
     "Check a CSV or Parquet file against a card's privacy policy, data contract and leakage screen; write nothing."
@@ -172,6 +180,14 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser('monitor', help='drift report of a batch against the champion (exit 3 on an alert)')
     m.add_argument('card'); m.add_argument('--current', required=True, help='CSV or Parquet batch')
     m.add_argument('--alias', default='champion'); m.add_argument('--progress', action='store_true'); m.set_defaults(func=monitor)
+    rp = sub.add_parser('reproduce', help='re-train a tracked run from its records; compare metrics and predictions (exit 1 if not reproduced)')
+    rp.add_argument('run_id', help='the MLflow run id (tracking.json in the run folder, or `make ui`)')
+    rp.add_argument('--atol', type=float, default=1e-9, help='absolute tolerance on metrics and predictions')
+    rp.add_argument('--rtol', type=float, default=0.0, help='relative tolerance on metrics and predictions')
+    rp.add_argument('--strict', action='store_true', help='also fail when code, card or environment changed though results match')
+    rp.add_argument('--tag', action='store_true', help='record the outcome as tag modelbook.reproduced on the run')
+    rp.set_defaults(func=reproduce)
+
     return p
 
 def main(argv: list[str]|None=None) -> int:

@@ -175,7 +175,8 @@ class TrainedCandidate:
         metrics = {k: v_ for k, v_ in self.evaluation.to_dict().items() if isinstance(v_, float)}
         metrics.update(ece=self.calibration.estimate, ece_low=self.calibration.low, ece_high=self.calibration.high)
         split = Path(tempfile.mkdtemp())/'split.json'; split.write_text(json.dumps(self.split.manifest()))
-        artifacts = [*(artifacts or []), split]
+        from modelbook.reproduce import record_files   # what `modelbook reproduce` re-runs and compares against
+        artifacts = [*(artifacts or []), split, *record_files(self, split.parent)]
         return Candidate(c.name, self.kind, self.model, params, metrics,
                          {'status': v.status, 'sentence': v.sentence, 'metric': v.metric, 'estimate': v.estimate, 'low': v.low, 'high': v.high},
                          bundle, datasets={'train': (self.split.train, c.data.target), 'test': (self.split.test, c.data.target)},

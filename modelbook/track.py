@@ -15,9 +15,9 @@ from .errors import RegistryError, ArtifactIntegrityError
 import numpy as np
 
 # %% auto #0
-__all__ = ['client', 'experiment_id', 'git_state', 'environment', 'manifest', 'verify_manifest', 'Candidate', 'TrackedRun',
-           'log_candidate', 'champion_version', 'set_champion', 'Gate', 'promotion_gate', 'promote', 'rollback',
-           'RegisteredModel', 'load_registered']
+__all__ = ['SQLITE_BUSY_TIMEOUT_MS', 'prepare_sqlite_store', 'client', 'experiment_id', 'git_state', 'environment', 'manifest',
+           'verify_manifest', 'Candidate', 'TrackedRun', 'log_candidate', 'champion_version', 'set_champion', 'Gate',
+           'promotion_gate', 'promote', 'rollback', 'RegisteredModel', 'load_registered']
 
 # %% ../nbs/05_track.ipynb #554a5d0e
 warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm's notebook check, met when MLflow imports it in a kernel
@@ -28,10 +28,37 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+# %% ../nbs/05_track.ipynb #168adcb4
+import fcntl, functools, sqlite3
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000   # how long a writer waits for SQLite's lock before `database is locked`
+
+@event.listens_for(Engine, 'connect')
+def _sqlite_busy_timeout(dbapi_conn, _record):
+    "Give every SQLite connection SQLAlchemy opens a busy timeout (a no-op for other databases)."
+    if isinstance(dbapi_conn, sqlite3.Connection): dbapi_conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+@functools.cache
+def prepare_sqlite_store(uri: str, # a tracking URI; anything but `sqlite:///PATH` is left alone
+                        ) -> str:
+    "Put a SQLite tracking store in WAL mode and create MLflow's tables in it, once, under a file lock; return the URI."
+    if not uri.startswith('sqlite:///'): return uri
+    db = Path(uri.removeprefix('sqlite:///').split('?')[0])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + '-lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)               # released when the file closes
+        con = sqlite3.connect(db, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try: con.execute('PRAGMA journal_mode=WAL')
+        finally: con.close()
+        MlflowClient(uri).search_experiments(max_results=1)   # creates or migrates the schema while we hold the lock
+    return uri
+
 # %% ../nbs/05_track.ipynb #7bca2781
 def client() -> MlflowClient:
     "An MLflow client on the project's tracking store (also set as the fluent API's store)."
-    uri = tracking_uri(); mlflow.set_tracking_uri(uri); mlflow.set_registry_uri(uri)
+    uri = prepare_sqlite_store(tracking_uri()); mlflow.set_tracking_uri(uri); mlflow.set_registry_uri(uri)
     return MlflowClient(uri, registry_uri=uri)
 
 def experiment_id(name: str, # the experiment's name: the problem card's name
@@ -46,6 +73,7 @@ def experiment_id(name: str, # the experiment's name: the problem card's name
 # %% ../nbs/05_track.ipynb #84ec496f
 _MODEL_REQUIREMENTS = ['scikit-learn', 'skops', 'numpy', 'pandas', 'scipy']
 _KEY_PACKAGES = ['modelbook', 'numpy', 'pandas', 'scipy', 'scikit-learn', 'statsmodels', 'mlflow', 'skops', 'papermill', 'pandera', 'matplotlib']
+_THREAD_VARS = ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'PYTHONHASHSEED']   # they can change summation order
 
 def git_state(root: str|Path|None=None) -> dict:
     "The project's git commit and whether its tree has uncommitted changes (`None` values outside git)."
@@ -57,13 +85,14 @@ def git_state(root: str|Path|None=None) -> dict:
     return {'commit': commit, 'dirty': bool(_git('status', '--porcelain', '--untracked-files=no')) if commit else None}
 
 def environment() -> dict:
-    "Python, platform, CPU count, key package versions and the lock file's sha256."
+    "Python, platform, CPU count, key package versions, the lock file's sha256 and the thread settings."
     def _v(p):
         try: return importlib_metadata.version(p)
         except importlib_metadata.PackageNotFoundError: return None
     lock = paths().root/'requirements.lock'
-    return {'python': platform.python_version(), 'platform': platform.platform(), 'cpu_count': os.cpu_count(),
-            'lock_sha256': file_sha256(lock) if lock.exists() else None, 'packages': {p: _v(p) for p in _KEY_PACKAGES}}
+    return {'python': platform.python_version(), 'platform': platform.platform(), 'machine': platform.machine(), 'cpu_count': os.cpu_count(),
+            'lock_sha256': file_sha256(lock) if lock.exists() else None, 'packages': {p: _v(p) for p in _KEY_PACKAGES},
+            'threads': {v: os.environ.get(v) for v in _THREAD_VARS}}
 
 # %% ../nbs/05_track.ipynb #0e8815dc
 _UNHASHED = {'registered_model_meta'}   # MLflow rewrites this bookkeeping file at registration; it is never loaded
@@ -159,6 +188,8 @@ def log_candidate(cand: Candidate,        # the trained candidate
         mlflow.set_tags({'model_kind': cand.kind, 'verdict': cand.verdict['status'], 'user': getpass.getuser(),
                          **_flat_tags('git', git_state()), **_flat_tags('env', {k: v for k, v in environment().items() if k != 'packages'}),
                          **_flat_tags('pkg', environment()['packages'])})
+        from modelbook.reproduce import code_version   # the package and notebook hashes `modelbook reproduce` compares
+        cv = code_version(); mlflow.set_tags({'code.package': cv['package'], 'code.notebook': str(cv['notebook'])})
         mlflow.log_dict(cand.verdict, 'verdict.json'); mlflow.log_dict(environment(), 'environment.json')
         fps = _log_inputs(cand.datasets)
         for a in cand.artifacts: mlflow.log_artifact(str(a))

@@ -1,0 +1,82 @@
+"""`modelbook reproduce RUN_ID` end to end on throwaway copies of the project: a tracked caravan run reproduces
+exactly; after an edit to the raw data, or to the package's code, it says which one changed and exits 1."""
+import os, re, shutil, sqlite3, subprocess, sys
+import pandas as pd, pytest, yaml
+from conftest import copy_project, env_for
+
+
+TRAIN = ("from modelbook.experiments import train_candidate; from modelbook.track import log_candidate; "
+         "print(log_candidate(train_candidate('caravan', 'hgb', n_boot=100).candidate(), register=False).run_id)")
+
+def _env(root, store=None) -> dict:
+    env = {**env_for(root), 'OMP_NUM_THREADS': '1'}
+    return {**env, 'MLFLOW_TRACKING_URI': f"sqlite:///{store}"} if store else env
+
+def here(root, *args, store=None, code=None):
+    "Run the `modelbook` command (or `code`) with the package *of this copy*: the console script would import the installed one."
+    cmd = ['-c', code] if code else ['-c', 'import sys; from modelbook.cli import main; sys.exit(main())', *args]
+    return subprocess.run([sys.executable, *cmd], cwd=root, env=_env(root, store), capture_output=True, text=True, timeout=300)
+
+@pytest.fixture(scope='module')
+def tracked(tmp_path_factory):
+    "A project copy with one tracked (unregistered) hgb run; its root, store and run id."
+    root = copy_project(tmp_path_factory.mktemp('reproduce')/'project')
+    r = here(root, code=TRAIN)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return root, root/'mlflow.db', r.stdout.strip().splitlines()[-1]
+
+def clone(tracked, dest):
+    "A copy of the tracked project's files (not its store) that a test may edit; runs against the original store."
+    root, store, run_id = tracked
+    shutil.copytree(root, dest, ignore=shutil.ignore_patterns('mlflow.db*', 'mlruns', 'reports', '__pycache__'))
+    return dest, store, run_id
+
+def test_reproduce_names_what_changed(tracked, tmp_path):
+    "One tracked run (trained once: each re-run costs a training): unchanged, then code edited, then data edited."
+    root, store, run_id = tracked
+    # 1. unchanged: identical, and the outcome is recorded on the run
+    r = here(root, 'reproduce', run_id, '--tag')
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    assert r.stdout.startswith(f"Run {run_id} reproduced: identical within 1e-09 ("), r.stdout
+    n_test = len(pd.read_csv(root/'data'/'raw'/'caravan.csv')) - 4366
+    assert f"{n_test:,} test predictions identical" in r.stdout and 'data, code and environment unchanged' in r.stdout
+    n_metrics = sqlite3.connect(store).execute("select count(distinct key) from metrics where run_uuid = ?", (run_id,)).fetchone()[0]
+    assert f"{n_metrics} metrics identical" in r.stdout
+    tag = sqlite3.connect(store).execute("select value from tags where run_uuid = ? and key = 'modelbook.reproduced'", (run_id,)).fetchone()
+    assert tag and tag[0].startswith('yes at ')
+    # 2. a code change is named, with the metrics and predictions it moved
+    croot, store, run_id = clone(tracked, tmp_path/'code-changed')
+    models = croot/'modelbook'/'models.py'
+    models.write_text(models.read_text().replace('HGB_DEFAULTS = dict(learning_rate=0.05,', 'HGB_DEFAULTS = dict(learning_rate=0.06,'))
+    r = here(croot, 'reproduce', run_id, store=store)
+    assert r.returncode == 1, r.stdout + r.stderr[-3000:]
+    assert r.stdout.startswith(f"Run {run_id} NOT reproduced: code changed (modelbook/models.py changed)"), r.stdout
+    assert re.search(r'  - metrics: \d+ of \d+ metrics differ: ', r.stdout) and re.search(r'  - predictions: [\d,]+ of [\d,]+ test predictions differ', r.stdout)
+    assert '  - data:' not in r.stdout
+    # 3. a data change: refused while the datasheet disagrees, then named row by row once the user records it
+    droot, store, run_id = clone(tracked, tmp_path/'data-changed')
+    raw = droot/'data'/'raw'
+    _edit_one_value(raw/'caravan.csv', row=0)                  # row 0 is in the test part of the card's split
+    r = here(droot, 'reproduce', run_id, store=store)          # the datasheet still records the old sha256
+    assert r.returncode == 1, r.stdout + r.stderr[-3000:]
+    assert r.stdout.startswith(f"Run {run_id} NOT reproduced: data changed (caravan.csv sha256 e89d49b6fb8f... -> "), r.stdout
+    assert 'retrain: re-training was refused' in r.stdout and 'its datasheet records' in r.stdout
+    sheet = yaml.safe_load((raw/'caravan.datasheet.yaml').read_text())
+    new_sha = __import__('hashlib').sha256((raw/'caravan.csv').read_bytes()).hexdigest()
+    (raw/'caravan.datasheet.yaml').write_text((raw/'caravan.datasheet.yaml').read_text().replace(sheet['sha256'], new_sha))
+    r = here(droot, 'reproduce', run_id, store=store)
+    assert r.returncode == 1, r.stdout + r.stderr[-3000:]
+    assert r.stdout.startswith(f"Run {run_id} NOT reproduced: data changed (caravan.csv sha256 e89d49b6fb8f... -> {new_sha[:12]}...; "), r.stdout
+    assert '1 test row changed content (rows 0)' in r.stdout and 'test fingerprint' in r.stdout and 'train fingerprint' not in r.stdout
+    assert '  - code:' not in r.stdout and '  - environment:' not in r.stdout
+    # 4. an unknown run
+    r = here(root, 'reproduce', 'no-such-run')
+    assert r.returncode == 1 and 'No run `no-such-run` in the tracking store' in r.stderr, r.stderr[-2000:]
+
+def _edit_one_value(csv, row: int) -> str:
+    "Give `row` the next row's value in the first column where they differ (so it stays valid); return the column."
+    df = pd.read_csv(csv)
+    col = next(c for c in df.columns[1:-1] if df.at[row, c] != df.at[row + 1, c])
+    df.at[row, col] = df.at[row + 1, col]
+    df.to_csv(csv, index=False)
+    return col
