@@ -20,7 +20,7 @@ from .errors import ConfigError, DataError, ModelError
 
 # %% auto #0
 __all__ = ['MODEL_KINDS', 'TASKS', 'HGB_DEFAULTS', 'TRUSTED_TYPES', 'GLMClassifier', 'GLMRegressor', 'make_model',
-           'glm_inference']
+           'glm_inference', 'vif_table', 'glm_notes', 'effects_in_words']
 
 # %% ../nbs/03_models.ipynb #191a07b1
 from .features import make_features, level_name
@@ -273,6 +273,87 @@ def glm_inference(pipe: Pipeline,       # a fitted `make_model('glm', ...)` pipe
     with np.errstate(over='ignore'): t[list(model._ratio)] = np.exp(t[['coef', 'ci_low', 'ci_high']].to_numpy())
     t.insert(1, 'per', np.where(sd.notna().to_numpy(), 'unit' if per_unit else 'sd', ''))
     return t
+
+# %% ../nbs/03_models.ipynb #ee9fcf97
+def vif_table(pipe: Pipeline,   # a fitted `make_model('glm', ...)` pipeline
+              X: pd.DataFrame,  # the frame it was fitted on (or a sample of it)
+             ) -> pd.DataFrame:
+    "Variance inflation factor of each estimated term of a GLM pipeline, largest first (aliased and constant terms left out)."
+    model = pipe.steps[-1][1]
+    if not isinstance(model, _GLM):
+        raise ModelError(f"VIFs are computed for `glm` models only; this pipeline's model is a {type(model).__name__}.")
+    D = pipe[:-1].transform(X)
+    names = np.asarray(D.columns if hasattr(D, 'columns') else model._names()[1:], dtype=object)
+    D = np.asarray(D, dtype=np.float64)
+    keep = ~model.aliased_[1:] & (D.std(axis=0) > 0)
+    C = np.corrcoef(D[:, keep], rowvar=False)
+    v = np.diag(np.linalg.pinv(C, hermitian=True))
+    return (pd.DataFrame({'term': names[keep], 'vif': v, 'se_factor': np.sqrt(np.maximum(v, 1.0))})
+              .sort_values('vif', ascending=False, ignore_index=True))
+
+# %% ../nbs/03_models.ipynb #e73ea1e4
+def glm_notes(pipe: Pipeline,  # a fitted `make_model('glm', ...)` pipeline
+              X: pd.DataFrame, # the frame it was fitted on
+              y,               # its target (0/1 for binary, counts for count models)
+              *, max_vif: float=10.0,  # VIF above which a term is reported as collinear
+              min_epp: float=10.0,     # events (rarer outcome) per estimated parameter below which the sample is called small
+             ) -> list[str]:
+    "Plain-language notes on a fitted GLM: the estimator's own (separation, aliasing), collinearity and sample size."
+    model, y = pipe.steps[-1][1], np.asarray(y)
+    notes = list(getattr(model, 'notes_', []))
+    v = vif_table(pipe, X)
+    high = v[v['vif'] > max_vif]
+    if len(high):
+        shown = ', '.join(f"{t} ({x:,.0f})" for t, x in zip(high['term'][:6], high['vif'][:6]))
+        notes.append(f"Collinearity: {len(high)} of {len(v)} terms have a VIF above {max_vif:g} ({shown}{', ...' if len(high) > 6 else ''}): "
+                     "their standard errors are inflated by the square root of that factor, so read their individual effects with care "
+                     "(predictions are not affected).")
+    else: notes.append(f"Collinearity: every estimated term has a VIF of at most {v['vif'].max():.1f} (limit {max_vif:g}).")
+    p = int((~model.aliased_[1:]).sum())
+    if model._binary:
+        events = int(min(y.sum(), len(y) - y.sum()))
+        epp = events / max(p, 1)
+        size = f"{events:,} of the rarer outcome for {p} estimated coefficients: {epp:.1f} events per parameter"
+    else:
+        epp = len(y) / max(p, 1)
+        size = f"{len(y):,} rows for {p} estimated coefficients: {epp:.0f} rows per parameter"
+    notes.append(f"Sample size: {size}" + (f", below the usual minimum of {min_epp:g}: coefficients are biased away from zero and their "
+                 "intervals optimistic. Pool rare levels or drop terms for inference; use a penalised fit (alpha > 0) for prediction only."
+                 if epp < min_epp else f" (at least {min_epp:g}: enough for the Wald intervals)."))
+    return notes
+
+# %% ../nbs/03_models.ipynb #ac9c6f8f
+def effects_in_words(pipe: Pipeline, # a fitted `make_model('glm', ...)` pipeline
+                     *, meaning: dict|None=None,  # column -> what it means (the datasheet's `meaning`)
+                     outcome: str='the outcome',  # e.g. 'buying caravan insurance' or 'bike rentals'
+                     k: int=3,                    # at most this many effects
+                     alpha: float=0.05,           # family-wise error rate of the Holm correction
+                    ) -> list[str]:
+    "The k strongest effects of a GLM that survive a Holm correction, as sentences with their ratio and 95% CI."
+    from statsmodels.stats.multitest import multipletests
+    t = glm_inference(pipe)
+    t = t[(t['flag'] == '') & (t['term'] != '(intercept)') & t['p_value'].notna()].copy()
+    if t.empty: return ["No coefficient could be estimated."]
+    t['established'] = multipletests(t['p_value'], alpha=alpha, method='holm')[0]
+    model, meaning = pipe.steps[-1][1], meaning or {}
+    r_, lo_, hi_ = model._ratio
+    what = f"the odds of {outcome}" if model._binary else f"the expected {outcome}"
+    enc = pipe[0].named_transformers_.get('categorical') if hasattr(pipe[0], 'named_transformers_') else None
+    ref = {c: enc.categories_[i][enc.drop_idx_[i]] for i, c in enumerate(enc.feature_names_in_)} if enc is not None and getattr(enc, 'drop_idx_', None) is not None else {}
+    def _p(x) -> str: return 'p < 1e-16' if x < 1e-16 else f"p = {x:.2g}"
+    def words(r) -> str:
+        ratio = f"{r[r_]:.2f} times {what} (95% CI {r[lo_]:.2f} to {r[hi_]:.2f}, {_p(r['p_value'])})"
+        if '=' in r['term']:
+            col, lev = r['term'].split('=', 1)
+            about = f" ({meaning[col]})" if col in meaning else ''
+            return f"Rows with {col} = {lev}{about} have {ratio} of rows with {col} = {ref.get(col, 'the reference level')}."
+        about = f" ({meaning[r['term']]})" if r['term'] in meaning else ''
+        return f"Each one-unit increase in {r['term']}{about} multiplies {what} by {r[r_]:.2f} (95% CI {r[lo_]:.2f} to {r[hi_]:.2f}, {_p(r['p_value'])})."
+    est = t[t['established']].reindex(t.loc[t['established'], 'z'].abs().sort_values(ascending=False).index)
+    if est.empty:
+        return [f"No single effect is established: none of the {len(t)} terms passes a Holm correction at {alpha:g} "
+                "(the model can still rank well through many small effects together)."]
+    return [words(r) for _, r in est.head(k).iterrows()]
 
 # %% ../nbs/03_models.ipynb #562f1838
 TRUSTED_TYPES = sorted([f"{GLMClassifier.__module__}.GLMClassifier", f"{GLMRegressor.__module__}.GLMRegressor",

@@ -6,7 +6,7 @@ from conftest import copy_project, env_for
 
 
 TRAIN = ("from modelbook.experiments import train_candidate; from modelbook.track import log_candidate; "
-         "print(log_candidate(train_candidate('caravan', 'hgb', n_boot=100).candidate(), register=False).run_id)")
+         "print(log_candidate(train_candidate('caravan', 'hgb', n_boot=50).candidate(), register=False).run_id)")
 
 def _env(root, store=None) -> dict:
     env = {**env_for(root), 'OMP_NUM_THREADS': '1'}
