@@ -17,7 +17,18 @@ from .experiments import check_parameters, run_notebook, new_run_id
 
 # %% auto #0
 __all__ = ['SHUTDOWN_WAIT', 'BatchSpec', 'load_batch', 'expand', 'raw_data_hashes', 'run_key', 'engine_options', 'BatchRun',
-           'BatchResult', 'run_batch']
+           'BatchResult', 'Leaderboard', 'leaderboard', 'write_leaderboard', 'run_batch']
+
+# %% ../nbs/06b_batch.ipynb #e7728df9
+import base64, io, tempfile
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from .config import show_figures_inline
+from .errors import DataError
+
+# %% ../nbs/06b_batch.ipynb #928831d7
+show_figures_inline()
 
 # %% ../nbs/06b_batch.ipynb #0bdc5f6d
 _SPEC_KEYS = ('notebook', 'parameters', 'grid', 'runs', 'name', 'experiment', 'track')
@@ -297,7 +308,226 @@ def _finish_parent(run_id: str, result: BatchResult):
     c = client()
     for k in ('n_completed', 'n_skipped', 'n_failed'): c.log_metric(run_id, k, getattr(result, k))
     c.log_artifact(run_id, str(result.folder/'batch.json'))
+    if (lb := result.folder/'leaderboard.html').exists(): c.log_artifact(run_id, str(lb))
     c.set_terminated(run_id, 'FAILED' if result.n_failed else 'FINISHED')
+
+# %% ../nbs/06b_batch.ipynb #7f6256e4
+def _tracked(result: BatchResult) -> list[tuple[BatchRun, dict]]:
+    "Completed runs of the batch (skipped ones too) whose notebook logged an MLflow run, with their tracking.json."
+    out = []
+    for r in result.runs:
+        f = Path(r.folder)/'tracking.json' if r.folder else None
+        if r.status == 'completed' and f is not None and f.exists(): out.append((r, json.loads(f.read_text(encoding='utf-8'))))
+    return out
+
+def _count_y(run) -> np.ndarray:
+    "A count run's observed test counts, from the holdout.json its logged model carries (predictions.parquet keeps y as int8)."
+    import mlflow
+    from modelbook.track import client
+    model = client().get_logged_model(run.outputs.model_outputs[0].model_id)
+    with tempfile.TemporaryDirectory() as d:
+        f = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location + '/modelbook/holdout.json', dst_path=d)
+        return np.asarray(json.loads(Path(f).read_text())['y'], dtype=float)
+
+def _evidence(run_id: str) -> dict:
+    "What the leaderboard takes from one MLflow run: its card, metrics and verdict, and its test rows' hashes, outcomes and scores."
+    from modelbook.reproduce import recorded   # refuses a run without predictions.parquet, saying why
+    rec = recorded(run_id)
+    card, pred = rec['record']['card'], rec['predictions']
+    y = _count_y(rec['run']) if card['task'] == 'count' else pred['y'].to_numpy()
+    return {'run_id': run_id, 'card': card, 'metrics': rec['metrics'], 'verdict': rec['run'].data.tags.get('verdict', ''),
+            'row_hash': pred['row_hash'].to_numpy(), 'y': y, 'p': pred['p'].to_numpy(dtype=float)}
+
+# %% ../nbs/06b_batch.ipynb #5d890b34
+def _better(task: str, metric: str) -> str:
+    "'higher' or 'lower': which way the metric improves; a `ConfigError` for a metric that cannot rank runs."
+    from modelbook.evaluate import _BETTER as BINARY
+    from modelbook.regression import _BETTER as COUNT
+    table = COUNT if task == 'count' else BINARY
+    if table.get(metric) not in ('higher', 'lower'):
+        ok = [k for k, v in table.items() if v in ('higher', 'lower')]
+        raise ConfigError(f"A leaderboard ranks {task} runs by one of {ok}; got metric={metric!r}. Remedy: leave metric=None for the card's success metric.")
+    return table[metric]
+
+def _unit(card: dict, metric: str) -> str:
+    "The unit of a metric, for an axis label."
+    share = f"{card.get('decision', {}).get('share', 0.2):.0%}"
+    return {'lift': f"times the buyers of a random {share} mailing", 'roc_auc': 'probability; 0.5 = random',
+            'average_precision': 'share of buyers', 'brier_loss': 'squared probability error',
+            'profit': f"{card.get('economics', {}).get('currency', 'currency')} per 1,000 customers",
+            'mae': card.get('evaluation', {}).get('unit', 'count'), 'rmse': card.get('evaluation', {}).get('unit', 'count'),
+            'poisson_deviance': 'deviance per row', 'deviance_explained': 'share of the baseline deviance'}.get(metric, 'metric units')
+
+def _short(v):
+    return Path(v).name if isinstance(v, str) and ('/' in v or v.endswith(('.yaml', '.yml'))) else v
+
+def _labels(runs: list[BatchRun]) -> list[str]:
+    "A label per run: the parameters whose values differ between the runs, else the run key."
+    keys = [k for k in dict.fromkeys(k for r in runs for k in r.params) if len({repr(r.params.get(k)) for r in runs}) > 1]
+    return [', '.join(f"{k}={_short(r.params.get(k))!r}" for k in keys) or r.key[:12] for r in runs]
+
+# %% ../nbs/06b_batch.ipynb #7377bdaf
+def _fmt_p(p: float) -> str: return '<0.001' if p < 0.001 else f"={p:.3g}"
+
+def _same_rows(a: dict, b: dict) -> bool:
+    "Whether two runs scored the same held-out rows, in the same order, with the same outcomes."
+    return len(a['row_hash']) == len(b['row_hash']) and bool((a['row_hash'] == b['row_hash']).all()) and bool(np.array_equal(a['y'], b['y']))
+
+def _test(best: dict, other: dict, *, task: str, alpha: float, block: int):
+    "The paired test of best against other, oriented so that a positive estimate favours the best run."
+    if task == 'count':
+        from modelbook.regression import paired_deviance_test
+        return paired_deviance_test(best['y'], other['p'], best['p'], block=block, alpha=alpha)   # deviance(other) - deviance(best)
+    from modelbook.compare import delong_test
+    return delong_test(best['y'], best['p'], other['p'], alpha=alpha)                            # AUC(best) - AUC(other)
+
+def _comparisons(ev: list[dict], *, task: str, alpha: float, block: int) -> pd.DataFrame:
+    "Best (ev[0]) against each other run: difference, raw and Holm p-value, and the words for it."
+    from modelbook.compare import adjust_pvalues
+    rows = [dict(difference=np.nan, p_value=np.nan, p_holm=np.nan, comparison='best')]
+    tests = {i: _test(ev[0], e, task=task, alpha=alpha, block=block) for i, e in enumerate(ev) if i and _same_rows(ev[0], e)}
+    holm = dict(zip(tests, adjust_pvalues([t.p_value for t in tests.values()], 'holm')))
+    for i in range(1, len(ev)):
+        if i not in tests: rows.append(dict(difference=np.nan, p_value=np.nan, p_holm=np.nan, comparison='not comparable on the same rows (another held-out split)')); continue
+        t, p = tests[i], float(holm[i])
+        words = ('difference not established' if p >= alpha else 'significantly worse' if t.estimate > 0
+                 else 'significantly better on the tested measure, though ranked lower')
+        rows.append(dict(difference=t.estimate, p_value=t.p_value, p_holm=p, comparison=f"{words} (p_holm{_fmt_p(p)})"))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/06b_batch.ipynb #eb60cf94
+_LB_COLS = ['rank', 'run', 'estimate', 'ci_low', 'ci_high', 'verdict', 'difference', 'p_value', 'p_holm', 'comparison', 'key', 'run_id']
+
+@dataclass
+class Leaderboard:
+    "Completed runs of a batch ranked by the card's metric, with the best run tested against each other on the same rows."
+    table: pd.DataFrame      # one row per run, best first: rank, run, estimate with CI, verdict, difference, p_value, p_holm, comparison, key, run_id
+    card: dict               # the card, as the best run recorded it
+    metric: str              # the metric that ranks the runs
+    better: str              # 'higher' or 'lower'
+    alpha: float             # significance level of the Holm-adjusted tests
+    test: str                # what the tests compare
+    batch_id: str = ''
+
+    @property
+    def best(self) -> str: return self.table.run.iloc[0]
+    @property
+    def established(self) -> bool:
+        "Whether the best run is significantly better than every other run it could be compared with (and there is one)."
+        c = self.table.comparison.iloc[1:]
+        tested = c[~c.str.startswith('not comparable')]
+        return len(tested) > 0 and bool(tested.str.startswith('significantly worse').all())
+
+    def _bar(self) -> float|None:
+        "The card's bar for the estimate, when the runs are ranked by the card's success metric."
+        s = self.card['success']
+        return s.get('minimum' if self.better == 'higher' else 'maximum') if self.metric == s['metric'] else None
+    def _level(self) -> str: return f"{1 - self.card['success'].get('alpha', 0.05):.0%}"
+    def _ci(self, r) -> str: return f"{r.estimate:.3g} ({self._level()} CI {r.ci_low:.3g} to {r.ci_high:.3g})"
+
+    def summary(self) -> str:
+        "Which run is best, and whether its lead is established, in plain words."
+        t, b = self.table, self.table.iloc[0]
+        s = [f"Leaderboard of {len(t)} runs{' of batch ' + self.batch_id if self.batch_id else ''} for card `{self.card['name']}`, "
+             f"ranked by {self.metric} ({self.better} is better). Best: {b.run}, {self.metric} {self._ci(b)}, verdict {b.verdict}."]
+        groups = {k: list(t.run[t.comparison.str.startswith(k)]) for k in ('significantly worse', 'difference not established', 'significantly better', 'not comparable')}
+        if self.established: s.append(f"Its lead is established: it is significantly better than each of the other {len(groups['significantly worse'])} runs on the same rows ({self.test}, Holm-adjusted, alpha {self.alpha:g}).")
+        elif groups['significantly worse'] or groups['difference not established'] or groups['significantly better']:
+            s.append(f"Its lead is not established ({self.test}, Holm-adjusted, alpha {self.alpha:g})" +
+                     ''.join(f"; {k} against: {', '.join(v)}" for k, v in groups.items() if v and k != 'not comparable') + '.')
+        else: s.append("Its lead cannot be tested: no other run scored the same held-out rows.")
+        if groups['not comparable']: s.append(f"Not comparable on the same rows (another held-out split): {', '.join(groups['not comparable'])}.")
+        if self.card['task'] == 'binary' and self.metric != 'roc_auc':
+            s.append(f"The runs are ranked by {self.metric} but tested on ROC AUC, which has a paired test; the two can disagree.")
+        return '\n'.join(s)
+
+    def __repr__(self): return self.summary()
+
+    def _html_table(self) -> str:
+        t = self.table[_LB_COLS[:-2] + ['key']].rename(columns={'estimate': self.metric})
+        return t.to_html(index=False, border=0, na_rep='', float_format=lambda v: f"{v:.4g}", classes='leaderboard')
+
+    def _repr_html_(self) -> str:
+        return f"<div><p>{'<br>'.join(html.escape(l) for l in self.summary().splitlines())}</p>{self._html_table()}</div>"
+
+# %% ../nbs/06b_batch.ipynb #a1602eba
+def _plot(self: Leaderboard) -> Figure:
+    "Forest plot: the metric with its interval per run, best at the top, and the card's bar."
+    t, c = self.table, self.card
+    fig = Figure(figsize=(7, 1.2 + 0.45 * len(t)), layout='constrained'); ax = fig.subplots()
+    pos = np.arange(len(t))[::-1]
+    ax.errorbar(t.estimate, pos, xerr=[t.estimate - t.ci_low, t.ci_high - t.estimate], fmt='o', capsize=3, color='C0')
+    bar = self._bar()
+    if bar is not None: ax.axvline(bar, color='C3', ls='--', lw=1, label=f"card's bar ({bar:g})"); ax.legend(loc='best', fontsize=8)
+    ax.set_yticks(pos, t.run); ax.set_xlabel(f"{self.metric} ({_unit(c, self.metric)}), {self._level()} CI")
+    ax.set_title(f"{c['name']}: {self.metric} by run, best at the top")
+    return fig
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=110, bbox_inches='tight')
+    return base64.b64encode(buf.getvalue()).decode('ascii')
+
+_PAGE_CSS = "body{font-family:sans-serif;max-width:72em;margin:2em auto}table.leaderboard{border-collapse:collapse}table.leaderboard td,table.leaderboard th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}"
+
+def _to_html(self: Leaderboard, path: str|Path) -> Path:
+    "Write the leaderboard as a standalone HTML page (card, summary, table, forest plot); return its path."
+    c, e = self.card, html.escape
+    title = f"Leaderboard: {c['name']}" + (f", batch {self.batch_id}" if self.batch_id else '')
+    crit = c['success']; bar = crit.get('minimum') if crit.get('minimum') is not None else crit.get('maximum')
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{_PAGE_CSS}</style></head><body>"
+            f"<h1>{e(title)}</h1><h2>The card</h2><p><b>{e(c.get('title', c['name']))}</b> ({e(c['task'])})</p><p>{e(c.get('business_case') or '')}</p>"
+            f"<p>Success metric: <code>{e(crit['metric'])}</code>, bar {'none' if bar is None else format(bar, 'g')}; runs ranked by <code>{e(self.metric)}</code> ({self.better} is better). "
+            f"Tests: {e(self.test)}, best run against each other run on the same held-out rows, Holm-adjusted, alpha {self.alpha:g}.</p>"
+            f"<h2>Summary</h2><p>{'<br>'.join(e(l) for l in self.summary().splitlines())}</p><h2>Runs</h2>{self._html_table()}"
+            f"<h2>{e(self.metric)} with its interval</h2><img alt='forest plot of {e(self.metric)} by run' src='data:image/png;base64,{_png(self.plot())}'>"
+            "</body></html>")
+    path = Path(path); tmp = path.with_name(path.name + f'.{os.getpid()}.tmp')
+    tmp.write_text(page, encoding='utf-8'); tmp.replace(path)
+    return path
+
+Leaderboard.plot, Leaderboard.to_html = _plot, _to_html
+
+# %% ../nbs/06b_batch.ipynb #fc3c62d5
+def _card_of(ev: list[dict]) -> dict:
+    names = sorted({e['card']['name'] for e in ev})
+    if len(names) > 1: raise ConfigError(f"A leaderboard ranks runs of one card; this batch's runs are for cards {', '.join(names)}. Remedy: one batch per card.")
+    return ev[0]['card']
+
+def leaderboard(result: BatchResult, # a finished batch
+                *, metric: str|None=None, # the metric that ranks the runs; the card's success metric by default
+                alpha: float|None=None,   # significance level of the Holm-adjusted tests; the card's promotion.alpha by default
+               ) -> Leaderboard:
+    "Rank a batch's completed training runs by the card's metric and test the best against each other run on the same rows."
+    runs = _tracked(result)
+    if len(runs) < 2:
+        raise ConfigError(f"A leaderboard needs at least 2 completed runs that logged an MLflow run (a tracking.json in the run folder); batch {result.batch_id} has {len(runs)}. "
+                          "Remedy: run a training notebook (train.ipynb) over at least two parameter sets.")
+    ev = [_evidence(tr['run_id']) for _, tr in runs]
+    card = _card_of(ev)
+    metric = metric or card['success']['metric']; better = _better(card['task'], metric)
+    alpha = float(alpha if alpha is not None else (card.get('promotion') or {}).get('alpha', card['success'].get('alpha', 0.05)))
+    if missing := [tr['run_id'] for e, (_, tr) in zip(ev, runs) if not {metric, f"{metric}_low", f"{metric}_high"} <= set(e['metrics'])]:
+        raise DataError(f"Metric `{metric}` with `{metric}_low`/`{metric}_high` was not logged by run(s) {', '.join(missing)}; they logged {', '.join(sorted(ev[0]['metrics']))}. Remedy: pick one of those.")
+    est = np.array([e['metrics'][metric] for e in ev])
+    order = np.argsort(-est if better == 'higher' else est, kind='stable')
+    labels = _labels([r for r, _ in runs])
+    ev, runs, labels = [ev[i] for i in order], [runs[i] for i in order], [labels[i] for i in order]
+    t = pd.DataFrame({'rank': np.arange(1, len(ev) + 1), 'run': labels, 'estimate': [e['metrics'][metric] for e in ev],
+                      'ci_low': [e['metrics'][f"{metric}_low"] for e in ev], 'ci_high': [e['metrics'][f"{metric}_high"] for e in ev],
+                      'verdict': [e['verdict'] for e in ev], 'key': [r.key[:12] for r, _ in runs], 'run_id': [e['run_id'] for e in ev]})
+    cmp = _comparisons(ev, task=card['task'], alpha=alpha, block=int((card.get('evaluation') or {}).get('block', 1)))
+    test = 'paired bootstrap test of mean Poisson deviance' if card['task'] == 'count' else 'DeLong test of ROC AUC'
+    return Leaderboard(pd.concat([t, cmp], axis=1)[_LB_COLS], card, metric, better, alpha, test, result.batch_id)
+
+# %% ../nbs/06b_batch.ipynb #65f5efdd
+def write_leaderboard(result: BatchResult, # a finished batch
+                     ) -> Path|None:
+    "Write leaderboard.html into the batch's folder when at least 2 completed runs of one card logged an MLflow run; return its path."
+    from modelbook.track import client
+    runs = _tracked(result)
+    if len(runs) < 2 or len({client().get_run(tr['run_id']).data.params.get('card') for _, tr in runs}) > 1: return None
+    lb = leaderboard(result)
+    return lb.to_html(result.folder/'leaderboard.html')
 
 # %% ../nbs/06b_batch.ipynb #ac409790
 def _mp_context():
@@ -408,5 +638,7 @@ def run_batch(spec: BatchSpec|str|Path,     # a `BatchSpec` or the path of a bat
         if progress: print()
     res.seconds = time.perf_counter() - t0
     _save(res, spec)
-    if res.parent_run_id: _finish_parent(res.parent_run_id, res)
+    try: write_leaderboard(res)   # leaderboard.html when >= 2 completed training runs
+    finally:
+        if res.parent_run_id: _finish_parent(res.parent_run_id, res)
     return res

@@ -15,7 +15,7 @@ from .errors import ConfigError
 # %% auto #0
 __all__ = ['METRICS', 'project_root', 'Paths', 'paths', 'tracking_uri', 'artifact_location', 'settings', 'DataSpec', 'SplitSpec',
            'DecisionSpec', 'EconomicsSpec', 'SuccessSpec', 'EvaluationSpec', 'PrivacyEntry', 'GuardsSpec',
-           'PromotionSpec', 'MonitoringSpec', 'Card', 'card_path', 'load_card', 'show_figures_inline']
+           'PromotionSpec', 'TuningSpec', 'MonitoringSpec', 'Card', 'card_path', 'load_card', 'show_figures_inline']
 
 # %% ../nbs/00_config.ipynb #f3673caa
 def _is_root(p: Path) -> bool:
@@ -144,6 +144,13 @@ class PromotionSpec(_Section):
     max_ece: float = Field(0.05, gt=0, le=1)       # largest expected calibration error on the held-out set (binary cards)
     max_abs_log_ratio: float = Field(0.1, gt=0)    # count cards: largest |log(predicted / observed total)| on the held-out set
 
+class TuningSpec(_Section):
+    "Hyper-parameter search and feature selection on repeated stratified K-fold of the training rows (binary cards; see the Tuning chapter)."
+    folds: int = Field(5, ge=2, le=20)
+    repeats: int = Field(2, ge=1, le=20)
+    grids: dict[str, dict[str, list]] = {}         # model kind -> estimator parameter -> values to try
+    select: dict[str, float] = {}                  # model kind -> C of L1 feature selection inside its pipeline (kept only if it helps)
+
 class MonitoringSpec(_Section):
     alpha: float = Field(0.05, gt=0, lt=0.5)       # false discovery rate across columns
     max_drifted_share: float = Field(0.2, ge=0, le=1)  # alarm when more columns than this share drift
@@ -165,6 +172,7 @@ class Card(_Section):
     promotion: PromotionSpec = PromotionSpec()
     privacy: dict[str, PrivacyEntry] = {}          # column -> action for personal data (see the governance chapter)
     monitoring: MonitoringSpec = MonitoringSpec()
+    tuning: TuningSpec|None = None                 # search the card's grids / select features before the final fit
 
 # %% ../nbs/00_config.ipynb #a49ce629
 def _section_type(annotation):
@@ -206,7 +214,11 @@ def _check_task(card: Card, p: Path):
     if card.task == 'binary':
         if missing := [k for k in ('decision', 'economics') if getattr(card, k) is None]:
             raise ConfigError(f"Card {p}: a binary card needs {' and '.join(f'`{k}`' for k in missing)}: whom to contact and what it costs and earns.")
-    elif card.data.positive is not None:
+        unknown = sorted((set(card.tuning.grids) | set(card.tuning.select)) - set(card.models)) if card.tuning is not None else []
+        if unknown: raise ConfigError(f"Card {p}: `tuning` names model kinds {', '.join(unknown)} that are not in `models` ({', '.join(card.models)}).")
+    elif card.tuning is not None:
+        raise ConfigError(f"Card {p}: `tuning` is available for binary cards (repeated stratified K-fold); remove it from this {card.task} card.")
+    if card.task != 'binary' and card.data.positive is not None:
         raise ConfigError(f"Card {p}: `data.positive` belongs to a binary card; a count card's target is a number of events. Remove it.")
 
 def load_card(card: str|Path, # a card name (`caravan`) or a path to its YAML file

@@ -143,6 +143,8 @@ class TrainedCandidate:
     guards: list = None     # `GuardResult`s of the integrity and leakage guards on this split
     calibration: object = None  # binary: expected calibration error; count: predicted / observed total; each with its bootstrap CI
     share_decision: object = None  # profit-maximising share chosen on out-of-fold training scores, judged on the test set
+    tuning: object = None          # `Tuning` of the card's grid for this kind (None without one)
+    selection: object = None       # `SelectionAssessment` of L1 feature selection for this kind (None without one)
 
     @property
     def inference(self):
@@ -177,6 +179,8 @@ class TrainedCandidate:
         count = c.task == 'count'
         params = {'card': c.name, 'task': c.task, 'model': self.kind, 'seed': self.seed, 'split_method': c.split.method, 'test_size': c.split.test_size,
                   'split_seed': c.split.seed, 'n_boot': self.evaluation.n_boot,
+                  **({'tuned_params': json.dumps(self.tuning.chosen)} if self.tuning is not None else {}),
+                  **({'l1_selection': 'kept' if self.selection.helps else 'dropped'} if self.selection is not None else {}),
                   **({'block': self.evaluation.block} if count else {'decision_share': c.decision.share})}
         v = self.verdict
         from modelbook.data import fingerprint
@@ -209,6 +213,23 @@ def _evaluate_count(card, model, X_te, y_te, y_tr, *, n_boot, seed) -> tuple:
     v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
     return mu, ev, v
 
+def _tuned_builder(card, kind: str, cols: dict, X_tr, y_tr, seed: int):
+    "A builder of the final (unfitted) pipeline after the card's tuning: selection first (kept only if it helps), then the grid."
+    from modelbook.models import make_model
+    plain = lambda **p: make_model(kind, **cols, task=card.task, seed=seed, **p)
+    t = card.tuning
+    if t is None or (kind not in t.grids and kind not in t.select): return plain, None, None
+    from modelbook.tuning import assess_selection, tune, with_selection
+    C, selection, tuning = t.select.get(kind), None, None
+    if C is not None:
+        selection = assess_selection(plain(), X_tr, y_tr, C=C, folds=t.folds, repeats=t.repeats, seed=seed, alpha=card.success.alpha)
+        C = C if selection.helps else None
+    params = {}
+    if kind in t.grids:
+        tuning = tune(kind, X_tr, y_tr, **cols, grid=t.grids[kind], folds=t.folds, repeats=t.repeats, seed=seed, alpha=card.success.alpha, select=C)
+        params = tuning.chosen
+    return (lambda: with_selection(plain(**params), C=C)) if C is not None else (lambda: plain(**params)), tuning, selection
+
 def train_candidate(card,                      # a `Card`, or the name of one
                     kind: str,                 # model kind from the card's `models`
                     *, seed: int=0,            # random state of the model
@@ -219,7 +240,6 @@ def train_candidate(card,                      # a `Card`, or the name of one
     from modelbook.config import load_card
     from modelbook.data import card_data, datasheet, split_data
     from modelbook.features import feature_columns, split_xy
-    from modelbook.models import make_model
     from modelbook.evaluate import evaluate_binary, verdict
     from modelbook.monitor import reference_profile
     from modelbook.quality import run_guards, check_guards
@@ -233,7 +253,8 @@ def train_candidate(card,                      # a `Card`, or the name of one
                                      time_column=card.split.time_column, threshold=card.guards.leakage_threshold), fail_on=card.guards.fail_on)
     X_tr, y_tr = split_xy(split.train, target=card.data.target, positive=card.data.positive, features=features)
     X_te, y_te = split_xy(split.test, target=card.data.target, positive=card.data.positive, features=features)
-    t0 = time.perf_counter(); model = make_model(kind, **cols, task=card.task, seed=seed).fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
+    build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed)
+    t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
     profile, contract = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric']), _contract(card, features)
     if card.task == 'count':
         mu, ev, v = _evaluate_count(card, model, X_te, y_te, y_tr, n_boot=n_boot, seed=seed)
@@ -247,11 +268,12 @@ def train_candidate(card,                      # a `Card`, or the name of one
     from modelbook.calibration import ece_ci, optimal_share
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     ece = ece_ci(y_te.to_numpy(), p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed)
-    p_oof = cross_val_predict(make_model(kind, **cols, task=card.task, seed=seed), X_tr, y_tr, method='predict_proba',
+    p_oof = cross_val_predict(build(), X_tr, y_tr, method='predict_proba',
                               cv=StratifiedKFold(5, shuffle=True, random_state=seed))[:, 1]
     share_decision = optimal_share(y_tr.to_numpy(), p_oof, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
                                    share=share, y_eval=y_te.to_numpy(), p_eval=p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed)
-    return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, p, ev, v, threshold, contract, profile, fit_s, guards, ece, share_decision)
+    return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, p, ev, v, threshold, contract, profile, fit_s, guards, ece, share_decision,
+                            tuning=tuning, selection=selection)
 
 # %% ../nbs/06_experiments.ipynb #a2635241
 def _attach(folder: Path, *files: Path):

@@ -358,4 +358,5 @@ def effects_in_words(pipe: Pipeline, # a fitted `make_model('glm', ...)` pipelin
 # %% ../nbs/03_models.ipynb #562f1838
 TRUSTED_TYPES = sorted([f"{GLMClassifier.__module__}.GLMClassifier", f"{GLMRegressor.__module__}.GLMRegressor",
                         f"{level_name.__module__}.level_name", 'functools.partial',
-                        'sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor', 'sklearn.utils.validation.check_array'])
+                        'sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor', 'sklearn.utils.validation.check_array',
+                        'modelbook.tuning.L1Selector'])   # the feature selector of the Tuning chapter (defined after this one)

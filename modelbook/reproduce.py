@@ -47,7 +47,7 @@ def predictions_frame(trained, # a `TrainedCandidate`
                      ) -> pd.DataFrame:
     "The held-out predictions: each test row's label, content hash, outcome and score."
     test = trained.split.test
-    return pd.DataFrame({'row': test.index.to_numpy(), 'row_hash': row_hashes(test), 'y': np.asarray(trained.y_test, dtype='int8'),
+    return pd.DataFrame({'row': test.index.to_numpy(), 'row_hash': row_hashes(test), 'y': np.asarray(trained.y_test, dtype='float64'),
                          'p': np.asarray(trained.p_test, dtype='float64')})
 
 def record_files(trained,              # a `TrainedCandidate`

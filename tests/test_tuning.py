@@ -1,0 +1,56 @@
+"""Tuning from the card, end to end on a project copy: the card's grid and L1 selection run on the training rows only,
+their outcome is recorded on the candidate, and cards that ask for tuning where it cannot run are refused."""
+import json, subprocess, sys
+import pytest, yaml
+from conftest import copy_project, env_for
+
+TUNING = {'folds': 2, 'repeats': 1, 'grids': {'hgb': {'learning_rate': [0.05, 0.1]}}, 'select': {'glm': 0.05}}
+
+CODE = """
+import json
+from modelbook.experiments import train_candidate
+out = {}
+for kind in ('glm', 'hgb'):
+    r = train_candidate('caravan', kind, n_boot=100)
+    c = r.candidate()
+    out[kind] = {'steps': list(r.model.named_steps), 'params': c.params, 'test_auc': r.evaluation.to_dict()['roc_auc'],
+                 'selection': None if r.selection is None else {'helps': r.selection.helps, 'folds': len(r.selection.scores),
+                                                                'summary': r.selection.summary(), 'n_freq': int(len(r.selection.frequency))},
+                 'tuning': None if r.tuning is None else {'rows': len(r.tuning.table), 'chosen': r.tuning.chosen, 'best': r.tuning.best,
+                                                         'folds': len(r.tuning.scores), 'summary': r.tuning.summary()}}
+print(json.dumps(out))
+"""
+
+def _card(root, **tuning):
+    path = root/'nbs'/'experiments'/'caravan.yaml'
+    card = yaml.safe_load(path.read_text())
+    card['tuning'] = tuning
+    path.write_text(yaml.safe_dump(card, sort_keys=False))
+    return path
+
+def test_tuning_from_the_card(tmp_path):
+    root = copy_project(tmp_path/'project')
+    _card(root, **TUNING)
+    r = subprocess.run([sys.executable, '-c', CODE], cwd=root, env={**env_for(root), 'OMP_NUM_THREADS': '1'}, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    glm, hgb = out['glm'], out['hgb']
+    assert glm['tuning'] is None and glm['selection']['folds'] == 2 and glm['selection']['n_freq'] > 80
+    assert ('select' in glm['steps']) == glm['selection']['helps'], glm            # the selector is used only when it helps
+    assert glm['params']['l1_selection'] == ('kept' if glm['selection']['helps'] else 'dropped')
+    assert hgb['selection'] is None and hgb['tuning']['rows'] == 3 and hgb['tuning']['folds'] == 2   # defaults + 2 grid points
+    assert json.loads(hgb['params']['tuned_params']) == hgb['tuning']['chosen'] and hgb['tuning']['chosen'] in ({}, hgb['tuning']['best'])
+    assert 0.5 < hgb['test_auc'] < 1 and 0.5 < glm['test_auc'] < 1
+
+@pytest.mark.parametrize('edit, expected', [
+    (lambda c: c.update(tuning={'grids': {'xgb': {'a': [1]}}}), "`tuning` names model kinds xgb that are not in `models`"),
+    (lambda c: c.update(tuning={'folds': 1}), "tuning.folds"),
+    (lambda c: c.update(tuning={'grids': {'hgb': {'learning_rate': [0.1]}}, 'nfolds': 3}), "unknown key `tuning.nfolds`"),
+])
+def test_bad_tuning_sections_are_refused(tmp_path, edit, expected):
+    root = copy_project(tmp_path/'project', only=('nbs/experiments/', 'settings.ini', 'data/'))
+    path = root/'nbs'/'experiments'/'caravan.yaml'
+    card = yaml.safe_load(path.read_text()); edit(card); path.write_text(yaml.safe_dump(card, sort_keys=False))
+    code = "from modelbook.config import load_card; load_card('caravan')"
+    r = subprocess.run([sys.executable, '-c', code], cwd=root, env=env_for(root), capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and expected in r.stderr, r.stderr[-1500:]
