@@ -10,7 +10,7 @@ from .errors import ModelbookError
 
 # %% auto #0
 __all__ = ['DRIFT_EXIT', 'data_verify', 'data_report', 'run', 'batch', 'serve', 'promote', 'rollback', 'score', 'monitor',
-           'reproduce', 'data_check', 'parser', 'main']
+           'backtest', 'reproduce', 'data_check', 'parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #17f64e34
 def data_verify(args) -> int:
@@ -116,6 +116,21 @@ def monitor(args) -> int:
           f"(alarm above {d['max_drifted_share']:.0%}); report: {res.report}")
     return DRIFT_EXIT if d['verdict'] else 0
 
+# %% ../nbs/10_cli.ipynb #0880fe65
+def backtest(args) -> int:
+    "Replay a count card's season under retraining strategies; exit 0 when the report is written."
+    import json
+    from modelbook.experiments import run_backtest
+    res = run_backtest(args.card, strategies=args.strategies, parameters=_params(args.param), progress=args.progress)
+    if not res.ok:
+        print(f"FAILED after {res.seconds:.0f} s: {res.notebook}\nerror: {res.error}", file=sys.stderr)
+        return 1
+    b = json.loads((res.folder/'backtest.json').read_text()); unit = b['settings']['unit']
+    print(f"completed in {res.seconds:.0f} s: {res.report}")
+    for r in b['season']:
+        print(f"  {r['strategy']:<12} MAE {r['mae']:.1f} {unit} (95% CI {r['mae_low']:.1f} to {r['mae_high']:.1f}); {r['retrains']} retrains")
+    return 0
+
 # %% ../nbs/10_cli.ipynb #8967bcc9
 def reproduce(args) -> int:
     "Re-train a tracked run from its records and compare; exit 0 when reproduced, 1 when not."
@@ -178,7 +193,7 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument('--scheduler', help='address of a Dask scheduler, e.g. tcp://host:8786')
     sc.add_argument('--id', action='append', help='input column copied to the output (repeatable)'); sc.set_defaults(func=score)
     m = sub.add_parser('monitor', help='drift report of a batch against the champion (exit 3 on an alert)')
-    m.add_argument('card'); m.add_argument('--current', required=True, help='CSV or Parquet batch')
+    m.add_argument('card'); m.add_argument('--current', required=True, help="CSV or Parquet batch, or the service's prediction log folder")
     m.add_argument('--alias', default='champion'); m.add_argument('--progress', action='store_true'); m.set_defaults(func=monitor)
     rp = sub.add_parser('reproduce', help='re-train a tracked run from its records; compare metrics and predictions (exit 1 if not reproduced)')
     rp.add_argument('run_id', help='the MLflow run id (tracking.json in the run folder, or `make ui`)')
@@ -187,6 +202,11 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument('--strict', action='store_true', help='also fail when code, card or environment changed though results match')
     rp.add_argument('--tag', action='store_true', help='record the outcome as tag modelbook.reproduced on the run')
     rp.set_defaults(func=reproduce)
+    bk = sub.add_parser('backtest', help="replay a count card's season month by month under retraining strategies")
+    bk.add_argument('card', help='count card name or path')
+    bk.add_argument('--strategies', nargs='+', metavar='NAME', help='static, monthly, sliding, drift, recalibrate (all by default)')
+    bk.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='a backtest.ipynb parameter, e.g. -p n_boot 200')
+    bk.add_argument('--progress', action='store_true', help="show papermill's progress bar"); bk.set_defaults(func=backtest)
 
     return p
 

@@ -14,7 +14,7 @@ from .errors import ParameterError, ConfigError, DataError
 
 # %% auto #0
 __all__ = ['notebook_parameters', 'check_parameters', 'parse_value', 'RunResult', 'new_run_id', 'html_report', 'run_notebook',
-           'TrainedCandidate', 'train_candidate', 'run_training', 'run_monitoring']
+           'TrainedCandidate', 'train_candidate', 'run_training', 'run_monitoring', 'read_batch', 'run_backtest']
 
 # %% ../nbs/06_experiments.ipynb #3a96f619
 def _parameters_cell(nb: nbformat.NotebookNode, path) -> str:
@@ -317,3 +317,36 @@ def run_monitoring(card: str|Path,         # a card name or YAML path
                        folder=folder, progress=progress)
     if res.ok: res.drift = json.loads((res.folder/'drift.json').read_text())
     return res
+
+# %% ../nbs/06_experiments.ipynb #99bc067e
+def read_batch(current: str|Path, # a CSV or Parquet file, or a prediction log folder
+               contract: dict,        # feature column -> spec: the registered model's contract
+              ):
+    "The batch to monitor: the contract's feature columns of a file, or of every part of a prediction log folder."
+    from modelbook.data import read_table, conform
+    from modelbook.serve import read_prediction_log
+    current = Path(current)
+    if not current.is_dir(): return conform(read_table(current), contract, where=str(current))
+    log = read_prediction_log(current)
+    if log.empty:
+        raise DataError(f"{current} is a folder but holds no prediction log parts (expected date=YYYY-MM-DD/part-*.parquet files, as "
+                        "`modelbook serve` writes them). Remedy: pass the log folder data/predictions/NAME, or a CSV/Parquet file.")
+    return conform(log, contract, where=f"prediction log {current}")
+
+# %% ../nbs/06_experiments.ipynb #3ad96093
+def run_backtest(card: str|Path,                # a count card name or YAML path
+                 *, strategies: list|None=None,  # names from `modelbook.backtest.STRATEGIES`; all by default
+                 parameters: dict|None=None,     # other values for backtest.ipynb's parameters (n_boot, kind, lag, window, ...)
+                 progress: bool=False,
+                ) -> RunResult:
+    "Run backtest.ipynb for a count card into reports/<card>-backtest/<run id>/."
+    from modelbook.config import load_card
+    from modelbook.backtest import _check_strategies
+    problem, parameters = load_card(card), dict(parameters or {})
+    if problem.task != 'count': raise ConfigError(f"A backtest replays a count card month by month; card `{problem.name}` has task {problem.task!r}.")
+    if 'card' in parameters or 'out_dir' in parameters: raise ParameterError("`card` and `out_dir` are set by `modelbook backtest`; pass the card as the first argument.")
+    if strategies is not None: parameters['strategies'] = _check_strategies(strategies)
+    nb = paths().experiments/'backtest.ipynb'
+    check_parameters(nb, parameters)
+    folder = paths().reports/f"{problem.name}-backtest"/new_run_id()
+    return run_notebook(nb, {**parameters, 'card': _card_arg(card), 'out_dir': str(folder)}, folder=folder, progress=progress)

@@ -1,9 +1,9 @@
 """The prediction service as a team would run it: started by the CLI, over real HTTP on loopback, with a bearer
 token and the prediction log; a bounded load test from 20 concurrent clients."""
-import os, signal, time
+import json, os, signal, time
 from concurrent.futures import ThreadPoolExecutor
 import httpx, pandas as pd, pytest
-from conftest import env_for, serving
+from conftest import env_for, serving, modelbook
 
 @pytest.fixture
 def service(trained, tmp_path):
@@ -25,8 +25,8 @@ def test_token_is_required(service, records):
         assert http.get('/metadata').status_code == 401
         assert http.get('/health').status_code == 200 and http.get('/ready').status_code == 200
 
-def test_load_20_clients_10000_requests(service, records):
-    "Bounded load on loopback: zero errors, and a prediction log of exactly 10,000 rows with unique request ids."
+def test_load_20_clients_10000_requests(service, records, trained):
+    "Bounded load on loopback: zero errors, a prediction log of exactly 10,000 rows with unique request ids, which the monitor then reads."
     url, log_dir, proc = service
     auth = {'Authorization': 'Bearer test-token'}
     def client(k):
@@ -49,3 +49,10 @@ def test_load_20_clients_10000_requests(service, records):
     assert len(log) == 10_000 and log['request_id'].is_unique and set(log['request_id']) == set(ids)
     assert (log['model_version'] == '1').all() and log['probability'].between(0, 1).all()
     print(f"10,000 requests from 20 clients in {seconds:.1f} s ({10_000 / seconds:,.0f} requests/s)")
+    # the monitor reads the service's own log folder (feature columns only) and writes its drift report
+    root, _ = trained
+    before = set((root/'reports'/'caravan-monitor').glob('*')) if (root/'reports'/'caravan-monitor').exists() else set()
+    r = modelbook(root, 'monitor', 'caravan', '--current', str(log_dir))
+    assert r.returncode in (0, 3), r.stdout + r.stderr
+    run_dir, = set((root/'reports'/'caravan-monitor').glob('*')) - before
+    assert (run_dir/'report.html').exists() and json.loads((run_dir/'drift.json').read_text())['rows'] == 10_000
