@@ -38,10 +38,22 @@ def free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 @pytest.fixture(scope='session')
-def trained(tmp_path_factory):
-    "A project copy with one trained, registered champion (hgb, few bootstrap replicates)."
-    root = copy_project(tmp_path_factory.mktemp('lifecycle')/'project')
-    r = modelbook(root, 'run', 'caravan', '-p', 'model', 'hgb', '-p', 'n_boot', '200')
+def trained(tmp_path_factory, worker_id):
+    """A project copy with one trained, registered champion (hgb, few bootstrap replicates), built once per test session
+    and shared by the xdist workers (the first one to get the lock trains; the others wait and reuse it). Tests that use
+    it only add runs, reports and monitor outputs, never move the champion, so they can share it."""
+    import fcntl, json
+    from types import SimpleNamespace
+    base = tmp_path_factory.getbasetemp() if worker_id == 'master' else tmp_path_factory.getbasetemp().parent
+    shared, root = base/'lifecycle-shared', base/'lifecycle-shared'/'project'
+    shared.mkdir(exist_ok=True)
+    with open(shared/'lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared/'result.json').exists():
+            copy_project(root)
+            r = modelbook(root, 'run', 'caravan', '-p', 'model', 'hgb', '-p', 'n_boot', '200')
+            (shared/'result.json').write_text(json.dumps({'returncode': r.returncode, 'stdout': r.stdout, 'stderr': r.stderr}))
+        r = SimpleNamespace(**json.loads((shared/'result.json').read_text()))
     assert r.returncode == 0, r.stdout + r.stderr
     return root, r
 

@@ -14,7 +14,7 @@ WORKER = textwrap.dedent('''
             mlflow.set_tags({f"t{k}": str(k) for k in range(10)})
 ''')
 
-def test_parallel_writers_on_a_new_sqlite_store(tmp_path, n=3, runs=2):
+def test_parallel_writers_on_a_new_sqlite_store(tmp_path, n=3, runs=1):
     db = tmp_path/'mlflow.db'
     env = {**env_for(ROOT), 'MLFLOW_TRACKING_URI': f"sqlite:///{db}", 'OMP_NUM_THREADS': '1'}
     procs = [subprocess.Popen([sys.executable, '-c', WORKER, str(i), str(runs)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
