@@ -106,11 +106,12 @@ def test_bad_data_fails_cleanly(tmp_path, edit, expected):
 
 def test_promote_refuses_a_version_that_fails_the_gate(trained):
     root, _ = trained
-    r = modelbook(root, 'run', 'caravan', '-p', 'model', 'glm', '-p', 'n_boot', '100')
-    assert r.returncode == 0, r.stderr
-    tracking = json.loads(sorted((root/'reports'/'caravan').glob('*/tracking.json'))[-1].read_text())
-    v = tracking['version']
-    if tracking['champion']: pytest.skip("the glm candidate beat the champion significantly on this split")
+    code = ("import json; from modelbook.experiments import train_candidate; from modelbook.track import log_candidate; "
+            "t = log_candidate(train_candidate('caravan', 'glm', n_boot=100).candidate()); print(json.dumps([t.version, t.champion]))")
+    r = subprocess.run([sys.executable, '-c', code], cwd=root, env=_env(root), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    v, champion = json.loads(r.stdout.strip().splitlines()[-1])
+    if champion: pytest.skip("the glm candidate beat the champion significantly on this split")
     r = modelbook(root, 'promote', 'caravan', v)
     assert r.returncode == 1 and f"Model `caravan` v{v} was not promoted" in r.stderr and 'failed' in r.stderr, r.stderr
     r = modelbook(root, 'rollback', 'caravan')
