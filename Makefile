@@ -12,7 +12,7 @@ export PYTHONHASHSEED := 0
 # one BLAS/OpenMP thread per process: with 2 cores, parallel runs and the service would otherwise oversubscribe them
 export OMP_NUM_THREADS := 1
 
-.PHONY: help setup run test lab export clean docs lock lint wheel data verify serve ui
+.PHONY: help setup run test test-all lab export clean docs lock lint wheel data verify serve ui
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,8 +42,11 @@ serve: $(STAMP) ## serve the Caravan champion on http://127.0.0.1:8000 (docs at 
 ui: $(STAMP) ## MLflow's UI on the project's tracking store, http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
-test: $(STAMP) ## the whole suite: notebooks, export/clean checks, end-to-end, docs, wheel
+test: $(STAMP) ## the suite (under 10 minutes): notebooks, export/clean checks, end-to-end, docs, wheel
 	$(BIN)/pytest
+
+test-all: $(STAMP) ## the suite plus the slow end-to-end tests (reproduce, backtest, tuning, promote CLI, SQLite writers)
+	$(BIN)/pytest -m "slow or not slow"
 
 lab: $(STAMP) ## JupyterLab on the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=nbs

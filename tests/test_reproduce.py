@@ -1,8 +1,10 @@
 """`modelbook reproduce RUN_ID` end to end on throwaway copies of the project: a tracked caravan run reproduces
 exactly; after an edit to the raw data, or to the package's code, it says which one changed and exits 1."""
-import os, re, shutil, sqlite3, subprocess, sys
+import re, shutil, sqlite3, subprocess, sys
 import pandas as pd, pytest
 from conftest import copy_project, env_for
+
+pytestmark = pytest.mark.slow   # reproduce is tested in-process in 06c_reproduce; this runs the CLI on edited project copies (make test-all)
 
 
 TRAIN = ("from modelbook.experiments import train_candidate; from modelbook.track import log_candidate; "
