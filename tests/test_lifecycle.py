@@ -48,6 +48,7 @@ def test_serve_predicts_like_the_model_in_process(trained):
         assert http.get('/health').status_code == 200, "the service must stay up after a bad request"
 
 
+@pytest.mark.slow   # drift verdicts are tested in 08_monitor; `modelbook monitor` itself runs at the end of the load test (make test-all)
 def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_path):
     root, _ = trained
     from modelbook.config import load_card
