@@ -97,6 +97,11 @@ def _scratch_model(folder: Path, name: str) -> None:
     print(f"scratch model: `{name}` v{t.version} ({'champion' if t.champion else 'NOT champion: ' + t.reason})", flush=True)
 
 
+def _json_records(df) -> list[dict]:
+    "Rows as dicts of plain Python values (numpy integers become int), as a JSON client would send them."
+    return [{k: (int(v) if isinstance(v, np.integer) else v) for k, v in r.items()} for r in df.to_dict('records')]
+
+
 def _median_us(f, n: int = 500) -> float:
     f(); t = []
     for _ in range(n): t0 = time.perf_counter(); f(); t.append(time.perf_counter() - t0)
@@ -136,8 +141,7 @@ def main(argv=None) -> int:
         cols = list(served.columns)
         frame = read_dataset(args.model)[cols]
         rng = np.random.default_rng(0)
-        recs = frame.iloc[rng.integers(0, len(frame), WARMUP + SINGLE + BATCH * BATCH_ROWS)].to_dict('records')
-        recs = [{k: (int(v) if isinstance(v, (np.integer,)) else v) for k, v in r.items()} for r in recs]
+        recs = _json_records(frame.iloc[rng.integers(0, len(frame), WARMUP + SINGLE + BATCH * BATCH_ROWS)])
         single_recs, batch_recs = recs[:WARMUP + SINGLE], recs[WARMUP + SINGLE:]
         ours_1 = [json.dumps({'records': [r]}).encode() for r in single_recs]
         ours_k = [json.dumps({'records': batch_recs[i:i + BATCH_ROWS]}).encode() for i in range(0, len(batch_recs), BATCH_ROWS)]
@@ -173,7 +177,7 @@ def main(argv=None) -> int:
                 finally: srv.stop()
                 results[name].append(r)
                 print(f"  round {rnd + 1} {name:28s} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  {r['rows_per_s']:>9,.0f} rows/s", flush=True)
-        ip = in_process(served, frame, [{k: (int(v) if isinstance(v, np.integer) else v) for k, v in r.items()} for r in frame.iloc[:5].to_dict('records')])
+        ip = in_process(served, frame, _json_records(frame.iloc[:5]))
         # same answers from both servers
         ours = np.array([p['probability'] for p in answers['modelbook (no log)']['predictions']])
         if 'MLflow scoring server' in answers:

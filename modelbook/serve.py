@@ -268,7 +268,9 @@ def _predict_validator(columns: dict, max_records: int) -> TypeAdapter:
 
 def _validate(served: ServedModel, body: bytes, max_records: int) -> list[dict]:
     "Parse and validate a /predict body against the current model's contract: its records; 413 for too many records, else 422."
-    try: return _predict_validator(served.columns, max_records).validate_json(body)['records']
+    cache = served.__dict__.setdefault('_validators', {})   # per served model: no contract hashing on the request path
+    if max_records not in cache: cache[max_records] = _predict_validator(served.columns, max_records)
+    try: return cache[max_records].validate_json(body)['records']
     except ValidationError as e: errors = e.errors(include_url=False)
     if too_long := [x for x in errors if x['type'] == 'too_long' and x['loc'] == ('records',)]:
         n = too_long[0]['ctx']['actual_length']
