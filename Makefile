@@ -11,6 +11,8 @@ export MLFLOW_ALLOW_PICKLE_DESERIALIZATION := false
 export PYTHONHASHSEED := 0
 # one BLAS/OpenMP thread per process: with 2 cores, parallel runs and the service would otherwise oversubscribe them
 export OMP_NUM_THREADS := 1
+# the problem card `make run` trains and `make serve` serves (nbs/experiments/$(CARD).yaml)
+CARD ?= caravan
 
 .PHONY: help setup run test test-all lab export clean docs lock lint wheel data verify serve ui
 
@@ -31,13 +33,13 @@ $(STAMP): requirements.lock setup.py settings.ini
 
 setup: $(STAMP) ## create .venv from the lock, install the package (editable) and its Jupyter kernel
 
-run: $(STAMP) ## the main job: verify the data, train every Caravan candidate, report, track, register
+run: $(STAMP) ## the main job: verify the data, train every candidate of the card (CARD=caravan), report, track, register
 	$(BIN)/modelbook data verify
-	$(BIN)/modelbook run caravan --progress
-	@echo "Reports are in reports/caravan/; browse runs and the registry with: make ui"
+	$(BIN)/modelbook run $(CARD) --progress
+	@echo "Reports are in reports/$(CARD)/; browse runs and the registry with: make ui"
 
-serve: $(STAMP) ## serve the Caravan champion on http://127.0.0.1:8000 (docs at /docs)
-	$(BIN)/modelbook serve --model caravan --port 8000
+serve: $(STAMP) ## serve the card's champion on http://127.0.0.1:8000 (docs at /docs)
+	$(BIN)/modelbook serve --model $(CARD) --port 8000
 
 ui: $(STAMP) ## MLflow's UI on the project's tracking store, http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000

@@ -10,7 +10,7 @@ from .errors import ModelbookError
 
 # %% auto #0
 __all__ = ['DRIFT_EXIT', 'data_verify', 'data_report', 'run', 'batch', 'serve', 'promote', 'rollback', 'score', 'monitor',
-           'backtest', 'reproduce', 'data_check', 'parser', 'main']
+           'backtest', 'reproduce', 'data_check', 'new', 'update', 'data_add', 'parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #17f64e34
 def data_verify(args) -> int:
@@ -23,7 +23,14 @@ def data_verify(args) -> int:
 def data_report(args) -> int:
     "Run the data report notebook for a card (or a bare data set) into reports/data/."
     from modelbook.experiments import run_notebook
+    from modelbook.config import load_card
     is_card = (paths().experiments/f"{args.name}.yaml").exists()
+    if is_card:
+        try: load_card(args.name)
+        except ModelbookError as e:       # a drafted card with its TODO decisions open: the data can be looked at before they are made
+            if not (paths().data_raw/f"{args.name}.datasheet.yaml").exists(): raise
+            print(f"note: card `{args.name}` is not complete yet, so this is a report on data set `{args.name}` alone ({e})")
+            is_card = False
     params = {'card': args.name} if is_card else {'card': '', 'dataset': args.name}
     res = run_notebook(paths().experiments/'data.ipynb', params, progress=args.progress)
     print(f"{res.status}: {res.report or res.notebook}")
@@ -158,6 +165,32 @@ def data_check(args) -> int:
           + ("; no target leakage found" if card.data.target in df.columns else ''))
     return 0
 
+# %% ../nbs/10_cli.ipynb #e2ab85a4
+def new(args) -> int:
+    "Create a project from this template under another package name."
+    from modelbook.template import new_project
+    dest = new_project(args.path, args.package, data=args.data, target=args.target, name=args.name, time_column=args.time_column,
+                       examples=not args.no_examples, template=args.template, ref=args.ref)
+    print(f"created {dest} (package `{args.package}`, git branches main and template)")
+    print(f"next: cd {dest} && make test" + ("; fill the TODO values in nbs/experiments/*.yaml, then make run" if args.data else ''))
+    return 0
+
+def update(args) -> int:
+    "Merge the template's latest commit into this project through its `template` branch."
+    from modelbook.template import update_project
+    res = update_project(template=args.template, ref=args.ref)
+    print(f"{res['status']}: template {res['commit'][:12]}" + (f" ({len(res['files'])} files changed: {', '.join(res['files'][:8])}{', ...' if len(res['files']) > 8 else ''})" if res['files'] else ''))
+    return 0
+
+def data_add(args) -> int:
+    "Copy a data file into data/raw/ and draft its datasheet, data contract and problem card."
+    from modelbook.template import add_dataset
+    made = add_dataset(args.file, args.target, name=args.name, time_column=args.time_column)
+    root = paths().root
+    for k, f in made.items(): print(f"wrote {k:<9} {f.relative_to(root)}")
+    print(f"next: review the drafts, fill the TODO values in {made['card'].relative_to(root)}, then `modelbook run {made['card'].stem}`")
+    return 0
+
 # %% ../nbs/10_cli.ipynb #37b7c11e
 def parser() -> argparse.ArgumentParser:
     "The `modelbook` argument parser."
@@ -207,6 +240,21 @@ def parser() -> argparse.ArgumentParser:
     bk.add_argument('--strategies', nargs='+', metavar='NAME', help='static, monthly, sliding, drift, recalibrate (all by default)')
     bk.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='a backtest.ipynb parameter, e.g. -p n_boot 200')
     bk.add_argument('--progress', action='store_true', help="show papermill's progress bar"); bk.set_defaults(func=backtest)
+    nw = sub.add_parser('new', help='create a project from this template under another package name (offline, git-initialised)')
+    nw.add_argument('path', help='folder to create'); nw.add_argument('--package', required=True, help='the new package, console script and kernel name')
+    nw.add_argument('--data', help='a CSV or Parquet file to add as the first data set'); nw.add_argument('--target', help='its column to predict')
+    nw.add_argument('--name', help="the data set's and card's name (from the file name by default)")
+    nw.add_argument('--time-column', help='a date/time column: the drafted split becomes time-ordered')
+    nw.add_argument('--no-examples', action='store_true', help="leave out the benchmarks and the example cards' end-to-end tests")
+    nw.add_argument('--template', help="the template's git checkout (this package's by default)"); nw.add_argument('--ref', default='HEAD', help='template commit, branch or tag')
+    nw.set_defaults(func=new)
+    up = sub.add_parser('update', help="merge a later template version into this project (through its `template` branch)")
+    up.add_argument('--template', help='the template checkout (the one recorded in .template-answers.yml by default)')
+    up.add_argument('--ref', default='HEAD', help='template commit, branch or tag'); up.set_defaults(func=update)
+    a = d.add_parser('add', help='copy a data file into data/raw/ and draft its datasheet, data contract and problem card')
+    a.add_argument('file', help='CSV or Parquet file'); a.add_argument('--target', required=True, help='the column to predict')
+    a.add_argument('--name', help='data set and card name (from the file name by default)'); a.add_argument('--time-column', help='a date/time column for a time-ordered split')
+    a.set_defaults(func=data_add)
 
     return p
 
