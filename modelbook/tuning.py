@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import numpy as np, pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.feature_selection import SelectorMixin
+from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 from .compare import corrected_resampled_ttest, repeated_cv_scores
@@ -17,7 +19,8 @@ from .errors import ConfigError, ModelError
 from .models import make_model
 
 # %% auto #0
-__all__ = ['expand_grid', 'Tuning', 'tune', 'L1Selector', 'with_selection', 'SelectionAssessment', 'assess_selection']
+__all__ = ['expand_grid', 'Tuning', 'tune', 'L1Selector', 'with_selection', 'PermutationSelector', 'SelectionAssessment',
+           'assess_selection']
 
 # %% ../nbs/03c_tuning.ipynb #9a1c3282
 def expand_grid(grid: dict, # parameter -> list of values, e.g. {'learning_rate': [0.05, 0.1]}
@@ -111,18 +114,54 @@ class L1Selector(SelectorMixin, BaseEstimator):
         return self.support_
 
 def with_selection(pipe: Pipeline, # a `make_model` pipeline: features -> model
-                   *, C: float=0.05, # the selector's inverse penalty
+                   *, C: float|str=0.05, # the card's `tuning.select` value: the inverse L1 penalty, or 'permutation' (see below)
+                   seed: int=0,          # random state of permutation selection's inner split and shuffles
                   ) -> Pipeline:
-    "The same pipeline with an `L1Selector` between the features and the model."
+    "The same pipeline with a selector between the features and the model: `L1Selector(C)`, or a `PermutationSelector` around a copy of the pipeline's own model."
     if not isinstance(pipe, Pipeline) or list(pipe.named_steps) != ['features', 'model']:
         raise ModelError("with_selection needs a `make_model` pipeline (steps `features` then `model`).")
-    return Pipeline([('features', clone(pipe['features'])), ('select', L1Selector(C=C).set_output(transform='pandas')), ('model', clone(pipe['model']))])
+    if isinstance(C, str):
+        if C != 'permutation': raise ConfigError(f"Feature selection {C!r}: use a number (the C of L1 selection) or 'permutation'.")
+        model = pipe['model']
+        selector = PermutationSelector(clone(model), keep=list(getattr(model, 'categorical_features', None) or []), seed=seed)
+    else: selector = L1Selector(C=C)
+    return Pipeline([('features', clone(pipe['features'])), ('select', selector.set_output(transform='pandas')), ('model', clone(pipe['model']))])
+
+# %% ../nbs/03c_tuning.ipynb #85ba6da5
+class PermutationSelector(SelectorMixin, BaseEstimator):
+    "Keep the columns whose permutation importance for `estimator`, on an inner held-out part of the training rows, is clearly above zero."
+    def __init__(self, estimator=None,   # an unfitted classifier; a logistic regression when None
+                 holdout: float=0.3,     # share of the training rows the importances are measured on
+                 n_repeats: int=5,       # shuffles per column
+                 z: float=2.0,           # keep a column when its mean importance exceeds z standard errors
+                 keep: list|tuple=(),    # columns kept whatever their importance (e.g. the boosting's categorical ones)
+                 min_features: int=1,    # keep at least this many (the most important) even if none clears the bar
+                 seed: int=0):
+        self.estimator, self.holdout, self.n_repeats, self.z, self.keep, self.min_features, self.seed = estimator, holdout, n_repeats, z, keep, min_features, seed
+
+    def fit(self, X, y):
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        validate_data(self, X, y, dtype=None, ensure_all_finite='allow-nan')
+        y = np.asarray(y)
+        tr, va = train_test_split(np.arange(len(y)), test_size=self.holdout, stratify=y, random_state=self.seed)
+        est = clone(self.estimator) if self.estimator is not None else LogisticRegression(max_iter=1000)
+        est.fit(frame.iloc[tr], y[tr])
+        imp = permutation_importance(est, frame.iloc[va], y[va], scoring='roc_auc', n_repeats=self.n_repeats, random_state=self.seed)
+        se = imp.importances_std / np.sqrt(self.n_repeats)
+        keep = (imp.importances_mean > self.z * se) & (imp.importances_mean > 0) | np.isin(frame.columns, list(self.keep))
+        if keep.sum() < self.min_features: keep[np.argsort(-imp.importances_mean)[:self.min_features]] = True
+        self.support_, self.importances_mean_, self.importances_se_ = keep, imp.importances_mean, se
+        return self
+
+    def _get_support_mask(self):
+        check_is_fitted(self, 'support_')
+        return self.support_
 
 # %% ../nbs/03c_tuning.ipynb #79af316d
 @dataclass
 class SelectionAssessment:
-    "Nested-CV comparison of a pipeline with and without L1 selection, and how often each column was kept."
-    C: float
+    "Nested-CV comparison of a pipeline with and without feature selection, and how often each column was kept."
+    C: float|str                # the selection: C of L1, or 'permutation'
     test: object                # corrected resampled t-test: selected - all features
     scores: pd.DataFrame        # fold scores of both
     frequency: pd.Series        # design column -> share of folds in which it was kept
@@ -136,19 +175,21 @@ class SelectionAssessment:
         d = f"{t.estimate:+.4f} AUC (95% CI {t.ci_low:+.4f} to {t.ci_high:+.4f}, p = {t.p_value:.3g})"
         verdict = ('established: selection helps' if self.helps else 'established: selection hurts' if t.p_value < self.alpha
                    else 'not established')
-        return (f"L1 selection (C = {self.C:g}) vs all features on {len(self.scores)} nested folds: {d}, {verdict}. "
+        how = 'permutation selection' if isinstance(self.C, str) else f"L1 selection (C = {self.C:g})"
+        return (f"{how} vs all features on {len(self.scores)} nested folds: {d}, {verdict}. "
                 f"{stable} columns were kept in every fold, {int((self.frequency > 0).sum())} in at least one.")
 
     def _repr_html_(self): return f"<p>{html.escape(self.summary())}</p>"
     def __repr__(self): return self.summary()
 
 def assess_selection(pipe: Pipeline, X: pd.DataFrame, y, # an unfitted `make_model` pipeline and the training rows
-                     *, C: float=0.05, folds: int=5, repeats: int=2, seed: int=0, alpha: float=0.05,
+                     *, C: float|str=0.05, # the selection: C of L1, or 'permutation'
+                     folds: int=5, repeats: int=2, seed: int=0, alpha: float=0.05,
                     ) -> SelectionAssessment:
-    "Score `pipe` with and without L1 selection on the same repeated folds (selection refitted per fold) and test the difference."
-    sel = with_selection(pipe, C=C)
-    scores = repeated_cv_scores({'all features': pipe, 'L1-selected': sel}, X, y, n_splits=folds, n_repeats=repeats, seed=seed)
-    t = corrected_resampled_ttest(scores['L1-selected'], scores['all features'], n_train=scores.attrs['n_train'], n_test=scores.attrs['n_test'], alpha=alpha)
+    "Score `pipe` with and without feature selection on the same repeated folds (selection refitted per fold) and test the difference."
+    sel, label = with_selection(pipe, C=C, seed=seed), 'permutation-selected' if isinstance(C, str) else 'L1-selected'
+    scores = repeated_cv_scores({'all features': pipe, label: sel}, X, y, n_splits=folds, n_repeats=repeats, seed=seed)
+    t = corrected_resampled_ttest(scores[label], scores['all features'], n_train=scores.attrs['n_train'], n_test=scores.attrs['n_test'], alpha=alpha)
     from sklearn.model_selection import RepeatedStratifiedKFold
     yv = np.asarray(y); kept = []
     for tr, _ in RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed).split(np.zeros(len(yv)), yv):
