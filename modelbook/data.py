@@ -167,6 +167,9 @@ def card_data(card, # a `modelbook.config.Card`
             raise DataError(f"Card `{card.name}`: `{key}` names {', '.join(f'`{c}`' for c in missing)}, not a column of data set `{card.data.dataset}` "
                             f"(columns: {', '.join(df.columns[:8])}, ...). Fix the card.")
     y = df[card.data.target]
+    if card.task == 'binary' and (pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)):
+        # a 0/1 (or True/False) target: the card names its positive class as text ("1"), so compare labels as text
+        y = df[card.data.target] = y.astype(str)
     if card.task == 'binary':
         levels = list(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype) else sorted(y.dropna().unique().tolist())
         if card.data.positive not in levels or len(levels) != 2:
