@@ -4,7 +4,7 @@
 
 # %% ../nbs/04f_multiclass.ipynb #4904cf50
 from __future__ import annotations
-import html, re
+import html, itertools, re
 from dataclasses import dataclass
 from functools import partial
 
@@ -15,12 +15,13 @@ from .config import show_figures_inline
 from .errors import ConfigError, DataError
 from .evaluate import MetricCI, roc_auc, _bootstrap, _check_alpha, _check_method, _fmt, _level, _out, _reliability
 from .calibration import _ece, _check_bins
+from .compare import TestResult, mcnemar_classes, corrected_resampled_ttest, adjust_pvalues, _pair_row, _sentence, _ADJUST, _cv_info
 
 # %% auto #0
 __all__ = ['MULTICLASS_BETTER', 'class_codes', 'roc_auc_ovr', 'log_loss', 'accuracy', 'precision_of', 'recall_of', 'macro_f1',
            'class_bootstrap_indices', 'MulticlassEvaluation', 'evaluate_multiclass', 'MulticlassVerdict',
            'multiclass_verdict', 'confusion', 'plot_confusion', 'classwise_ece', 'ClasswiseCalibration',
-           'classwise_calibration', 'plot_reliability_ovr']
+           'classwise_calibration', 'plot_reliability_ovr', 'MulticlassComparison', 'compare_multiclass']
 
 # %% ../nbs/04f_multiclass.ipynb #a3f925fa
 show_figures_inline()
@@ -308,3 +309,51 @@ def plot_reliability_ovr(y_true, proba, *, classes, n_bins:int=10) -> Figure:
         ax.legend(loc='upper left', fontsize=8)
     fig.suptitle(f'Calibration per class ({n_bins} equal-count bins per class)')
     return fig
+
+# %% ../nbs/04f_multiclass.ipynb #5220446c
+@dataclass
+class MulticlassComparison:
+    "Pairwise tests between multiclass candidates on one test set (and, optionally, on repeated-CV folds)."
+    table: pd.DataFrame  # one row per pair and test, oriented so that model a has the higher estimate
+    accuracy: dict       # model -> accuracy on the test set
+    n: int
+    alpha: float = 0.05
+    method: str = 'holm'
+
+    @property
+    def best(self) -> str|None:
+        "The model that makes more correct decisions than every other candidate (McNemar, adjusted), or None."
+        won = self.table[(self.table.test == 'mcnemar_classes') & (self.table.p_adjusted < self.alpha)]
+        return next((m for m in self.accuracy if (won.model_a == m).sum() == len(self.accuracy) - 1), None)
+
+    @property
+    def sentences(self) -> list[str]: return self.table['sentence'].tolist()
+    def __str__(self): return "\n".join([f"Comparison of {len(self.accuracy)} models on {self.n:,} test rows; best: {self.best or 'none established'}"] + [f"  - {s}" for s in self.sentences])
+    summary = __str__
+    def _repr_html_(self): return "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in [str(self).splitlines()[0], *self.sentences]) + "</ul>"
+
+def compare_multiclass(p_test:dict,  # model name -> its probabilities on the test set, columns in the order of `classes`
+                       y_test,       # observed classes of the test set
+                       *, classes,   # the classes
+                       cv_scores:pd.DataFrame|None=None,  # per-fold scores from repeated_cv_scores (columns = the same names)
+                       alpha:float=0.05,  # significance level, applied to the adjusted p-values
+                       method:str='holm',  # p-value adjustment across pairs: 'holm' or 'bh'
+                      ) -> MulticlassComparison:
+    "Test every pair of multiclass candidates: McNemar on the most probable class; optionally the corrected CV t-test; adjusted across pairs."
+    _check_alpha(alpha); adjust_pvalues([], method)
+    if not isinstance(p_test, dict) or len(p_test) < 2: raise ConfigError("compare_multiclass needs a dict of at least two candidates (name -> test-set probabilities).")
+    names, y = list(p_test), np.asarray(y_test, dtype=object)
+    pred = {k: np.asarray(classes, dtype=object)[_check_multi(class_codes(y, classes), P)[1].argmax(1)] for k, P in p_test.items()}
+    cv, rows = _cv_info(cv_scores, names, None, None), []
+    for a, b in itertools.combinations(names, 2):
+        r = mcnemar_classes(y, pred[a], pred[b], alpha=alpha)
+        rows.append(_pair_row('mcnemar_classes', a, b, r, r.details['accuracy_a'], r.details['accuracy_b']))
+        if cv is not None:
+            r = corrected_resampled_ttest(cv_scores[a], cv_scores[b], n_train=cv['n_train'], n_test=cv['n_test'], alpha=alpha)
+            rows.append(_pair_row('cv', a, b, r, r.details['mean_a'], r.details['mean_b']))
+    t = pd.DataFrame(rows)
+    t['p_adjusted'] = t.groupby('test')['p_value'].transform(lambda p: adjust_pvalues(p.to_numpy(), method))
+    t['verdict'] = np.where(t.p_adjusted < alpha, t.model_a + ' better', 'not established')
+    fill = dict(k=(cv or {}).get('n_splits'), r=(cv or {}).get('n_repeats'), metric=(cv or {}).get('metric'))
+    t['sentence'] = [_sentence(r, alpha, _ADJUST[method][1], **fill) for r in t.to_dict('records')]
+    return MulticlassComparison(t, {k: float((pred[k] == y).mean()) for k in names}, len(y), alpha, method)
