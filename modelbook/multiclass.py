@@ -21,7 +21,8 @@ from .compare import TestResult, mcnemar_classes, corrected_resampled_ttest, adj
 __all__ = ['MULTICLASS_BETTER', 'class_codes', 'roc_auc_ovr', 'log_loss', 'accuracy', 'precision_of', 'recall_of', 'macro_f1',
            'class_bootstrap_indices', 'MulticlassEvaluation', 'evaluate_multiclass', 'MulticlassVerdict',
            'multiclass_verdict', 'confusion', 'plot_confusion', 'classwise_ece', 'ClasswiseCalibration',
-           'classwise_calibration', 'plot_reliability_ovr', 'MulticlassComparison', 'compare_multiclass']
+           'classwise_calibration', 'plot_reliability_ovr', 'evaluate_card', 'MulticlassComparison',
+           'compare_multiclass']
 
 # %% ../nbs/04f_multiclass.ipynb #a3f925fa
 show_figures_inline()
@@ -309,6 +310,23 @@ def plot_reliability_ovr(y_true, proba, *, classes, n_bins:int=10) -> Figure:
         ax.legend(loc='upper left', fontsize=8)
     fig.suptitle(f'Calibration per class ({n_bins} equal-count bins per class)')
     return fig
+
+# %% ../nbs/04f_multiclass.ipynb #f80efff4
+def evaluate_card(card,      # a multiclass `Card`
+                  model,     # the fitted pipeline, with `classes_` and `predict_proba`
+                  X_test, y_test,  # the held-out rows and their classes
+                  *, n_boot:int|None=None,  # bootstrap replicates; the card's by default
+                  seed:int=0,
+                 ) -> tuple[np.ndarray, MulticlassEvaluation, MulticlassVerdict, ClasswiseCalibration]:
+    "Held-out probabilities of a fitted multiclass model, their evaluation with intervals, the verdict against the card, and the classwise calibration."
+    classes, s, nb = list(model.classes_), card.success, n_boot or card.evaluation.n_boot
+    if missing := sorted(set(classes) - set(np.asarray(y_test, dtype=object))):
+        raise DataError(f"Card `{card.name}`: the held-out rows hold no {', '.join(map(repr, missing))}, so that class cannot be evaluated. "
+                        "Remedy: a stratified split (`split.method: stratified`), a larger `split.test_size`, or pool the class with `data.merge`.")
+    P = model.predict_proba(X_test)
+    ev = evaluate_multiclass(y_test, P, classes=classes, n_boot=nb, alpha=s.alpha, seed=seed)
+    v = multiclass_verdict(ev, metric=s.metric, minimum=s.minimum, ci_lower_min=s.ci_lower_min, maximum=s.maximum, ci_upper_max=s.ci_upper_max)
+    return P, ev, v, classwise_calibration(y_test, P, classes=classes, n_boot=nb, alpha=s.alpha, seed=seed)
 
 # %% ../nbs/04f_multiclass.ipynb #5220446c
 @dataclass
