@@ -15,7 +15,7 @@ from .config import show_figures_inline
 from .errors import ConfigError, DataError
 from .evaluate import MetricCI, roc_auc, _bootstrap, _check_alpha, _check_method, _fmt, _level, _out, _reliability
 from .calibration import _ece, _check_bins
-from .compare import TestResult, mcnemar_classes, corrected_resampled_ttest, adjust_pvalues, _pair_row, _sentence, _ADJUST, _cv_info
+from .compare import mcnemar_classes, corrected_resampled_ttest, adjust_pvalues, _pair_row, _sentence, _ADJUST, _cv_info
 
 # %% auto #0
 __all__ = ['MULTICLASS_BETTER', 'class_codes', 'roc_auc_ovr', 'log_loss', 'accuracy', 'precision_of', 'recall_of', 'macro_f1',
