@@ -22,7 +22,7 @@ from .evaluate import roc_auc, _check_pair, _labels, _check_alpha, _check_share,
 
 # %% auto #0
 __all__ = ['TestResult', 'corrected_resampled_ttest', 'repeated_cv_scores', 'delong_test', 'mcnemar_test', 'top_share',
-           'adjust_pvalues', 'Comparison', 'compare_models']
+           'mcnemar_classes', 'adjust_pvalues', 'Comparison', 'compare_models']
 
 # %% ../nbs/04b_compare.ipynb #a4d11c45
 def _fmt_p(p:float) -> str:
@@ -121,30 +121,31 @@ def corrected_resampled_ttest(scores_a,  # model a's score in each fold (higher 
 
 # %% ../nbs/04b_compare.ipynb #027ed289
 def _fit_score(models:dict, X, y:np.ndarray, train:np.ndarray, test:np.ndarray, scoring) -> list[float]:
-    "Fit a fresh copy of each model on the training rows; score its positive-class probabilities on the test rows."
+    "Fit a fresh copy of each model on the training rows; score its positive-class probabilities (all classes' for multiclass) on the test rows."
     rows = (lambda i: X.iloc[i]) if hasattr(X, 'iloc') else (lambda i: X[i])
     X_tr, X_te, out = rows(train), rows(test), []
     for model in models.values():
         m = clone(model).fit(X_tr, y[train])
-        s = m.predict_proba(X_te)[:, 1] if hasattr(m, 'predict_proba') else m.decision_function(X_te)
+        s = m.predict_proba(X_te) if hasattr(m, 'predict_proba') else m.decision_function(X_te)
+        if s.ndim == 2 and s.shape[1] == 2: s = s[:, 1]         # binary: the positive class; multiclass: one column per class
         out.append(float(scoring(y[test], s)))
     return out
 
 # %% ../nbs/04b_compare.ipynb #e7ed54fa
 def repeated_cv_scores(models:dict[str, Pipeline],  # name -> unfitted pipeline (e.g. from make_model)
                        X,  # features (DataFrame or array), one row per customer
-                       y,  # 0/1 labels
+                       y,  # 0/1 labels, or class labels of a multiclass target (scored with a multiclass scoring)
                        *, n_splits:int=5,  # K folds per repetition
                        n_repeats:int=5,  # r repetitions with different shuffles
                        seed:int=0,  # random state of the fold assignment (shared by all models)
-                       scoring=roc_auc,  # scoring(y_true, y_score) -> float, higher is better
+                       scoring=roc_auc,  # scoring(y_true, y_score) -> float, higher is better; multiclass: scoring(codes, proba), e.g. multiclass.roc_auc_ovr
                        n_jobs:int|None=None,  # parallel fits (joblib); None = one at a time
                       ) -> pd.DataFrame:
     "Scores of every model on the same repeated stratified K folds: one row per fold, one column per model."
     if not isinstance(models, dict) or not models or not all(hasattr(m, 'fit') for m in models.values()):
         raise ConfigError(f"models must be a non-empty dict of name -> unfitted estimator or pipeline; got {type(models).__name__} "
                           f"{list(models)[:5] if isinstance(models, dict) else ''}. Remedy: {{'glm': make_model('glm', ...), 'hgb': make_model('hgb', ...)}}.")
-    y = _labels(y)
+    y = _labels(y) if len(np.unique(np.asarray(y))) <= 2 else np.unique(np.asarray(y, dtype=object), return_inverse=True)[1].astype(np.int64)
     if len(y) != len(X): raise DataError(f"X has {len(X)} rows but y has {len(y)} labels; pass the labels of exactly the rows of X.")
     folds = list(RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(np.zeros(len(y)), y))
     out = Parallel(n_jobs=n_jobs)(delayed(_fit_score)(models, X, y, tr, te, scoring) for tr, te in folds)
@@ -238,7 +239,11 @@ def mcnemar_test(y,  # 0/1 labels of the test set
     y = _labels(y).astype(bool); da, db = _decisions(decisions_a, 'decisions_a'), _decisions(decisions_b, 'decisions_b')
     if not (len(y) == len(da) == len(db)):
         raise DataError(f"y, decisions_a and decisions_b must describe the same customers; got lengths {len(y)}, {len(da)} and {len(db)}.")
-    ok_a, ok_b, N = da == y, db == y, len(y)
+    return _mcnemar(da == y, db == y, alpha=alpha, exact=exact)
+
+def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None) -> TestResult:
+    "McNemar's test on paired correct (True) / wrong decisions of two models; estimate = accuracy of a minus b."
+    N = len(ok_a)
     b, c = int((ok_a & ~ok_b).sum()), int((~ok_a & ok_b).sum())
     stat, p, used = (v.item() for v in _mcnemar_p(b, c, exact))
     diff = (b - c) / N
@@ -260,6 +265,21 @@ def top_share(scores,  # scores, higher = more likely buyer, shape (n,)
     out[np.argsort(-s, kind='stable')[:k]] = 1
     return out
 
+# %% ../nbs/04b_compare.ipynb #696d971b
+def mcnemar_classes(y,  # observed classes of the test set (any labels)
+                    pred_a,  # model a's predicted class per row, e.g. `model.predict(X_test)`
+                    pred_b,  # model b's predicted class per row, same rows
+                    *, alpha:float=0.05,  # significance level; the CI has level 1 - alpha
+                    exact:bool|None=None,  # None: exact binomial if fewer than 25 discordant rows, else chi-square
+                   ) -> TestResult:
+    "McNemar's test for the accuracy of two models' paired class predictions (multiclass or binary); estimate = accuracy of a minus b."
+    _check_alpha(alpha)
+    y, a, b = (np.asarray(v, dtype=object) for v in (y, pred_a, pred_b))
+    if not (y.ndim == a.ndim == b.ndim == 1 and len(y) == len(a) == len(b)) or len(y) == 0:
+        raise DataError(f"y, pred_a and pred_b must be 1-D and describe the same rows; got shapes {y.shape}, {a.shape} and {b.shape}. "
+                        "Remedy: predict both models on the same test rows, e.g. model.predict(X_test).")
+    return _mcnemar(a == y, b == y, alpha=alpha, exact=exact)
+
 # %% ../nbs/04b_compare.ipynb #af26ffa8
 _ADJUST = {'holm': ('holm', 'Holm'), 'bh': ('fdr_bh', 'BH')}
 
@@ -279,6 +299,7 @@ def adjust_pvalues(pvalues,  # raw p-values, one per pair
 # %% ../nbs/04b_compare.ipynb #bfae0834
 _PHRASE = {'delong': ('ranks better than', 'on the test set', 'AUC', 'DeLong'),
            'mcnemar': ('makes more correct decisions than', 'at the top-{pct} cut-off on the test set', 'accuracy', 'McNemar'),
+           'mcnemar_classes': ('makes more correct decisions than', 'naming the most probable class on the test set', 'accuracy', 'McNemar'),
            'cv': ('ranks better than', 'in {k}x{r} repeated cross-validation', 'mean CV {metric}', 'corrected resampled t-test')}
 
 def _sentence(row:dict, alpha:float, adjusted:str, **fill) -> str:

@@ -85,6 +85,7 @@ class DataSpec(_Section):
     dataset: str                                   # a data set in data/raw/ with a datasheet
     target: str                                    # the column to predict
     positive: str|None = None                      # the positive class of a binary target
+    merge: dict[str, str] = {}                     # multiclass: target level -> level it is pooled into (a class too rare to learn)
     categorical: list[str] = []                    # nominal columns (one-hot for linear models)
     exclude: list[str] = []                        # columns never used as features (ids, leaks)
     contract: str|None = None                      # data contract in data/contracts/; the data set's name by default
@@ -110,14 +111,16 @@ class EconomicsSpec(_Section):
     assumptions: str = ''
 
 METRICS = {'binary': {'lift': 'higher', 'roc_auc': 'higher', 'average_precision': 'higher', 'profit': 'higher'},
-           'count': {'mae': 'lower', 'rmse': 'lower', 'poisson_deviance': 'lower', 'deviance_explained': 'higher'}}
+           'count': {'mae': 'lower', 'rmse': 'lower', 'poisson_deviance': 'lower', 'deviance_explained': 'higher'},
+           'multiclass': {'roc_auc_ovr': 'higher', 'log_loss': 'lower', 'accuracy': 'higher', 'macro_f1': 'higher'}}
 
 class SuccessSpec(_Section):
     "The bar a model must clear: for a higher-is-better metric an estimate at least `minimum` whose CI's lower end is at least `ci_lower_min`; for a lower-is-better one an estimate at most `maximum` whose CI's upper end is at most `ci_upper_max`."
-    metric: Literal['lift', 'roc_auc', 'average_precision', 'profit', 'mae', 'rmse', 'poisson_deviance', 'deviance_explained']
-    minimum: float|None = None                     # higher-is-better metrics (lift, ..., deviance_explained)
+    metric: Literal['lift', 'roc_auc', 'average_precision', 'profit', 'mae', 'rmse', 'poisson_deviance', 'deviance_explained',
+                    'roc_auc_ovr', 'log_loss', 'accuracy', 'macro_f1']
+    minimum: float|None = None                     # higher-is-better metrics (lift, ..., deviance_explained, roc_auc_ovr, accuracy, macro_f1)
     ci_lower_min: float|None = None
-    maximum: float|None = None                     # lower-is-better metrics (mae, rmse, poisson_deviance)
+    maximum: float|None = None                     # lower-is-better metrics (mae, rmse, poisson_deviance, log_loss)
     ci_upper_max: float|None = None
     alpha: float = Field(0.05, gt=0, lt=0.5)       # 1 - confidence level of the intervals
 
@@ -141,7 +144,7 @@ class GuardsSpec(_Section):
 class PromotionSpec(_Section):
     "What a version must show to become champion (see the Tracking chapter's gate)."
     alpha: float = Field(0.05, gt=0, lt=0.5)       # significance level of the test against the champion
-    max_ece: float = Field(0.05, gt=0, le=1)       # largest expected calibration error on the held-out set (binary cards)
+    max_ece: float = Field(0.05, gt=0, le=1)       # largest expected calibration error on the held-out set (binary; multiclass: classwise ECE)
     max_abs_log_ratio: float = Field(0.1, gt=0)    # count cards: largest |log(predicted / observed total)| on the held-out set
 
 class TuningSpec(_Section):
@@ -160,10 +163,10 @@ class Card(_Section):
     name: str = Field(pattern=r'^[a-z][a-z0-9_]*$')
     title: str
     business_case: str
-    task: Literal['binary', 'count']
+    task: Literal['binary', 'count', 'multiclass']
     data: DataSpec
     split: SplitSpec = SplitSpec()
-    decision: DecisionSpec|None = None             # required for a binary card; a count card has no ranking decision
+    decision: DecisionSpec|None = None             # required for a binary card; count and multiclass cards have no ranking decision
     economics: EconomicsSpec|None = None           # required for a binary card
     success: SuccessSpec
     models: list[str] = Field(min_length=1)
@@ -218,8 +221,16 @@ def _check_task(card: Card, p: Path):
         if unknown: raise ConfigError(f"Card {p}: `tuning` names model kinds {', '.join(unknown)} that are not in `models` ({', '.join(card.models)}).")
     elif card.tuning is not None:
         raise ConfigError(f"Card {p}: `tuning` is available for binary cards (repeated stratified K-fold); remove it from this {card.task} card.")
-    if card.task != 'binary' and card.data.positive is not None:
+    if card.task == 'multiclass' and card.data.positive is not None:
+        raise ConfigError(f"Card {p}: `data.positive` belongs to a binary card; a multiclass target has no single positive class "
+                          f"(every level of `{card.data.target}` is a class, scored one-vs-rest). Remove `data.positive`, or make the card binary.")
+    if card.task == 'count' and card.data.positive is not None:
         raise ConfigError(f"Card {p}: `data.positive` belongs to a binary card; a count card's target is a number of events. Remove it.")
+    if card.task != 'multiclass' and card.data.merge:
+        raise ConfigError(f"Card {p}: `data.merge` pools levels of a multiclass target; this card's task is {card.task}. Remove it.")
+    if bad := sorted(k for k, v in card.data.merge.items() if v in card.data.merge):
+        raise ConfigError(f"Card {p}: `data.merge` pools {', '.join(map(repr, bad))} into levels that are themselves merged away; "
+                          "name the final level directly, e.g. {rare: common}.")
 
 def load_card(card: str|Path, # a card name (`caravan`) or a path to its YAML file
              ) -> Card:

@@ -12,8 +12,8 @@ from .config import paths
 from .errors import DataError, DataIntegrityError
 
 # %% auto #0
-__all__ = ['Datasheet', 'datasheet', 'file_sha256', 'verify', 'read_table', 'conform', 'read_dataset', 'fingerprint', 'card_data',
-           'row_hashes', 'Split', 'split_data', 'rebuild_split']
+__all__ = ['MIN_CLASS_ROWS', 'Datasheet', 'datasheet', 'file_sha256', 'verify', 'read_table', 'conform', 'read_dataset',
+           'fingerprint', 'multiclass_target', 'card_data', 'row_hashes', 'Split', 'split_data', 'rebuild_split']
 
 # %% ../nbs/01_data.ipynb #7eb990a6
 @dataclass
@@ -150,14 +150,40 @@ def fingerprint(df: pd.DataFrame,           # the frame to fingerprint
     h.update(rows.tobytes())
     return h.hexdigest()
 
+# %% ../nbs/01_data.ipynb #bdd9cdab
+MIN_CLASS_ROWS = 20   # fewest rows a class of a multiclass target may have: about 5 held out, and some in every CV fold
+
+def multiclass_target(y: pd.Series,          # the target column as loaded
+                      spec: dict,            # its spec in the data contract: a category with `levels`
+                      *, merge: dict|None=None, # level -> level it is pooled into (the card's `data.merge`)
+                      card: str='?',         # the card's name, for messages
+                     ) -> pd.Series:
+    "A multiclass target with the contract's levels (merged as the card says) as categories; refuse a class with too few rows."
+    levels, merge, col = spec.get('levels'), dict(merge or {}), y.name
+    if spec.get('dtype') != 'category' or not levels:
+        raise DataError(f"Card `{card}`: a multiclass target must be a category column with its levels in the data contract; "
+                        f"column `{col}` is declared {spec.get('dtype')!r}. Declare its levels in data/contracts/, or choose another task.")
+    if unknown := [f"{k!r} -> {v!r}" for k, v in merge.items() if k not in levels or v not in levels]:
+        raise DataError(f"Card `{card}`: `data.merge` must pool levels of `{col}` ({levels}); {', '.join(unknown)} names other values. Fix the card.")
+    kept = [l for l in levels if l not in merge]
+    out = pd.Series(pd.Categorical(y.astype(object).replace(merge), categories=kept), index=y.index, name=col)
+    counts = out.value_counts().reindex(kept)
+    if len(kept) < 3:
+        raise DataError(f"Card `{card}`: a multiclass target needs at least 3 classes; `{col}` has {kept} after merging. Use a binary card.")
+    if (rare := counts[counts < MIN_CLASS_ROWS]).size:
+        raise DataError(f"Card `{card}`: class{'es' if len(rare) > 1 else ''} {', '.join(f'{k!r} ({n} rows)' for k, n in rare.items())} of `{col}` "
+                        f"{'have' if len(rare) > 1 else 'has'} fewer than {MIN_CLASS_ROWS} rows: too few to learn or to evaluate. Pool "
+                        f"{'them' if len(rare) > 1 else 'it'} into a neighbouring class in the card, e.g. `data.merge: {{{rare.index[0]}: {counts.idxmax()}}}`, or drop the rows at the source.")
+    return out
+
 # %% ../nbs/01_data.ipynb #4bd21a2c
 def card_data(card, # a `modelbook.config.Card`
              ) -> pd.DataFrame:
     "Load a card's data set, enforce its data contract and privacy policy, and check the card's columns against it."
     from modelbook.contract import load_contract, validate
     from modelbook.governance import pii_scan, check_policy, apply_policy
-    sheet = datasheet(card.data.dataset)
-    df = validate(read_dataset(card.data.dataset), load_contract(card.data.contract or card.data.dataset), where=str(sheet.path))
+    sheet, contract = datasheet(card.data.dataset), load_contract(card.data.contract or card.data.dataset)
+    df = validate(read_dataset(card.data.dataset), contract, where=str(sheet.path))
     policy = check_policy(pii_scan(df), {c: e.model_dump() for c, e in card.privacy.items()})
     df = apply_policy(df, policy)
     named = {'data.target': [card.data.target], 'data.categorical': card.data.categorical, 'data.exclude': card.data.exclude}
@@ -175,6 +201,7 @@ def card_data(card, # a `modelbook.config.Card`
         if card.data.positive not in levels or len(levels) != 2:
             raise DataError(f"Card `{card.name}`: a binary target needs exactly two classes including `data.positive` = {card.data.positive!r}; "
                             f"column `{card.data.target}` has {levels}.")
+    if card.task == 'multiclass': df[card.data.target] = multiclass_target(y, contract['columns'].get(card.data.target, {}), merge=card.data.merge, card=card.name)
     return df
 
 # %% ../nbs/01_data.ipynb #cff62984

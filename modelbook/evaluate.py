@@ -223,7 +223,7 @@ def _jackknife(stat, y:np.ndarray, s:np.ndarray, *, n_groups:int=200, seed:int=0
     "Leave-one-group-out values of `stat` for stratified groups."
     rng, n = np.random.default_rng(seed), len(y)
     g = min(n_groups, n)
-    order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in (1, 0)])
+    order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)[::-1]])   # (1, 0) for 0/1 labels; every class for more
     gid = np.empty(n, int); gid[order] = np.arange(n) % g
     keep = gid[None, :] != np.arange(g)[:, None]
     sizes, out = keep.sum(1), np.empty(g)
@@ -302,6 +302,10 @@ def bootstrap_metric(stat,  # stat(y, s) -> value per row; must accept (b, n) ba
     _check_alpha(alpha); _check_method(method)
     y, s = _check_pair(y_true, y_score, need=None)
     if idx is None: idx = bootstrap_indices(y, n_boot=n_boot, stratified=stratified, seed=seed)
+    return _bootstrap(stat, y, s, idx, name=name, alpha=alpha, method=method, seed=seed)
+
+def _bootstrap(stat, y:np.ndarray, s:np.ndarray, idx:np.ndarray, *, name:str, alpha:float, method:str, seed:int) -> MetricCI:
+    "The interval of `stat` over the replicates `idx` of checked arrays (labels by class for the BCa jackknife; `s` may carry more axes)."
     est, reps = float(stat(y, s)), _batched(stat, y, s, idx)
     acc = _acceleration(_jackknife(stat, y, s, seed=seed)) if method == 'bca' else 0.0
     lo, hi = _interval(reps, est, alpha, method, acc)

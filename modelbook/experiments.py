@@ -133,7 +133,7 @@ class TrainedCandidate:
     split: object           # the `Split`
     X_test: object
     y_test: object
-    p_test: object          # held-out predictions: probability of the positive class (binary) or expected count (count)
+    p_test: object          # held-out predictions: probability of the positive class (binary), of each class (multiclass, n x K) or expected count (count)
     evaluation: object      # `Evaluation` (binary) or `CountEvaluation` (count) with bootstrap CIs
     verdict: object         # `Verdict` or `CountVerdict` against the card's success criterion
     threshold: float|None   # score at or above which the decision is taken (top `share` of held-out scores); None for counts
@@ -161,6 +161,9 @@ class TrainedCandidate:
             return top + (f"*Forecast:* the expected {c.data.target} ({ev.unit}). *Held-out test set:* {ev.n:,} rows"
                           + (f" after the training period (split on `{c.split.time_column}`)" if c.split.method == 'time' else '')
                           + f", mean {ev.mean_observed:,.1f} observed and {ev.mean_predicted:,.1f} predicted.")
+        if c.task == 'multiclass':
+            return top + (f"*Decision:* name the most probable {c.data.target} of each row. *Held-out test set:* {ev.n:,} rows: "
+                          + ', '.join(f"{k} {n:,}" for k, n in zip(ev.classes, ev.counts)) + '.')
         return top + (f"*Decision:* {c.decision.action} the {c.decision.share:.0%} of customers with the highest scores. "
                       f"*Held-out test set:* {ev.n:,} rows, {ev.n_positive:,} positive.")
 
@@ -169,6 +172,9 @@ class TrainedCandidate:
         c = self.card
         if c.task == 'count':
             return {'task': 'count', 'prediction': 'expected count', 'unit': c.evaluation.unit, 'target': c.data.target, 'features': list(self.contract)}
+        if c.task == 'multiclass':
+            return {'task': 'multiclass', 'prediction': 'class probabilities', 'classes': [str(k) for k in self.model.classes_], 'target': c.data.target,
+                    'features': list(self.contract)}
         return {'threshold': self.threshold, 'action': c.decision.action, 'target': c.data.target, 'positive': c.data.positive, 'features': list(self.contract)}
 
     def candidate(self, artifacts: list|None=None):
@@ -181,11 +187,13 @@ class TrainedCandidate:
                   'split_seed': c.split.seed, 'n_boot': self.evaluation.n_boot,
                   **({'tuned_params': json.dumps(self.tuning.chosen)} if self.tuning is not None else {}),
                   **({'l1_selection': 'kept' if self.selection.helps else 'dropped'} if self.selection is not None else {}),
-                  **({'block': self.evaluation.block} if count else {'decision_share': c.decision.share})}
+                  **({'block': self.evaluation.block} if count else {'decision_share': c.decision.share} if c.task == 'binary' else {})}
         v = self.verdict
         from modelbook.data import fingerprint
         as_y = float if count else int   # p holds the predicted means of a count model, the probabilities of a binary one
-        holdout = {'test_fingerprint': fingerprint(self.split.test), 'y': [as_y(v) for v in self.y_test], 'p': [float(v) for v in self.p_test]}
+        holdout = {'test_fingerprint': fingerprint(self.split.test), 'y': [as_y(v) for v in self.y_test], 'p': [float(v) for v in self.p_test]} if c.task != 'multiclass' else \
+                  {'test_fingerprint': fingerprint(self.split.test), 'classes': [str(k) for k in self.model.classes_], 'y': [str(v) for v in self.y_test],
+                   'p': [[float(x) for x in row] for row in self.p_test]}
         bundle = {'contract.json': self.contract, 'profile.json': self.profile, 'card.json': c.model_dump(), 'holdout.json': holdout,
                   'serving.json': self._serving(), 'metrics.json': self.evaluation.to_dict()}
         metrics = {k: v_ for k, v_ in self.evaluation.to_dict().items() if isinstance(v_, float)}
@@ -251,14 +259,18 @@ def train_candidate(card,                      # a `Card`, or the name of one
     split = split_data(df, card.split, target=card.data.target)
     guards = check_guards(run_guards(split.train, split.test, target=card.data.target, features=features, positive=card.data.positive,
                                      time_column=card.split.time_column, threshold=card.guards.leakage_threshold), fail_on=card.guards.fail_on)
-    X_tr, y_tr = split_xy(split.train, target=card.data.target, positive=card.data.positive, features=features)
-    X_te, y_te = split_xy(split.test, target=card.data.target, positive=card.data.positive, features=features)
+    X_tr, y_tr = split_xy(split.train, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
+    X_te, y_te = split_xy(split.test, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
     build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed)
     t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
     profile, contract = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric']), _contract(card, features)
     if card.task == 'count':
         mu, ev, v = _evaluate_count(card, model, X_te, y_te, y_tr, n_boot=n_boot, seed=seed)
         return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'])
+    if card.task == 'multiclass':
+        from modelbook.multiclass import evaluate_card
+        P, ev, v, cal = evaluate_card(card, model, X_te, y_te, n_boot=n_boot, seed=seed)
+        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, P, ev, v, None, contract, profile, fit_s, guards, cal)
     p = model.predict_proba(X_te)[:, 1]
     econ, share = card.economics, card.decision.share
     ev = evaluate_binary(y_te.to_numpy(), p, share=share, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,

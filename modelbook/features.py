@@ -61,18 +61,23 @@ def _count_target(s: pd.Series) -> pd.Series:
                         "Drop or correct those rows before modelling.")
     return y
 
+def _class_target(s: pd.Series) -> pd.Series:
+    if s.isna().any(): raise DataError(f"A multiclass target must name a class in every row; `{s.name}` is missing at index {_rows(s.isna())}.")
+    return s.astype(str).astype(object)
+
 def split_xy(df: pd.DataFrame,          # the typed frame
              *, target: str,              # target column
              positive=None,               # the positive level of a binary target; None for a count target
              features: list[str]|None=None, # feature columns; all columns but the target by default
+             multiclass: bool=False,      # a multiclass target: its class labels, as strings
             ) -> tuple[pd.DataFrame, pd.Series]:
-    "Features `X` and target `y` (0/1 int for a binary target, float for a count) of `df`."
+    "Features `X` and target `y` (0/1 int for a binary target, float for a count, class labels for a multiclass one) of `df`."
     features = [c for c in df.columns if c != target] if features is None else list(features)
     if target in features: raise ConfigError(f"The target `{target}` is also listed as a feature; remove it from the features.")
     missing = [c for c in [*features, target] if c not in df.columns]
     if missing: raise DataError(f"split_xy: the frame has no column {', '.join(f'`{c}`' for c in missing)} ({len(missing)} missing of "
                                 f"{len(features) + 1} needed). Its columns start {', '.join(map(str, df.columns[:8]))}. Check the data set or the feature list.")
-    y = _count_target(df[target]) if positive is None else _binary_target(df[target], positive)
+    y = _class_target(df[target]) if multiclass else _count_target(df[target]) if positive is None else _binary_target(df[target], positive)
     return df[features], y
 
 # %% ../nbs/02_features.ipynb #0f05ca9e

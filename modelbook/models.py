@@ -8,7 +8,7 @@ import warnings
 import numpy as np, pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import NotFittedError
@@ -19,8 +19,8 @@ from threadpoolctl import threadpool_limits
 from .errors import ConfigError, DataError, ModelError
 
 # %% auto #0
-__all__ = ['MODEL_KINDS', 'TASKS', 'HGB_DEFAULTS', 'TRUSTED_TYPES', 'GLMClassifier', 'GLMRegressor', 'make_model',
-           'glm_inference', 'vif_table', 'glm_notes', 'effects_in_words']
+__all__ = ['MODEL_KINDS', 'TASKS', 'HGB_DEFAULTS', 'TRUSTED_TYPES', 'GLMClassifier', 'GLMRegressor', 'MNLogitClassifier',
+           'make_model', 'glm_inference', 'vif_table', 'glm_notes', 'effects_in_words']
 
 # %% ../nbs/03_models.ipynb #191a07b1
 from .features import make_features, level_name
@@ -227,26 +227,109 @@ class GLMRegressor(RegressorMixin, _GLM):
         "The expected count, exp(linear predictor)."
         return self._mean(self._eta(X, 'predict'))
 
+# %% ../nbs/03_models.ipynb #0d69fc50
+class MNLogitClassifier(ClassifierMixin, BaseEstimator):
+    "Multinomial logistic regression (softmax; `classes_[0]` is the reference) fitted by statsmodels' MNLogit, keeping arrays only so that it serialises with skops."
+    _ratio = ('rrr', 'rrr_low', 'rrr_high')
+
+    def __init__(self, *, max_iter: int=100, # iteration limit of Newton's method
+                ):
+        self.max_iter = max_iter
+
+    def fit(self, X, y):
+        "Fit the multinomial logit with an intercept; keep only arrays and plain values."
+        with threadpool_limits(limits=1, user_api='blas'): return self._fit(X, y)
+
+    def _fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 3:
+            raise DataError(f"MNLogitClassifier needs a target with at least three classes; this one has {len(self.classes_)}: "
+                            f"{self.classes_.tolist()}. Use GLMClassifier (make_model(..., task='binary')) for two.")
+        A = np.column_stack([np.ones(len(X)), X])
+        self.aliased_ = _aliased(A); keep = ~self.aliased_
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            try: res = sm.MNLogit(codes, A[:, keep]).fit(method='newton', maxiter=self.max_iter, disp=0)
+            except np.linalg.LinAlgError as e:
+                raise ModelError(f"The multinomial logit could not be fitted: its information matrix is singular ({e}). A class is "
+                                 "probably separated by some level or column: pool rare levels, or drop that column.") from e
+        K, p = len(self.classes_), A.shape[1]
+        def full(v):
+            out = np.full((p, K - 1), np.nan); out[keep] = v
+            return out
+        B = np.where(self.aliased_[:, None], 0.0, full(res.params))
+        self.intercept_, self.coef_ = B[0], B[1:]
+        self.bse_, self.pvalues_ = full(res.bse), full(res.pvalues)
+        self.converged_ = bool(res.mle_retvals.get('converged', False))
+        self.notes_ = self._notes(sorted({f"statsmodels warned: {w.category.__name__}: {w.message}" for w in caught}))
+        return self
+
+    def _notes(self, said: list[str]) -> list[str]:
+        names, out = self._names(), []
+        if self.aliased_.any():
+            out.append(f"Singular design: {self.aliased_.sum()} column(s) are linear combinations of the intercept and earlier columns "
+                       f"and were dropped (coefficient 0, no standard error): {_listing(names, self.aliased_)}.")
+        if (bad := ~self.aliased_ & ~np.isfinite(self.bse_).all(1)).any():
+            out.append(f"No finite standard error for {_listing(names, bad)}: a class is (quasi-)separated there; their intervals and "
+                       "p-values are meaningless. Pool or drop those levels or columns.")
+        if not self.converged_: out.append(f"Not converged within max_iter={self.max_iter} Newton iterations: raise max_iter, or simplify the model.")
+        return out + said
+
+    _check_fitted, _names = _GLM._check_fitted, _GLM._names
+
+    def decision_function(self, X):
+        "Log odds of each class against `classes_[0]` (0 for the reference), one column per class."
+        self._check_fitted('decision_function')
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return np.column_stack([np.zeros(len(X)), self.intercept_ + X @ self.coef_])
+
+    def predict_proba(self, X):
+        "Probabilities of each class of `classes_`, one row per row of X."
+        return softmax(self.decision_function(X), axis=1)
+
+    def predict(self, X):
+        "The most probable class."
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+    def inference_table(self, feature_names: list[str]|None=None, # names of X's columns; `feature_names_in_` or x0, x1, ... by default
+                        *, level: float=0.95,                     # confidence level of the Wald intervals
+                       ) -> pd.DataFrame:
+        "One row per class (against the reference) and parameter: estimate, standard error, z, Wald interval, p-value, relative risk ratio with its interval."
+        self._check_fitted('inference_table')
+        if not 0 < level < 1: raise ConfigError(f"The confidence level must be between 0 and 1 (e.g. 0.95); got {level}.")
+        terms, ref, h = self._names(feature_names), self.classes_[0], stats.norm.ppf(0.5 + level / 2)
+        parts = []
+        for k, cls in enumerate(self.classes_[1:]):
+            b = np.where(self.aliased_, np.nan, np.r_[self.intercept_[k], self.coef_[:, k]]); se = self.bse_[:, k]
+            t = pd.DataFrame({'outcome': f"{cls} vs {ref}", 'term': terms, 'coef': b, 'std_err': se, 'z': b / se,
+                              'ci_low': b - h * se, 'ci_high': b + h * se, 'p_value': self.pvalues_[:, k]})
+            with np.errstate(over='ignore'): t[list(self._ratio)] = np.exp(t[['coef', 'ci_low', 'ci_high']].to_numpy())
+            t['flag'] = np.where(self.aliased_, 'aliased', np.where(~np.isfinite(se), 'separated', ''))
+            parts.append(t)
+        return pd.concat(parts, ignore_index=True)
+
 # %% ../nbs/03_models.ipynb #2bfd6886
-MODEL_KINDS = {'glm': 'generalised linear model by statsmodels (logistic for binary, Poisson for counts): odds or rate ratios with confidence intervals',
+MODEL_KINDS = {'glm': 'generalised linear model by statsmodels (logistic for binary, multinomial logit for multiclass, Poisson for counts): odds, relative risk or rate ratios with confidence intervals',
                'hgb': "scikit-learn's histogram gradient boosting on raw bands and native categorical splits: usually ranks better, explains nothing"}
-TASKS = ('binary', 'count')
+TASKS = ('binary', 'count', 'multiclass')
 HGB_DEFAULTS = dict(learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0, early_stopping=False)
 
 def _estimator(kind: str, task: str, categorical: list[str], seed: int):
-    if kind == 'glm': return GLMClassifier() if task == 'binary' else GLMRegressor()
-    if task == 'binary': return HistGradientBoostingClassifier(**HGB_DEFAULTS, categorical_features=list(categorical) or None, random_state=seed)
+    if kind == 'glm': return {'binary': GLMClassifier, 'multiclass': MNLogitClassifier}.get(task, GLMRegressor)()
+    if task in ('binary', 'multiclass'): return HistGradientBoostingClassifier(**HGB_DEFAULTS, categorical_features=list(categorical) or None, random_state=seed)
     return HistGradientBoostingRegressor(loss='poisson', **HGB_DEFAULTS, categorical_features=list(categorical) or None, random_state=seed)
 
 def make_model(kind: str,                 # one of `MODEL_KINDS`: 'glm' or 'hgb'
                *, numeric: list[str],      # columns used as numbers
                categorical: list[str],     # nominal columns
-               task: str='binary',         # 'binary' (0/1 target) or 'count' (Poisson target)
+               task: str='binary',         # 'binary' (0/1 target), 'multiclass' (class labels) or 'count' (Poisson target)
                seed: int=0,                # random state of the boosting
                min_frequency: int|float|None=20, # levels rarer than this in training are pooled (see `make_features`)
                **params,                   # estimator parameters overriding the defaults, e.g. `alpha=0.01` or `max_iter=300`
               ) -> Pipeline:
-    "An unfitted pipeline `features` -> `model` of the given kind, for a binary or count target."
+    "An unfitted pipeline `features` -> `model` of the given kind, for a binary, multiclass or count target."
     if kind not in MODEL_KINDS:
         raise ConfigError(f"Unknown model kind {kind!r}. The kinds are: " + '; '.join(f"`{k}`: {v}" for k, v in MODEL_KINDS.items()) + ". Fix `model.kind` in the card.")
     if task not in TASKS: raise ConfigError(f"Unknown task {task!r}: the tasks are {', '.join(TASKS)}.")
@@ -263,7 +346,7 @@ def glm_inference(pipe: Pipeline,       # a fitted `make_model('glm', ...)` pipe
                  ) -> pd.DataFrame:
     "The inference table of a fitted GLM pipeline, with numeric terms per unit (or per SD) of their column."
     model = pipe.steps[-1][1]
-    if not isinstance(model, _GLM):
+    if not isinstance(model, (_GLM, MNLogitClassifier)):
         raise ModelError(f"Inference tables exist for `glm` models only; this pipeline's model is a {type(model).__name__}.")
     t = model.inference_table(level=level)
     scaler = pipe['features'].named_transformers_['numeric']
@@ -357,6 +440,7 @@ def effects_in_words(pipe: Pipeline, # a fitted `make_model('glm', ...)` pipelin
 
 # %% ../nbs/03_models.ipynb #562f1838
 TRUSTED_TYPES = sorted([f"{GLMClassifier.__module__}.GLMClassifier", f"{GLMRegressor.__module__}.GLMRegressor",
+                        f"{MNLogitClassifier.__module__}.MNLogitClassifier",
                         f"{level_name.__module__}.level_name", 'functools.partial',
                         'sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor', 'sklearn.utils.validation.check_array',
                         'modelbook.tuning.L1Selector'])   # the feature selector of the Tuning chapter (defined after this one)

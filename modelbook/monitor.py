@@ -15,7 +15,7 @@ from .errors import DataError, ConfigError
 
 # %% auto #0
 __all__ = ['PROFILE_FORMAT', 'MISSING', 'UNSEEN', 'KS_EXACT_MAX_N', 'reference_profile', 'DriftReport', 'drift_report',
-           'plot_drift', 'plot_column_shift']
+           'plot_drift', 'plot_column_shift', 'prediction_frame', 'prediction_drift']
 
 # %% ../nbs/08_monitor.ipynb #6ce4ceac
 show_figures_inline()
@@ -381,3 +381,24 @@ def plot_column_shift(profile:dict,            # output of `reference_profile`
     (_plot_numeric_shift if kind == "numeric" else _plot_categorical_shift)(ax, prof, current_df[column], column)
     ax.legend(loc="best")
     return fig
+
+# %% ../nbs/08_monitor.ipynb #d9640aa4
+def prediction_frame(bundle:dict,  # a registered model's bundle (`RegisteredModel.bundle`): `serving` and `holdout`
+                    ) -> pd.DataFrame:
+    "The held-out predictions recorded at registration, in the columns the prediction log uses: the reference for prediction drift."
+    from modelbook.serve import output_columns
+    s, h = bundle.get('serving') or {}, bundle.get('holdout') or {}
+    if 'p' not in h: raise DataError("The model's bundle holds no held-out predictions (holdout.json), so its predictions cannot be monitored. "
+                                     "Register the model with `modelbook run`.")
+    cols = output_columns(s.get('task', 'binary'), np.asarray(h['p'], dtype='float64'), classes=s.get('classes', ()), threshold=s.get('threshold', 0.5))
+    return pd.DataFrame(cols).drop(columns=['decision'], errors='ignore')   # a binary decision is a function of the probability
+
+def prediction_drift(bundle:dict,              # a registered model's bundle
+                     current:pd.DataFrame,     # the logged predictions, e.g. `serve.read_prediction_log(folder)`
+                     *, alpha:float=0.05, max_drifted_share:float=0.2,
+                    ) -> DriftReport:
+    "Drift of the logged predictions against the model's held-out predictions, column by column."
+    ref = prediction_frame(bundle)
+    cat = [c for c in ref.columns if not pd.api.types.is_numeric_dtype(ref[c].dtype)]
+    return drift_report(reference_profile(ref, categorical=cat, numeric=[c for c in ref.columns if c not in cat]), current,
+                        alpha=alpha, max_drifted_share=max_drifted_share)

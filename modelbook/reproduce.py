@@ -45,10 +45,10 @@ def run_record(trained, # a `TrainedCandidate`
 
 def predictions_frame(trained, # a `TrainedCandidate`
                      ) -> pd.DataFrame:
-    "The held-out predictions: each test row's label, content hash, outcome and score."
-    test = trained.split.test
-    return pd.DataFrame({'row': test.index.to_numpy(), 'row_hash': row_hashes(test), 'y': np.asarray(trained.y_test, dtype='float64'),
-                         'p': np.asarray(trained.p_test, dtype='float64')})
+    "The held-out predictions: each test row's label, content hash, outcome and score (multiclass: the observed class's code and probability)."
+    test, y, p = trained.split.test, trained.y_test, np.asarray(trained.p_test, dtype='float64')
+    if p.ndim == 2: y = pd.Index(trained.model.classes_, dtype=object).get_indexer(np.asarray(y, dtype=object)); p = p[np.arange(len(p)), y]
+    return pd.DataFrame({'row': test.index.to_numpy(), 'row_hash': row_hashes(test), 'y': np.asarray(y, dtype='float64'), 'p': p})
 
 def record_files(trained,              # a `TrainedCandidate`
                  folder: str|Path,     # where to write them

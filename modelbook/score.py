@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 import numpy as np, pandas as pd
 import pyarrow as pa, pyarrow.parquet as pq
 from .data import conform
+from .serve import output_columns
 from .errors import ModelbookError, ConfigError, DataError, ModelError, ServiceError
 
 # %% auto #0
@@ -29,20 +30,25 @@ def _format(path: Path, role: str) -> str:
                           f"it ends in {path.suffix or 'nothing'!r}. Rename it or convert it.") from None
 
 # %% ../nbs/07b_score.ipynb #b92f1692
-_RESERVED = ('row', 'probability', 'model_name', 'model_version')   # output columns besides id columns and the decision
+_RESERVED = ('row', 'probability', 'predicted_class', 'expected_count', 'model_name', 'model_version')   # output columns besides id columns, the decision and probability_<class>
 
 @dataclass(frozen=True)
 class _Scorer:
     "What scoring needs from a registered model; small, and picklable for Dask workers."
-    model: object; contract: dict; threshold: float; action: str; name: str; version: str; run_id: str
+    model: object; contract: dict; threshold: float|None; action: str|None; name: str; version: str; run_id: str
+    task: str = 'binary'; classes: tuple = ()   # multiclass: the classes in the order of predict_proba's columns
 
     @classmethod
     def of(cls, registered) -> _Scorer:
         "The scorer of a `modelbook.track.RegisteredModel`, its serving bundle checked."
         b = registered.bundle
-        if not b.get('contract') or 'threshold' not in (b.get('serving') or {}):
+        task = (b.get('serving') or {}).get('task', 'binary')
+        if not b.get('contract') or not b.get('serving') or (task == 'binary' and 'threshold' not in b['serving']):
             raise ModelError(f"Model `{registered.name}` v{registered.version} has no serving bundle (contract and serving threshold); "
                              f"its bundle holds {sorted(b) or 'nothing'}. Register models with `modelbook run` (log_candidate).")
+        if task != 'binary':
+            return cls(registered.model, b['contract'], None, None, registered.name, str(registered.version), registered.run_id, task,
+                       tuple(b['serving'].get('classes', ())))
         action = b['serving'].get('action', 'decision')
         if not (isinstance(action, str) and action.isidentifier()) or action in _RESERVED:
             raise ConfigError(f"Model `{registered.name}` v{registered.version}: the serving action names the decision column and must be "
@@ -153,12 +159,16 @@ def _chunks(path: Path, fmt: str, columns: list[str], chunk_rows: int,
 
 # %% ../nbs/07b_score.ipynb #7f480522
 def _score_chunk(scorer: _Scorer, df: pd.DataFrame, ids: list[str], *, first_row: int, where: str, csv: bool) -> pd.DataFrame:
-    "One chunk's output: key columns, probability, decision, model name and version."
+    "One chunk's output: key columns, the task's output columns (see `serve.output_columns`), model name and version."
     X = _conform_chunk(df, scorer.contract, where=where, first_row=first_row, csv=csv)
-    p = scorer.model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
+    if scorer.task == 'count': p = scorer.model.predict(X) if len(X) else np.empty(0)
+    elif scorer.task == 'multiclass': p = scorer.model.predict_proba(X) if len(X) else np.empty((0, len(scorer.classes)))
+    else: p = scorer.model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
     if ids: out = df[ids].reset_index(drop=True).astype({c: 'str' for c in ids if isinstance(df[c].dtype, pd.StringDtype)})   # one text type on every path
     else: out = pd.DataFrame({'row': np.arange(first_row, first_row + len(df), dtype='int64')})
-    return out.assign(probability=p, **{scorer.action: p >= scorer.threshold}, model_name=pd.Series(scorer.name, out.index, dtype='str'),
+    cols = output_columns(scorer.task, np.asarray(p, dtype='float64'), classes=scorer.classes, threshold=scorer.threshold, action=scorer.action)
+    if scorer.task == 'multiclass': cols['predicted_class'] = pd.Series(cols['predicted_class'], out.index, dtype='str')
+    return out.assign(**cols, model_name=pd.Series(scorer.name, out.index, dtype='str'),
                       model_version=pd.Series(scorer.version, out.index, dtype='str'))
 
 # %% ../nbs/07b_score.ipynb #de75ff3d
@@ -187,7 +197,7 @@ def _remove(path: Path, *, tries: int=10):
 def _metadata(scorer: _Scorer, source: Path) -> dict[str, str]:
     "The key-value metadata of a Parquet output: which model scored what, when."
     return {'modelbook.model_name': scorer.name, 'modelbook.model_version': scorer.version, 'modelbook.run_id': scorer.run_id or '',
-            'modelbook.threshold': repr(scorer.threshold), 'modelbook.decision': scorer.action, 'modelbook.source': str(source),
+            'modelbook.task': scorer.task, 'modelbook.threshold': repr(scorer.threshold), 'modelbook.decision': scorer.action or '', 'modelbook.source': str(source),
             'modelbook.scored_at': datetime.now(timezone.utc).isoformat(timespec='seconds')}
 
 # %% ../nbs/07b_score.ipynb #2af90123

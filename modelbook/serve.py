@@ -29,32 +29,48 @@ from . import __version__
 from .errors import ModelbookError, ConfigError, ModelError, ServiceError, RegistryError
 
 # %% auto #0
-__all__ = ['ServedModel', 'request_model', 'running_server', 'PredictionLog', 'read_prediction_log', 'create_app', 'serve',
-           'served_from_registry', 'registry_loader']
+__all__ = ['SERVED_TASKS', 'ServedModel', 'request_model', 'running_server', 'PredictionLog', 'read_prediction_log',
+           'output_columns', 'create_app', 'serve', 'served_from_registry', 'registry_loader']
 
 # %% ../nbs/07_serve.ipynb #5328d6bc
+SERVED_TASKS = ('binary', 'multiclass', 'count')
+
 @dataclass
 class ServedModel:
-    "A fitted model together with its input contract, decision threshold and metadata: everything the service needs."
-    model: object             # fitted sklearn estimator/pipeline with predict_proba(DataFrame) -> (n, 2) array
+    "A fitted model together with its input contract, decision threshold (binary) and metadata: everything the service needs."
+    model: object             # fitted sklearn estimator/pipeline: predict_proba (binary, multiclass) or predict (count) on a DataFrame
     columns: dict             # feature column -> spec {dtype: int|float|category, min, max, levels} (datasheet format)
-    threshold: float          # probability at or above which the decision is True
+    threshold: float|None     # binary: probability at or above which the decision is True; None for multiclass and count models
     metadata: dict            # name, version, run_id, data_fingerprint, ... (returned by /metadata)
-    decision_label: str = 'decision' # name of the decision in responses, e.g. 'mail'
+    decision_label: str = 'decision' # name of the decision in responses, e.g. 'mail' (binary)
     compiled: object = None   # the same model compiled to arrays (`modelbook.compiled.compile_model`), used for scoring when set
+    task: str = 'binary'      # 'binary': probability and decision; 'multiclass': a probability per class and the class; 'count': expected count
 
     def __post_init__(self):
-        if not callable(getattr(self.model, 'predict_proba', None)):
-            raise ModelError(f"ServedModel needs a model with predict_proba; got a {type(self.model).__name__}. "
-                             "Serve a fitted classifier or pipeline.")
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or not 0 <= self.threshold <= 1:
-            raise ConfigError(f"ServedModel.threshold must be a probability in [0, 1]; got {self.threshold!r}. Take it from the model card.")
-        if not (isinstance(self.decision_label, str) and self.decision_label.isidentifier()) or self.decision_label == 'probability':
-            raise ConfigError(f"ServedModel.decision_label must be an identifier other than 'probability' (it becomes a key "
-                              f"of each prediction); got {self.decision_label!r}. Use a verb such as 'mail'.")
+        if self.task not in SERVED_TASKS: raise ConfigError(f"ServedModel.task must be one of {', '.join(SERVED_TASKS)}; got {self.task!r}.")
+        need = 'predict' if self.task == 'count' else 'predict_proba'
+        if not callable(getattr(self.model, need, None)):
+            raise ModelError(f"ServedModel needs a model with {need}; got a {type(self.model).__name__}. A {self.task} model is scored by its "
+                             f"{need}: serve a fitted " + ('regressor' if self.task == 'count' else 'classifier') + " or pipeline.")
+        if self.task == 'binary':
+            if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or not 0 <= self.threshold <= 1:
+                raise ConfigError(f"ServedModel.threshold must be a probability in [0, 1]; got {self.threshold!r}. Take it from the model card.")
+            if not (isinstance(self.decision_label, str) and self.decision_label.isidentifier()) or self.decision_label == 'probability':
+                raise ConfigError(f"ServedModel.decision_label must be an identifier other than 'probability' (it becomes a key "
+                                  f"of each prediction); got {self.decision_label!r}. Use a verb such as 'mail'.")
+        elif self.threshold is not None:
+            raise ConfigError(f"ServedModel.threshold is the decision threshold of a binary model; a {self.task} model has none. Pass threshold=None.")
+        if self.task == 'multiclass' and len(getattr(self.model, 'classes_', ())) < 3:
+            raise ModelError(f"A multiclass ServedModel needs a fitted classifier with at least three `classes_`; got {list(getattr(self.model, 'classes_', []))}. "
+                             "Serve a two-class model with task='binary'.")
         if not isinstance(self.metadata, dict):
             raise ConfigError(f"ServedModel.metadata must be a dict; got {type(self.metadata).__name__}.")
         request_model(self.columns)   # refuse a contract the service could not enforce, now rather than at the first request
+
+    @property
+    def classes(self) -> list[str]:
+        "The classes of a multiclass model, as strings, in the order of its probabilities (empty for other tasks)."
+        return [str(c) for c in self.model.classes_] if self.task == 'multiclass' else []
 
 # %% ../nbs/07_serve.ipynb #02577dac
 _INT64 = (-2**63, 2**63 - 1)
@@ -183,9 +199,9 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._every, args=(flush_seconds,), daemon=True, name='prediction-log')
         self._thread.start()
 
-    def append(self, records: list[dict], probabilities: list[float], decisions: list[bool], *, model: dict, request_id: str):
-        "Buffer one request's scored records (cheap: the frame is built and written by the flusher thread, not the request)."
-        chunk = (request_id, datetime.now(timezone.utc), model.get('name'), str(model.get('version')), records, probabilities, decisions)
+    def append(self, records: list[dict], outputs: dict, *, model: dict, request_id: str):
+        "Buffer one request's scored records and their output columns (`output_columns`); the frame is built and written by the flusher thread, not the request."
+        chunk = (request_id, datetime.now(timezone.utc), model.get('name'), str(model.get('version')), records, outputs)
         with self._lock:
             self._chunks.append(chunk); self._n += len(records)
             if self._n >= self.flush_rows: self._due.set()
@@ -203,10 +219,13 @@ class PredictionLog:
         n = [len(c[4]) for c in chunks]
         meta = pd.DataFrame({'request_id': np.repeat([c[0] for c in chunks], n), 'record': np.concatenate([np.arange(k) for k in n]),
                              'timestamp': pd.to_datetime(np.repeat([c[1] for c in chunks], n), utc=True),
-                             'model_name': np.repeat([c[2] for c in chunks], n), 'model_version': np.repeat([c[3] for c in chunks], n),
-                             'probability': np.concatenate([np.asarray(c[5], dtype=float) for c in chunks]),
-                             'decision': np.concatenate([np.asarray(c[6], dtype=bool) for c in chunks])})
-        df = pd.concat([meta, pd.DataFrame.from_records([r for c in chunks for r in c[4]])], axis=1)
+                             'model_name': np.repeat([c[2] for c in chunks], n), 'model_version': np.repeat([c[3] for c in chunks], n)})
+        groups = {}   # chunks with the same output columns (one task) are stacked column by column; a model swap mid-flush leaves gaps, not errors
+        for i, c in enumerate(chunks): groups.setdefault(tuple(c[5]), []).append(i)
+        starts = np.r_[0, np.cumsum(n)]
+        outs = pd.concat([pd.DataFrame({k: np.concatenate([np.asarray(chunks[i][5][k]) for i in idx]) for k in keys},
+                                       index=np.concatenate([np.arange(starts[i], starts[i + 1]) for i in idx])) for keys, idx in groups.items()]).sort_index()
+        df = pd.concat([meta, outs.reset_index(drop=True), pd.DataFrame.from_records([r for c in chunks for r in c[4]])], axis=1)
         if self.transform is not None: df = self.transform(df)
         for day, part in df.groupby(df['timestamp'].dt.strftime('%Y-%m-%d')):
             d = self.folder/f"date={day}"; d.mkdir(parents=True, exist_ok=True)
@@ -244,10 +263,22 @@ def _predict_request(columns: dict, max_records: int) -> type[BaseModel]:
         _REQUESTS[key] = create_model('PredictRequest', __config__=ConfigDict(extra='forbid'), records=(records, ...))
     return _REQUESTS[key]
 
-def _predict_response(decision_label: str) -> type[BaseModel]:
+def _prediction_model(served: ServedModel) -> type[BaseModel]:
+    "The model of one prediction, by task (documentation only: answers are built directly)."
+    prob = Annotated[float, Field(ge=0, le=1)]
+    if served.task == 'count':
+        return create_model('Prediction', expected_count=(Annotated[float, Field(ge=0, description='the expected count (mean of the predicted distribution)')], ...))
+    if served.task == 'multiclass':
+        cls = Literal[tuple(served.classes)]
+        return create_model('Prediction', probabilities=(Annotated[dict[cls, prob], Field(description='probability of each class; they sum to 1')], ...),
+                            predicted_class=(Annotated[cls, Field(description='the most probable class')], ...))
+    return create_model('Prediction', probability=(Annotated[float, Field(ge=0, le=1, description='probability of the positive class')], ...),
+                        **{served.decision_label: (Annotated[bool, Field(description=f'probability >= {served.threshold}')], ...)})
+
+def _predict_response(served: ServedModel) -> type[BaseModel]:
     "The model of a /predict answer (documentation only: answers are built directly)."
     ref = create_model('ModelRef', name=(str|None, None), version=(str|int|None, None))
-    pred = create_model('Prediction', probability=(Annotated[float, Field(ge=0, le=1)], ...), **{decision_label: (bool, ...)})
+    pred = _prediction_model(served)
     return create_model('PredictResponse', request_id=(str, ...), predictions=(list[pred], ...), model=(ref, ...))
 
 # %% ../nbs/07_serve.ipynb #89e7a2d3
@@ -292,21 +323,36 @@ def _ref(served: ServedModel) -> dict:
     return jsonable_encoder({'name': served.metadata.get('name'), 'version': served.metadata.get('version')})
 
 # %% ../nbs/07_serve.ipynb #5f47695b
-def _probabilities(served: ServedModel, X: pd.DataFrame) -> np.ndarray:
-    "P(positive class) for each row of X; HTTP 500 naming the model if it fails or answers nonsense."
-    try: proba = np.asarray(served.model.predict_proba(X), dtype=float)
+def output_columns(task: str,        # 'binary', 'multiclass' or 'count'
+                   out: np.ndarray,  # binary: P(positive) (n,); multiclass: probabilities (n, K); count: expected counts (n,)
+                   *, classes=(),    # multiclass: the classes, in the order of the columns of `out`
+                   threshold: float|None=None, action: str='decision', # binary: the decision and its name
+                  ) -> dict:
+    "The output columns of scored rows, as the prediction log and batch scoring write them: binary `probability` and the decision; multiclass `predicted_class`, its `probability` and `probability_<class>` per class; count `expected_count`."
+    if task == 'count': return {'expected_count': out}
+    if task == 'multiclass':
+        out = out.reshape(-1, len(classes))
+        return {'predicted_class': np.asarray(classes, dtype=object)[out.argmax(1)] if len(out) else np.empty(0, dtype=object),
+                'probability': out.max(1, initial=0.0), **{f"probability_{c}": out[:, k] for k, c in enumerate(classes)}}
+    return {'probability': out, action: out >= threshold}
+
+def _model_output(served: ServedModel, X: pd.DataFrame) -> np.ndarray:
+    "P(positive class), the class probabilities or the expected count of each row of X; HTTP 500 naming the model if it fails or answers nonsense."
+    what = 'predict' if served.task == 'count' else 'predict_proba'
+    try: out = np.asarray(getattr(served.model, what)(X), dtype=float)
     except Exception as e:
-        _log.exception("predict_proba failed for model %s", _ref(served))
+        _log.exception("%s failed for model %s", what, _ref(served))
         raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); see the service log.") from e
-    if proba.shape != (len(X), 2) or not (np.isfinite(proba).all() and (proba >= 0).all() and (proba <= 1).all()):
-        raise HTTPException(500, detail=f"Model {_ref(served)} returned predict_proba of shape {proba.shape} for {len(X)} records; "
-                                        f"expected ({len(X)}, 2) probabilities in [0, 1].")
-    return proba[:, 1]
+    shape = {'binary': (len(X), 2), 'multiclass': (len(X), len(served.classes)), 'count': (len(X),)}[served.task]
+    if out.shape != shape or not (np.isfinite(out).all() and (out >= 0).all() and (served.task == 'count' or (out <= 1).all())):
+        raise HTTPException(500, detail=f"Model {_ref(served)} returned {what} of shape {out.shape} for {len(X)} records; expected {shape} "
+                                        + ("finite counts >= 0." if served.task == 'count' else "probabilities in [0, 1]."))
+    return out[:, 1] if served.task == 'binary' else out
 
 def _scores(served: ServedModel, rows: list[dict]) -> np.ndarray:
-    "P(positive class) per validated record: through the compiled model when there is one, else the pipeline on a frame."
-    if served.compiled is None: return _probabilities(served, _frame(rows, served.columns))
-    try: return served.compiled.predict_proba(rows)[:, 1]
+    "The model's output per validated record (see `_model_output`): through the compiled model when there is one, else the pipeline on a frame."
+    if served.compiled is None: return _model_output(served, _frame(rows, served.columns))
+    try: return served.compiled.predict(rows) if served.task == 'count' else served.compiled.predict_proba(rows)[:, 1]
     except Exception as e:
         _log.exception("compiled predict_proba failed for model %s", _ref(served))
         raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); see the service log.") from e
@@ -315,12 +361,18 @@ def _predict(get_model: Callable[[], ServedModel], body: bytes, max_records: int
     "Everything /predict does, as plain blocking code: run it in a worker thread."
     served = _current(get_model)
     rows = _validate(served, body, max_records)
-    p = _scores(served, rows)
+    out, request_id = _scores(served, rows), uuid.uuid4().hex
+    if log is not None: log.append(rows, output_columns(served.task, out, classes=served.classes, threshold=served.threshold), model=_ref(served), request_id=request_id)
+    return {'request_id': request_id, 'predictions': _answers(served, out), 'model': _ref(served)}
+
+def _answers(served: ServedModel, out: np.ndarray) -> list[dict]:
+    "One JSON-able prediction per record, by task."
+    if served.task == 'count': return [{'expected_count': x} for x in out.tolist()]
+    if served.task == 'multiclass':
+        cls = served.classes
+        return [{'probabilities': dict(zip(cls, row)), 'predicted_class': cls[k]} for row, k in zip(out.tolist(), out.argmax(1).tolist())]
     label, t = served.decision_label, served.threshold
-    request_id = uuid.uuid4().hex
-    decisions = [x >= t for x in p.tolist()]
-    if log is not None: log.append(rows, p.tolist(), decisions, model=_ref(served), request_id=request_id)
-    return {'request_id': request_id, 'predictions': [{'probability': x, label: d} for x, d in zip(p.tolist(), decisions)], 'model': _ref(served)}
+    return [{'probability': x, label: x >= t} for x in out.tolist()]
 
 # %% ../nbs/07_serve.ipynb #009d7585
 def _openapi(app: FastAPI, get_model: Callable[[], ServedModel], max_records: int) -> dict:
@@ -328,7 +380,7 @@ def _openapi(app: FastAPI, get_model: Callable[[], ServedModel], max_records: in
     schema = copy.deepcopy(FastAPI.openapi(app))
     try: served = get_model()
     except Exception: return schema    # no model yet: the routes are listed, without the request schema
-    _, defs = models_json_schema([(_predict_request(served.columns, max_records), 'validation'), (_predict_response(served.decision_label), 'serialization')],
+    _, defs = models_json_schema([(_predict_request(served.columns, max_records), 'validation'), (_predict_response(served), 'serialization')],
                                  ref_template='#/components/schemas/{model}')
     schema.setdefault('components', {}).setdefault('schemas', {}).update(
         {**defs['$defs'], 'ValidationError': validation_error_definition, 'HTTPValidationError': validation_error_response_definition})
@@ -337,8 +389,10 @@ def _openapi(app: FastAPI, get_model: Callable[[], ServedModel], max_records: in
     op['responses'] = {'200': {'description': 'One prediction per record, in order', 'content': ref('PredictResponse')},
                        '413': {'description': f'More than {max_records} records'}, '422': {'description': 'Validation Error', 'content': ref('HTTPValidationError')},
                        '503': {'description': 'No model loaded'}}
-    op['description'] = (f"Scores records with model `{served.metadata.get('name')}` version {served.metadata.get('version')}. "
-                         f"`{served.decision_label}` is true when `probability` >= {served.threshold}.")
+    what = {'binary': f"`probability` is the positive class's probability; `{served.decision_label}` is true when `probability` >= {served.threshold}.",
+            'multiclass': f"`probabilities` gives each class's probability ({', '.join(served.classes)}); `predicted_class` is the most probable one.",
+            'count': "`expected_count` is the expected count for the record."}[served.task]
+    op['description'] = f"Scores records with model `{served.metadata.get('name')}` version {served.metadata.get('version')} ({served.task}). " + what
     return schema
 
 # %% ../nbs/07_serve.ipynb #a29704ff
@@ -426,8 +480,9 @@ def served_from_registry(registered) -> ServedModel:
     except ModelbookError as e:
         compiled = None
         _log.warning("serving %s v%s through its pipeline (not compiled): %s", registered.name, registered.version, e)
-    return ServedModel(model=registered.model, columns=columns, threshold=float(s['threshold']),
-                       metadata=registered.metadata, decision_label=s.get('action', 'decision'), compiled=compiled)
+    task = s.get('task', 'binary')
+    return ServedModel(model=registered.model, columns=columns, threshold=float(s['threshold']) if task == 'binary' else None,
+                       metadata=registered.metadata, decision_label=s.get('action', 'decision'), compiled=compiled, task=task)
 
 def registry_loader(name: str,                 # registered model name (the card's name)
                     *, alias: str='champion',   # the alias to serve

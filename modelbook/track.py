@@ -243,6 +243,16 @@ def _beats_count_champion(new_h: dict, old_h: dict, old_version, alpha: float, b
     return verb == 'beats', (f"{verb} champion v{old_version}: mean Poisson deviance lower by {t.estimate:+.3g} (95% CI {t.ci_low:+.3g} to "
                              f"{t.ci_high:+.3g}), {t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
 
+def _beats_multiclass_champion(new_h: dict, old_h: dict, old_version, alpha: float) -> tuple[bool, str]:
+    "Multiclass models: more correct decisions (the most probable class) than the champion on the same rows, by McNemar's test."
+    from modelbook.compare import mcnemar_classes
+    if new_h.get('classes') != old_h.get('classes'): return False, f"not comparable with champion v{old_version}: the classes differ"
+    pred = lambda h: np.asarray(h['classes'], dtype=object)[np.asarray(h['p']).argmax(1)]
+    t = mcnemar_classes(np.asarray(new_h['y'], dtype=object), pred(new_h), pred(old_h), alpha=alpha)
+    verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
+    return verb == 'beats', (f"{verb} champion v{old_version}: accuracy difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), "
+                             f"{t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
+
 def _beats_champion(name: str, version: str, alpha: float,
                     *, task: str='binary', block: int=1, # count cards: paired deviance test with the card's bootstrap block
                    ) -> tuple[bool, str]:
@@ -254,6 +264,7 @@ def _beats_champion(name: str, version: str, alpha: float,
     if not (new_h and old_h) or new_h['test_fingerprint'] != old_h['test_fingerprint'] or new_h['y'] != old_h['y']:
         return False, f"not comparable with champion v{old.version}: held-out sets differ (or were not recorded)"
     if task == 'count': return _beats_count_champion(new_h, old_h, old.version, alpha, block)
+    if task == 'multiclass': return _beats_multiclass_champion(new_h, old_h, old.version, alpha)
     t = delong_test(np.array(new_h['y']), np.array(new_h['p']), np.array(old_h['p']), alpha=alpha)
     verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
     return verb == 'beats', f"{verb} champion v{old.version}: ROC AUC difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), DeLong p = {t.p_value:.3g} at alpha {alpha:g}"
