@@ -152,7 +152,7 @@ class TuningSpec(_Section):
     folds: int = Field(5, ge=2, le=20)
     repeats: int = Field(2, ge=1, le=20)
     grids: dict[str, dict[str, list]] = {}         # model kind -> estimator parameter -> values to try
-    select: dict[str, float] = {}                  # model kind -> C of L1 feature selection inside its pipeline (kept only if it helps)
+    select: dict[str, float|Literal['permutation']] = {}  # model kind -> C of L1 feature selection, or 'permutation' (importance), inside its pipeline (kept only if it helps)
 
 class MonitoringSpec(_Section):
     alpha: float = Field(0.05, gt=0, lt=0.5)       # false discovery rate across columns
