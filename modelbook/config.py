@@ -102,6 +102,13 @@ class DecisionSpec(_Section):
     "The action the model's ranking drives."
     action: str = 'contact'                        # a verb for reports: "mail", "call", ...
     share: float = Field(gt=0, le=1)               # contact this share of customers, the highest scores first
+    rows: str = 'cases'                            # what a row is, plural, as reports name it: "customers"
+    events: str = 'positives'                      # rows of the positive class, plural: "buyers"
+    non_events: str = 'negatives'                  # the other rows, plural: "non-buyers"
+
+    def words(self) -> dict:
+        "How reports name the decision, the rows and the two classes."
+        return dict(action=self.action, rows=self.rows, events=self.events, non_events=self.non_events)
 
 class EconomicsSpec(_Section):
     "Costs and benefits of the decision; stated as assumptions where they are."

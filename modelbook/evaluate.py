@@ -18,7 +18,7 @@ from sklearn.metrics import roc_curve
 from .errors import ConfigError, DataError
 
 # %% auto #0
-__all__ = ['bootstrap_indices', 'roc_auc', 'average_precision', 'brier_loss', 'lift_at', 'profit_at', 'MetricCI',
+__all__ = ['WORDS', 'bootstrap_indices', 'roc_auc', 'average_precision', 'brier_loss', 'lift_at', 'profit_at', 'MetricCI',
            'bootstrap_metric', 'Evaluation', 'evaluate_binary', 'Verdict', 'verdict', 'plot_roc', 'plot_calibration',
            'plot_gains', 'plot_profit']
 
@@ -326,6 +326,8 @@ def _metric_specs(share:float, cost:float, margin:float) -> dict:
                        partial(profit_at, share=share, cost_per_contact=cost, margin_per_sale=margin))}
 
 # %% ../nbs/04_evaluate.ipynb #7d3625bd
+WORDS = dict(action='contact', rows='cases', events='positives', non_events='negatives')   # a card's `decision` says it in its own terms
+
 @dataclass
 class Evaluation:
     "Metrics of a binary classifier on one evaluation set, each with a bootstrap interval."
@@ -338,6 +340,7 @@ class Evaluation:
     alpha: float = 0.05
     method: str = 'percentile'
     n_boot: int = 1000
+    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name the decision and the rows (the card's `decision`)
 
     def __getitem__(self, key:str) -> MetricCI: return self.metrics[key]
 
@@ -359,26 +362,28 @@ def _notes(self:Evaluation) -> list[str]:
     "Numbered warnings and reference values shown under the table."
     rate, pct = self.n_positive / self.n, _pct(self.share)
     kind = 'BCa (grouped-jackknife acceleration)' if self.method == 'bca' else 'percentile'
+    w = self.words
     notes = [f"Intervals are {_level(self.alpha)} {kind} bootstrap intervals from {self.n_boot:,} resamples that keep "
-             f"the {self.n_positive:,} buyers and {self.n - self.n_positive:,} non-buyers fixed. They show sampling noise "
-             "in this evaluation set only, not refitting the model or changes in future customers."]
+             f"the {self.n_positive:,} {w['events']} and {self.n - self.n_positive:,} {w['non_events']} fixed. They show sampling noise "
+             f"in this evaluation set only, not refitting the model or changes in future {w['rows']}."]
     if self.n_positive < 50:
-        notes.append(f"Only {self.n_positive} buyers (fewer than 50): intervals are wide and can be unstable. Treat the "
-                     "estimates as rough and evaluate on more buyers before a large decision.")
-    notes.append(f"No-skill reference values: ROC AUC 0.5, average precision {rate:.3f} (the buyer rate), Brier loss "
-                 f"{rate * (1 - rate):.4f} (always predicting the buyer rate), lift 1. The highest possible lift at top "
+        notes.append(f"Only {self.n_positive} {w['events']} (fewer than 50): intervals are wide and can be unstable. Treat the "
+                     f"estimates as rough and evaluate on more {w['events']} before a large decision.")
+    notes.append(f"No-skill reference values: ROC AUC 0.5, average precision {rate:.3f} (the rate of {w['events']}), Brier loss "
+                 f"{rate * (1 - rate):.4f} (always predicting that rate), lift 1. The highest possible lift at top "
                  f"{pct} is {min(1 / self.share, 1 / rate):.2f}.")
-    notes.append(f"Lift and profit mail the top {pct} by score ({_n_mailed(self.n, self.share):,} of {self.n:,} "
-                 f"customers). Profit assumes {self.cost_per_contact:g} per letter and {self.margin_per_sale:g} margin "
-                 "per sale, and is scaled to 1,000 customers so it is comparable across sample sizes.")
+    notes.append(f"Lift and profit {w['action']} the top {pct} by score ({_n_mailed(self.n, self.share):,} of {self.n:,} "
+                 f"{w['rows']}). Profit assumes {self.cost_per_contact:g} per contact and {self.margin_per_sale:g} margin "
+                 f"per success, and is scaled to 1,000 {w['rows']} so it is comparable across sample sizes.")
     return notes
 
 Evaluation.notes = property(_notes)
 
 # %% ../nbs/04_evaluate.ipynb #20efcf57
 def _caption(self:Evaluation) -> str:
-    return (f"Evaluation on {self.n:,} customers ({self.n_positive:,} buyers, {self.n_positive / self.n:.1%}); "
-            f"decision: mail the top {_pct(self.share)}")
+    w = self.words
+    return (f"Evaluation on {self.n:,} {w['rows']} ({self.n_positive:,} {w['events']}, {self.n_positive / self.n:.1%}); "
+            f"decision: {w['action']} the top {_pct(self.share)}")
 
 def _summary(self:Evaluation) -> str:
     "Plain-text report: caption, one line per metric, numbered notes."
@@ -412,6 +417,7 @@ def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
                     alpha:float=0.05,  # 1 - confidence level
                     seed:int=0,  # seed for resampling
                     method:str='percentile',  # 'percentile' or 'bca'
+                    words:dict|None=None,  # how reports name the decision and rows: a card's `decision.words()`
                    ) -> Evaluation:
     "ROC AUC, average precision, Brier loss, lift and profit per 1,000 customers, with stratified bootstrap intervals."
     y, p = _check_pair(y_true, y_score, need='both')
@@ -421,7 +427,7 @@ def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
     metrics = {k: bootstrap_metric(fn, y, p, name=name, alpha=alpha, method=method, seed=seed, idx=idx)
                for k, (name, fn) in _metric_specs(share, cost_per_contact, margin_per_sale).items()}
     return Evaluation(metrics, n=len(y), n_positive=int(y.sum()), share=share, cost_per_contact=cost_per_contact,
-                      margin_per_sale=margin_per_sale, alpha=alpha, method=method, n_boot=n_boot)
+                      margin_per_sale=margin_per_sale, alpha=alpha, method=method, n_boot=n_boot, words={**WORDS, **(words or {})})
 
 # %% ../nbs/04_evaluate.ipynb #01fcb181
 @dataclass
@@ -442,10 +448,10 @@ class Verdict:
 # %% ../nbs/04_evaluate.ipynb #8224bf95
 def _claim(metric:str, est:str, ev:Evaluation) -> str:
     "What the estimate means in plain words."
-    pct = _pct(ev.share)
-    return {'lift': f"mailing the top {pct} finds {est} times as many buyers as mailing at random",
-            'profit': f"mailing the top {pct} earns an expected {est} per 1,000 customers",
-            'roc_auc': f"the model ranks a random buyer above a random non-buyer with probability {est} (ROC AUC)",
+    pct, w = _pct(ev.share), ev.words
+    return {'lift': f"the top {pct} of {w['rows']} by score hold {est} times as many {w['events']} as a random {pct}",
+            'profit': f"to {w['action']} the top {pct} of {w['rows']} earns an expected {est} per 1,000 {w['rows']}",
+            'roc_auc': f"the model ranks a random one of the {w['events']} above a random one of the {w['non_events']} with probability {est} (ROC AUC)",
             'average_precision': f"its average precision is {est}, against {ev.n_positive / ev.n:.3f} for a random ranking",
            }.get(metric, f"its {ev.metrics[metric].name} is {est}")
 
@@ -460,10 +466,10 @@ def _sentence(status:str, metric:str, ev:Evaluation, minimum:float, ci_lower_min
                 f"{minimum:g}, so the shortfall is not explained by the small evaluation set.")
     if m.estimate >= minimum:
         return (f"Inconclusive: {claim}, which reaches the bar of {minimum:g}, but the {ci} reaches down below the "
-                f"required {ci_lower_min:g}. The evaluation set is too small to be sure; evaluate on more customers "
+                f"required {ci_lower_min:g}. The evaluation set is too small to be sure; evaluate on more {ev.words['rows']} "
                 "before deciding.")
     return (f"Inconclusive: {claim}, below the bar of {minimum:g}, but the {ci} still includes values that meet it. "
-            "We cannot tell whether the model clears the bar; evaluate on more customers before deciding.")
+            f"We cannot tell whether the model clears the bar; evaluate on more {ev.words['rows']} before deciding.")
 
 # %% ../nbs/04_evaluate.ipynb #eaafbb67
 def verdict(evaluation:Evaluation,  # result of `evaluate_binary`

@@ -274,7 +274,7 @@ def train_candidate(card,                      # a `Card`, or the name of one
     p = model.predict_proba(X_te)[:, 1]
     econ, share = card.economics, card.decision.share
     ev = evaluate_binary(y_te.to_numpy(), p, share=share, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
-                         n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed)
+                         n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed, words=card.decision.words())
     v = verdict(ev, metric=card.success.metric, minimum=card.success.minimum, ci_lower_min=card.success.ci_lower_min)
     threshold = float(np.sort(p)[::-1][max(int(np.ceil(share * len(p))) - 1, 0)])
     from modelbook.calibration import ece_ci, optimal_share
