@@ -190,6 +190,6 @@ def test_new_project_installs_into_its_own_venv_and_passes_its_make_test(templat
     env = {k: v for k, v in GIT_ENV.items() if k not in ('VIRTUAL_ENV', 'PYTHONPATH', 'MODELBOOK_ROOT', 'MLFLOW_TRACKING_URI',
                                                         'PYTEST_XDIST_WORKER', 'PYTEST_XDIST_WORKER_COUNT', 'PYTEST_CURRENT_TEST')}
     env['PATH'] = os.pathsep.join(p for p in env['PATH'].split(os.pathsep) if not p.startswith(str(BIN.parent)))
-    r = subprocess.run(['make', 'test'], cwd=proj, env=env, capture_output=True, text=True, timeout=3000)
+    r = subprocess.run(['make', 'test'], cwd=proj, env=env, capture_output=True, text=True, timeout=4800)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     assert (proj/'.venv'/'bin'/PKG).is_file() and ' passed' in r.stdout
