@@ -159,11 +159,14 @@ def test_own_data_runs_serves_and_monitors_after_editing_only_its_card(template,
     port = free_port(); proc = _serve(proj, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10) as http:
-            for _ in range(300):
+            deadline = time.monotonic() + 300          # loading and compiling the model takes seconds; minutes on a loaded machine
+            while True:
                 try:
                     if http.get('/ready').status_code == 200: break
-                except httpx.TransportError: time.sleep(0.1)
-            else: pytest.fail(f"service did not become ready: {proc.stdout.read() if proc.poll() is not None else ''}")
+                except httpx.TransportError: pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"service did not become ready: {proc.stdout.read() if proc.poll() is not None else 'still starting after 300 s'}")
+                time.sleep(0.2)
             records = pd.read_csv(csv).drop(columns='diagnosis').head(20).to_dict(orient='records')
             ok = http.post('/predict', json={'records': records})
             assert ok.status_code == 200, ok.text
