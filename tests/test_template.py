@@ -130,6 +130,7 @@ def _serve(root, port):
     return subprocess.Popen([sys.executable, '-c', code, 'serve', '--model', 'tumours', '--port', str(port)], cwd=root, env=project_env(root),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
+@pytest.mark.slow   # ~110 s CPU; drafting is tested in 12_template, and run/serve/monitor by the lifecycle tests (make test-all)
 def test_own_data_runs_serves_and_monitors_after_editing_only_its_card(template, tmp_path):
     import httpx
     csv = tumours(tmp_path/'tumours.csv')
