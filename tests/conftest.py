@@ -12,6 +12,7 @@ DURATIONS = ROOT/'tests'/'durations.json'   # seconds per test (setup + call + t
 def pytest_addoption(parser):
     parser.addoption('--record-durations', action='store_true', help=f"write each test's seconds into {DURATIONS.relative_to(ROOT)} (to order the next runs)")
 
+@pytest.hookimpl(trylast=True)   # after -m has deselected, so that the first `trained` user is one that runs
 def pytest_collection_modifyitems(config, items):
     """Longest tests first, so that with xdist the last tests to start are short and no worker runs long alone at the end.
     A test without a recorded time counts as long (a new end-to-end test must not start last). Only one test that

@@ -1,9 +1,10 @@
 """`modelbook backtest` on a throwaway copy of the project: the bikeshare season replayed month by month under every
 retraining strategy, with block-bootstrap intervals and retrain counts that follow from each strategy."""
 import json
-import pandas as pd
+import pandas as pd, pytest
 from conftest import copy_project, modelbook
 
+pytestmark = pytest.mark.slow   # the backtest library is tested in 08b_backtest; this runs the CLI and its report (make test-all)
 
 STRATEGIES = ['static', 'monthly', 'sliding', 'drift', 'recalibrate']
 MONTHS = ['April', 'May', 'June', 'July', 'Aug', 'Sept', 'Oct', 'Nov', 'Dec']

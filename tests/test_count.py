@@ -1,8 +1,10 @@
 """A count card end to end: `modelbook run bikeshare` on a throwaway copy of the project trains a Poisson model,
 reports deviance and MAE with block-bootstrap intervals, and logs and registers it in the copy's own MLflow store."""
 import json
+import pytest
 from conftest import copy_project, modelbook
 
+@pytest.mark.slow   # train_candidate on a count card is tested in 06_experiments and 04e; this is the CLI and its report (make test-all)
 def test_run_bikeshare_reports_deviance_and_mae_with_cis(tmp_path):
     root = copy_project(tmp_path/'project')
     r = modelbook(root, 'run', 'bikeshare', '-p', 'model', 'hgb', '-p', 'n_boot', '200')

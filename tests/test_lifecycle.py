@@ -48,6 +48,7 @@ def test_serve_predicts_like_the_model_in_process(trained):
         assert http.get('/health').status_code == 200, "the service must stay up after a bad request"
 
 
+@pytest.mark.slow   # drift verdicts are tested in 08_monitor; `modelbook monitor` itself runs at the end of the load test (make test-all)
 def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_path):
     root, _ = trained
     from modelbook.config import load_card
@@ -73,6 +74,7 @@ def test_unknown_parameter_is_refused_before_any_kernel_starts(trained):
     assert r.returncode == 1 and 'Unknown parameter `modle` for train.ipynb; did you mean `model`?' in r.stderr
     assert 'Valid parameters: card, model, seed, n_boot, register, out_dir' in r.stderr
 
+@pytest.mark.slow   # make test-all
 def test_plain_papermill_runs_the_training_notebook(trained, tmp_path):
     root, _ = trained
     r = subprocess.run([BIN/'papermill', 'nbs/experiments/train.ipynb', str(tmp_path/'out.ipynb'), '-k', 'modelbook',
@@ -104,6 +106,7 @@ def test_bad_data_fails_cleanly(tmp_path, edit, expected):
     assert expected.split(';')[0] in (runs[0]/'train.ipynb').read_text(), "the failed notebook keeps the error"
     assert not (root/'mlflow.db').exists() or registered_versions(root) == []
 
+@pytest.mark.slow   # the gate, promote and rollback are tested in 05_track; this is the CLI on a second version (make test-all)
 def test_promote_refuses_a_version_that_fails_the_gate(trained):
     root, _ = trained
     code = ("import json; from modelbook.experiments import train_candidate; from modelbook.track import log_candidate; "

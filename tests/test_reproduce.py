@@ -4,6 +4,8 @@ import json, re, shutil, sqlite3, subprocess, sys
 import pandas as pd, pytest
 from conftest import env_for
 
+pytestmark = pytest.mark.slow   # reproduce is tested in-process in 06c_reproduce; this runs the CLI on the shared project and edited copies (make test-all)
+
 def _env(root, store=None) -> dict:
     env = {**env_for(root), 'OMP_NUM_THREADS': '1'}
     return {**env, 'MLFLOW_TRACKING_URI': f"sqlite:///{store}"} if store else env

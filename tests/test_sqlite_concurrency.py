@@ -1,8 +1,10 @@
 """Parallel runs never fail on 'database is locked': three processes open a *new* SQLite store at the same time and
 each logs runs into it. Without modelbook's preparation this fails (concurrent schema migrations); with it, every run lands."""
 import subprocess, sys, textwrap
+import pytest
 from conftest import ROOT, env_for
 
+pytestmark = pytest.mark.slow   # several processes importing MLflow at once (make test-all)
 
 WORKER = textwrap.dedent('''
     import sys, mlflow

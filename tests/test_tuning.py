@@ -28,6 +28,7 @@ def _card(root, **tuning):
     path.write_text(yaml.safe_dump(card, sort_keys=False))
     return path
 
+@pytest.mark.slow   # tune and assess_selection are tested in 03c_tuning; this trains a tuned card end to end (make test-all)
 def test_tuning_from_the_card(tmp_path):
     root = copy_project(tmp_path/'project')
     _card(root, **TUNING)
