@@ -15,11 +15,13 @@ def pytest_addoption(parser):
 @pytest.hookimpl(trylast=True)   # after -m has deselected, so that the first `trained` user is one that runs
 def pytest_collection_modifyitems(config, items):
     """Longest tests first, so that with xdist the last tests to start are short and no worker runs long alone at the end.
-    A test without a recorded time counts as long (a new end-to-end test must not start last). Only one test that
-    uses the shared `trained` project goes in the first round (it builds it); the others would only wait for its lock."""
+    A test without a recorded time counts as long (a new end-to-end test must not start last). The longest test that
+    uses the shared `trained` project goes first (it builds it); the others stay out of the first round, where they
+    would only wait for its lock."""
     seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
     items.sort(key=lambda i: -seconds.get(i.nodeid, float('inf')))
     users = [i for i in items if 'trained' in getattr(i, 'fixturenames', ())]
+    if users: items.remove(users[0]); items.insert(0, users[0])      # building the project + its longest user is the longest chain
     first_round = 2 * max(int(getattr(config.option, 'numprocesses', 0) or 0), 1)
     for i in users[1:]:
         if items.index(i) < first_round: items.remove(i); items.insert(first_round, i)
