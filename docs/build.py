@@ -1,6 +1,6 @@
 """Build the modelbook docs site into _docs/ without Quarto.
 
-1. nbdev's notebook processing (what `nbdev_proc_nbs` runs, without its Quarto install) turns nbs/ into _proc/ (show_doc for every exported name, hidden cells dropped);
+1. nbdev's notebook processing (what `nbdev_proc_nbs` runs, without its Quarto install, in one process) turns nbs/ into _proc/ (show_doc for every exported name, hidden cells dropped);
 2. each processed notebook's Quarto front matter becomes a `# Title` heading and its summary a lead paragraph,
    and Quarto cell options (`#| echo: false`, ...) become myst-nb cell tags;
 3. the home page gets a table of contents listing the chapters in order;
@@ -54,8 +54,9 @@ def prepare(nb_path: Path, chapters: list[str]):
 
 def build(out: Path = ROOT/'_docs', proc: Path = ROOT/'_proc') -> Path:
     # nbdev_proc_nbs itself first tries to download and install Quarto (and pip-installs the package with
-    # whatever pip is on PATH), so call its processing step directly.
-    subprocess.run([sys.executable, '-c', 'from nbdev.serve import proc_nbs; proc_nbs(force=True)'], cwd=ROOT, check=True)
+    # whatever pip is on PATH), so call its processing step directly. In one process (n_workers=0): each of nbdev's
+    # spawned workers would import the whole package again to run the show_doc cells, which doubles the CPU it costs.
+    subprocess.run([sys.executable, '-c', 'from nbdev.serve import proc_nbs; proc_nbs(force=True, n_workers=0)'], cwd=ROOT, check=True)
     nbs = sorted(proc.glob('*.ipynb'))
     chapters = [p.stem for p in nbs if p.stem != 'index']
     for p in nbs: prepare(p, chapters)

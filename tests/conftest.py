@@ -1,11 +1,41 @@
 "Shared fixtures: the project root, the venv's executables, and a scratch copy of the project."
-import os, shutil, signal, socket, subprocess, sys, time
+import json, os, shutil, signal, socket, subprocess, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+DURATIONS = ROOT/'tests'/'durations.json'   # seconds per test (setup + call + teardown) from a full run; refresh with --record-durations
+
+def pytest_addoption(parser):
+    parser.addoption('--record-durations', action='store_true', help=f"write each test's seconds into {DURATIONS.relative_to(ROOT)} (to order the next runs)")
+
+@pytest.hookimpl(trylast=True)   # after -m has deselected, so that the first `trained` user is one that runs
+def pytest_collection_modifyitems(config, items):
+    """Longest tests first, so that with xdist the last tests to start are short and no worker runs long alone at the end.
+    A test without a recorded time counts as long (a new end-to-end test must not start last). The longest test that
+    uses the shared `trained` project goes first (it builds it); the others stay out of the first round, where they
+    would only wait for its lock."""
+    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    items.sort(key=lambda i: -seconds.get(i.nodeid, float('inf')))
+    users = [i for i in items if 'trained' in getattr(i, 'fixturenames', ())]
+    if users: items.remove(users[0]); items.insert(0, users[0])      # building the project + its longest user is the longest chain
+    first_round = 2 * max(int(getattr(config.option, 'numprocesses', 0) or 0), 1)
+    for i in users[1:]:
+        if items.index(i) < first_round: items.remove(i); items.insert(first_round, i)
+
+_recorded: dict = {}
+
+def pytest_runtest_logreport(report):
+    if report.when in ('setup', 'call', 'teardown'): _recorded[report.nodeid] = _recorded.get(report.nodeid, 0.0) + report.duration
+
+def pytest_sessionfinish(session):
+    if session.config.getoption('--record-durations') and not hasattr(session.config, 'workerinput') and _recorded:
+        old = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+        new = {**old, **{k: round(v, 1) for k, v in _recorded.items()}}
+        DURATIONS.write_text(json.dumps(dict(sorted(new.items(), key=lambda kv: -kv[1])), indent=0) + '\n')
 
 def tracked_files() -> list[str]:
     "Files git tracks, plus new files not ignored: what a clone of this tree would hold."
@@ -41,7 +71,7 @@ def free_port() -> int:
 def trained(tmp_path_factory, worker_id):
     """A project copy with one trained, registered champion (hgb, few bootstrap replicates), built once per test session
     and shared by the xdist workers (the first one to get the lock trains; the others wait and reuse it). Tests that use
-    it only add runs, reports and monitor outputs, never move the champion, so they can share it."""
+    it only add runs, reports, tags and monitor outputs, never move the champion, so they can share it."""
     import fcntl, json
     from types import SimpleNamespace
     base = tmp_path_factory.getbasetemp() if worker_id == 'master' else tmp_path_factory.getbasetemp().parent
@@ -67,11 +97,14 @@ def serving(root, *args, env=None, model='caravan'):
     url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
-            for _ in range(300):
+            deadline = time.monotonic() + 120   # imports and model loading take seconds alone, minutes on a loaded CI machine
+            while True:
+                if proc.poll() is not None: pytest.fail(f"service exited with {proc.returncode} before it was ready: {proc.stdout.read()}")
                 try:
                     if http.get('/ready').status_code == 200: break
-                except httpx.TransportError: time.sleep(0.1)
-            else: pytest.fail(f"service did not become ready: {proc.stdout.read() if proc.poll() is not None else ''}")
+                except httpx.TransportError: pass
+                if time.monotonic() > deadline: pytest.fail("service did not become ready within 120 s")
+                time.sleep(0.1)
         yield url, proc
     finally:
         if proc.poll() is None: os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)

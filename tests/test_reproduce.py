@@ -1,40 +1,35 @@
-"""`modelbook reproduce RUN_ID` end to end on throwaway copies of the project: a tracked caravan run reproduces
-exactly; after an edit to the raw data, or to the package's code, it says which one changed and exits 1."""
-import re, shutil, sqlite3, subprocess, sys
+"""`modelbook reproduce RUN_ID` end to end on the shared trained project and on edited copies of it: its tracked
+caravan run reproduces exactly; after an edit to the raw data, or to the package's code, it says which one changed and exits 1."""
+import json, re, shutil, sqlite3, subprocess, sys
 import pandas as pd, pytest
-from conftest import copy_project, env_for
+from conftest import env_for
 
-pytestmark = pytest.mark.slow   # reproduce is tested in-process in 06c_reproduce; this runs the CLI on edited project copies (make test-all)
-
-
-TRAIN = ("from modelbook.experiments import train_candidate; from modelbook.track import log_candidate; "
-         "print(log_candidate(train_candidate('caravan', 'hgb', n_boot=50).candidate(), register=False).run_id)")
+pytestmark = pytest.mark.slow   # reproduce is tested in-process in 06c_reproduce; this runs the CLI on the shared project and edited copies (make test-all)
 
 def _env(root, store=None) -> dict:
     env = {**env_for(root), 'OMP_NUM_THREADS': '1'}
     return {**env, 'MLFLOW_TRACKING_URI': f"sqlite:///{store}"} if store else env
 
-def here(root, *args, store=None, code=None):
-    "Run the `modelbook` command (or `code`) with the package *of this copy*: the console script would import the installed one."
-    cmd = ['-c', code] if code else ['-c', 'import sys; from modelbook.cli import main; sys.exit(main())', *args]
+def here(root, *args, store=None):
+    "Run the `modelbook` command with the package *of this copy*: the console script would import the installed one."
+    cmd = ['-c', 'import sys; from modelbook.cli import main; sys.exit(main())', *args]
     return subprocess.run([sys.executable, *cmd], cwd=root, env=_env(root, store), capture_output=True, text=True, timeout=300)
 
 @pytest.fixture(scope='module')
-def tracked(tmp_path_factory):
-    "A project copy with one tracked (unregistered) hgb run; its root, store and run id."
-    root = copy_project(tmp_path_factory.mktemp('reproduce')/'project')
-    r = here(root, code=TRAIN)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return root, root/'mlflow.db', r.stdout.strip().splitlines()[-1]
+def tracked(trained):
+    "The shared trained project's tracked hgb run (`modelbook run`, registered): its root, store and run id."
+    root, _ = trained
+    run_dir = sorted((root/'reports'/'caravan').iterdir())[0]          # the fixture's run (other tests add more)
+    return root, root/'mlflow.db', json.loads((run_dir/'tracking.json').read_text())['run_id']
 
 def clone(tracked, dest):
     "A copy of the tracked project's files (not its store) that a test may edit; runs against the original store."
     root, store, run_id = tracked
-    shutil.copytree(root, dest, ignore=shutil.ignore_patterns('mlflow.db*', 'mlruns', 'reports', '__pycache__'))
+    shutil.copytree(root, dest, ignore=shutil.ignore_patterns('mlflow.db*', 'mlruns', 'reports', 'predictions', '__pycache__'))   # other tests write those
     return dest, store, run_id
 
 def test_reproduce_names_what_changed(tracked, tmp_path):
-    "One tracked run (trained once: each re-run costs a training): unchanged, then code edited, then data edited."
+    "One tracked run (the shared project's: each re-run costs a training): unchanged, then code edited, then data edited."
     root, store, run_id = tracked
     # 1. unchanged: identical, and the outcome is recorded on the run
     r = here(root, 'reproduce', run_id, '--tag')
