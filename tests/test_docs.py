@@ -28,5 +28,9 @@ def test_docs_build(tmp_path):
             target = (page.parent/href.split('#')[0].split('?')[0]).resolve()
             if not target.exists(): broken.append(f"{page.name} -> {href}")
     assert not broken, f"broken local links: {broken[:10]}"
+    # every page shows its body, not only its title and summary (nbdev's front-matter step once swallowed the rest of a
+    # first cell, and two pages rendered empty)
+    thin = [c for c in chapters if (site/f'{c}.html').read_text().count('<p>') < 4]
+    assert not thin, f"pages with hardly any text: {thin}"
     nav = (site/'index.html').read_text()
     for c in chapters: assert f'href="{c}.html"' in nav, f"index does not link {c}"
