@@ -17,7 +17,7 @@ from .experiments import check_parameters, run_notebook, new_run_id
 
 # %% auto #0
 __all__ = ['SHUTDOWN_WAIT', 'BatchSpec', 'load_batch', 'expand', 'raw_data_hashes', 'run_key', 'engine_options', 'BatchRun',
-           'BatchResult', 'Leaderboard', 'leaderboard', 'write_leaderboard', 'run_batch']
+           'BatchResult', 'TooFewRuns', 'Leaderboard', 'leaderboard', 'write_leaderboard', 'run_batch']
 
 # %% ../nbs/06b_batch.ipynb #e7728df9
 import base64, io, tempfile
@@ -396,6 +396,9 @@ def _comparisons(ev: list[dict], *, task: str, alpha: float, block: int) -> pd.D
     return pd.DataFrame(rows)
 
 # %% ../nbs/06b_batch.ipynb #eb60cf94
+class TooFewRuns(ConfigError):
+    "Fewer than two runs of a batch can be ranked and tested."
+
 _LB_COLS = ['rank', 'run', 'estimate', 'ci_low', 'ci_high', 'verdict', 'difference', 'p_value', 'p_holm', 'comparison', 'key', 'run_id']
 
 @dataclass
@@ -408,6 +411,7 @@ class Leaderboard:
     alpha: float             # significance level of the Holm-adjusted tests
     test: str                # what the tests compare
     batch_id: str = ''
+    skipped: list = field(default_factory=list)   # runs left out, each with why (e.g. logged before held-out predictions were kept)
 
     @property
     def best(self) -> str: return self.table.run.iloc[0]
@@ -437,6 +441,7 @@ class Leaderboard:
                      ''.join(f"; {k} against: {', '.join(v)}" for k, v in groups.items() if v and k != 'not comparable') + '.')
         else: s.append("Its lead cannot be tested: no other run scored the same held-out rows.")
         if groups['not comparable']: s.append(f"Not comparable on the same rows (another held-out split): {', '.join(groups['not comparable'])}.")
+        if self.skipped: s.append(f"Left out, {len(self.skipped)} run{'s' if len(self.skipped) > 1 else ''} without the held-out predictions a paired test needs: {'; '.join(self.skipped)}.")
         if self.card['task'] == 'binary' and self.metric != 'roc_auc':
             s.append(f"The runs are ranked by {self.metric} but tested on ROC AUC, which has a paired test; the two can disagree.")
         return '\n'.join(s)
@@ -498,11 +503,16 @@ def leaderboard(result: BatchResult, # a finished batch
                 alpha: float|None=None,   # significance level of the Holm-adjusted tests; the card's promotion.alpha by default
                ) -> Leaderboard:
     "Rank a batch's completed training runs by the card's metric and test the best against each other run on the same rows."
-    runs = _tracked(result)
-    if len(runs) < 2:
-        raise ConfigError(f"A leaderboard needs at least 2 completed runs that logged an MLflow run (a tracking.json in the run folder); batch {result.batch_id} has {len(runs)}. "
-                          "Remedy: run a training notebook (train.ipynb) over at least two parameter sets.")
-    ev = [_evidence(tr['run_id']) for _, tr in runs]
+    from modelbook.errors import RegistryError
+    found, skipped = [], []
+    for run in _tracked(result):
+        try: found.append((run, _evidence(run[1]['run_id'])))
+        except RegistryError as e: skipped.append(f"{run[1]['run_id']} ({str(e).split(':')[0]})")   # a run logged before predictions.parquet was kept
+    if len(found) < 2:
+        raise TooFewRuns(f"A leaderboard needs at least 2 completed runs that logged an MLflow run with held-out predictions (a tracking.json in the run folder); "
+                         f"batch {result.batch_id} has {len(found)}" + (f", and {len(skipped)} without predictions: {'; '.join(skipped)}" if skipped else '') + ". "
+                         "Remedy: run a training notebook (train.ipynb) over at least two parameter sets.")
+    runs, ev = [r for r, _ in found], [e for _, e in found]
     card = _card_of(ev)
     metric = metric or card['success']['metric']; better = _better(card['task'], metric)
     alpha = float(alpha if alpha is not None else (card.get('promotion') or {}).get('alpha', card['success'].get('alpha', 0.05)))
@@ -517,7 +527,7 @@ def leaderboard(result: BatchResult, # a finished batch
                       'verdict': [e['verdict'] for e in ev], 'key': [r.key[:12] for r, _ in runs], 'run_id': [e['run_id'] for e in ev]})
     cmp = _comparisons(ev, task=card['task'], alpha=alpha, block=int((card.get('evaluation') or {}).get('block', 1)))
     test = 'paired bootstrap test of mean Poisson deviance' if card['task'] == 'count' else 'DeLong test of ROC AUC'
-    return Leaderboard(pd.concat([t, cmp], axis=1)[_LB_COLS], card, metric, better, alpha, test, result.batch_id)
+    return Leaderboard(pd.concat([t, cmp], axis=1)[_LB_COLS], card, metric, better, alpha, test, result.batch_id, skipped)
 
 # %% ../nbs/06b_batch.ipynb #65f5efdd
 def write_leaderboard(result: BatchResult, # a finished batch
@@ -526,7 +536,8 @@ def write_leaderboard(result: BatchResult, # a finished batch
     from modelbook.track import client
     runs = _tracked(result)
     if len(runs) < 2 or len({client().get_run(tr['run_id']).data.params.get('card') for _, tr in runs}) > 1: return None
-    lb = leaderboard(result)
+    try: lb = leaderboard(result)
+    except TooFewRuns: return None        # e.g. runs logged before held-out predictions were kept: nothing to rank, and the batch is saved
     return lb.to_html(result.folder/'leaderboard.html')
 
 # %% ../nbs/06b_batch.ipynb #ac409790
