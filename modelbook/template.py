@@ -241,11 +241,9 @@ def add_dataset(file: str|Path,          # a CSV or Parquet file with a header r
 def _identity() -> dict:
     "Commit as the configured git user, or as the OS user when none is configured (a fresh machine)."
     user = getpass.getuser()
-    env = {**os.environ}
-    for kind in ('AUTHOR', 'COMMITTER'):
-        env.setdefault(f'GIT_{kind}_NAME', _git('config', 'user.name', cwd=Path.cwd(), check=False).stdout.strip() or user)
-        env.setdefault(f'GIT_{kind}_EMAIL', _git('config', 'user.email', cwd=Path.cwd(), check=False).stdout.strip() or f"{user}@localhost")
-    return env
+    name = _git('config', 'user.name', cwd=Path.cwd(), check=False).stdout.strip() or user
+    email = _git('config', 'user.email', cwd=Path.cwd(), check=False).stdout.strip() or f"{user}@localhost"
+    return {f'GIT_{kind}_{what}': v for kind in ('AUTHOR', 'COMMITTER') for what, v in (('NAME', name), ('EMAIL', email))} | os.environ
 
 def _commit(cwd: Path, message: str):
     _git('add', '-A', cwd=cwd); _git('commit', '-q', '--no-verify', '-m', message, cwd=cwd, env=_identity())

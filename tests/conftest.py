@@ -88,11 +88,11 @@ def trained(tmp_path_factory, worker_id):
     return root, r
 
 @contextmanager
-def serving(root, *args, env=None, model='caravan'):
-    "Run `modelbook serve --model MODEL` (plus `args`) on a free loopback port until /ready answers; yield (url, process); stop it."
+def serving(root, *args, env=None, model='caravan', command=None):
+    "Run `modelbook serve --model MODEL` (plus `args`; `command` replaces `modelbook`, e.g. a generated project's CLI) on a free loopback port until /ready answers; yield (url, process); stop it."
     import httpx
     port = free_port()
-    proc = subprocess.Popen([BIN/'modelbook', 'serve', '--model', model, '--port', str(port), *map(str, args)], cwd=root,
+    proc = subprocess.Popen([*(command or [BIN/'modelbook']), 'serve', '--model', model, '--port', str(port), *map(str, args)], cwd=root,
                             env=env or env_for(root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

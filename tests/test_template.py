@@ -1,10 +1,10 @@
 """`new`, `update` and `data add` as a user runs them: a project under another package name, with its own data, served
 and monitored after editing only its card; a later template change merged in without losing the user's edits.
 The template is this working tree, committed into a scratch git repository (so uncommitted work is what is tested)."""
-import configparser, json, os, signal, subprocess, sys, time
+import configparser, os, subprocess, sys
 from pathlib import Path
 import pandas as pd, pytest, yaml
-from conftest import BIN, copy_project, env_for, free_port
+from conftest import BIN, copy_project, env_for, serving
 
 _ini = configparser.ConfigParser(delimiters=['=']); _ini.read(Path(__file__).resolve().parents[1]/'settings.ini')
 LIB = _ini['DEFAULT']['lib_name']                       # this template's package (the name a generated project renames)
@@ -125,11 +125,6 @@ def test_update_brings_template_changes_and_keeps_the_users_card(template, tmp_p
     git(proj, 'merge', '--abort')
     assert 'share: 0.15' in card.read_text() and git(proj, 'status', '--porcelain') == ''
 
-def _serve(root, port):
-    code = f"import sys; from {PKG}.cli import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.Popen([sys.executable, '-c', code, 'serve', '--model', 'tumours', '--port', str(port)], cwd=root, env=project_env(root),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-
 @pytest.mark.slow   # ~110 s CPU; drafting is tested in 12_template, and run/serve/monitor by the lifecycle tests (make test-all)
 def test_own_data_runs_serves_and_monitors_after_editing_only_its_card(template, tmp_path):
     import httpx
@@ -157,27 +152,17 @@ def test_own_data_runs_serves_and_monitors_after_editing_only_its_card(template,
     reports = sorted((proj/'reports'/'tumours').glob('*/report.html'))
     assert len(reports) == 2 and all('Verdict: the' in r.read_text() for r in reports)
     # served over real HTTP, checked against the data contract drafted from the file
-    port = free_port(); proc = _serve(proj, port)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=10) as http:
-            deadline = time.monotonic() + 300          # loading and compiling the model takes seconds; minutes on a loaded machine
-            while True:
-                try:
-                    if http.get('/ready').status_code == 200: break
-                except httpx.TransportError: pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"service did not become ready: {proc.stdout.read() if proc.poll() is not None else 'still starting after 300 s'}")
-                time.sleep(0.2)
-            records = pd.read_csv(csv).drop(columns='diagnosis').head(20).to_dict(orient='records')
-            ok = http.post('/predict', json={'records': records})
-            assert ok.status_code == 200, ok.text
-            p = [x['probability'] for x in ok.json()['predictions']]
-            assert len(p) == 20 and all(0 <= x <= 1 for x in p) and max(p) - min(p) > 0.5
-            bad = [{**records[0], 'mean_radius': 'large'}]
-            resp = http.post('/predict', json={'records': bad})
-            assert resp.status_code == 422 and 'mean_radius' in resp.text
-    finally:
-        if proc.poll() is None: os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)
+    code = f"import sys; from {PKG}.cli import main; sys.exit(main(sys.argv[1:]))"
+    with serving(proj, env=project_env(proj), model='tumours', command=[sys.executable, '-c', code]) as (url, _), \
+         httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+        records = pd.read_csv(csv).drop(columns='diagnosis').head(20).to_dict(orient='records')
+        ok = http.post('/predict', json={'records': records})
+        assert ok.status_code == 200, ok.text
+        p = [x['probability'] for x in ok.json()['predictions']]
+        assert len(p) == 20 and all(0 <= x <= 1 for x in p) and max(p) - min(p) > 0.5
+        bad = [{**records[0], 'mean_radius': 'large'}]
+        resp = http.post('/predict', json={'records': bad})
+        assert resp.status_code == 422 and 'mean_radius' in resp.text
     # monitored: the largest tumours only (a covariate shift inside the contract's ranges) raise the drift alert
     df = pd.read_csv(csv)
     df[df.mean_radius > df.mean_radius.quantile(0.6)].to_csv(tmp_path/'large.csv', index=False)
