@@ -27,9 +27,32 @@ def pytest_collection_modifyitems(config, items):
         if items.index(i) < first_round: items.remove(i); items.insert(first_round, i)
 
 _recorded: dict = {}
+_cpu: dict = {}
+
+def _cpu_seconds() -> float:
+    "User + system CPU of this process and of its children that have ended (notebook runs, CLIs, servers after they stop)."
+    import resource
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    "Attach each test's CPU seconds (setup to teardown) to its teardown report, so that xdist brings it to the controller."
+    if call.when == 'setup': item._cpu_start = _cpu_seconds()
+    outcome = yield
+    if call.when == 'teardown' and hasattr(item, '_cpu_start'):
+        outcome.get_result().user_properties.append(('cpu_seconds', _cpu_seconds() - item._cpu_start))
 
 def pytest_runtest_logreport(report):
     if report.when in ('setup', 'call', 'teardown'): _recorded[report.nodeid] = _recorded.get(report.nodeid, 0.0) + report.duration
+    for k, v in report.user_properties:
+        if k == 'cpu_seconds': _cpu[report.nodeid] = v
+
+def pytest_terminal_summary(terminalreporter, config):
+    "With --record-durations: the tests that cost the most CPU (the suite's budget is CPU on 2 cores, not wall time)."
+    if config.getoption('--record-durations') and _cpu:
+        top = sorted(_cpu.items(), key=lambda kv: -kv[1])
+        terminalreporter.section(f"CPU seconds per test (total {sum(_cpu.values()):,.0f} s over {len(_cpu)} tests)")
+        for k, v in top[:30]: terminalreporter.write_line(f"{v:8.1f}  {k}")
 
 def pytest_sessionfinish(session):
     if session.config.getoption('--record-durations') and not hasattr(session.config, 'workerinput') and _recorded:
