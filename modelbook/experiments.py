@@ -143,7 +143,7 @@ class TrainedCandidate:
     guards: list = None     # `GuardResult`s of the integrity and leakage guards on this split
     calibration: object = None  # binary: expected calibration error; count: predicted / observed total; each with its bootstrap CI
     share_decision: object = None  # profit-maximising share chosen on out-of-fold training scores, judged on the test set
-    tuning: object = None          # `Tuning` of the card's grid for this kind (None without one)
+    tuning: object = None          # `Tuning` of the card's grid for this kind, on folds that respect the card's split (None without one)
     selection: object = None       # `SelectionAssessment` of L1 feature selection for this kind (None without one)
 
     @property
@@ -221,20 +221,20 @@ def _evaluate_count(card, model, X_te, y_te, y_tr, *, n_boot, seed) -> tuple:
     v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
     return mu, ev, v
 
-def _tuned_builder(card, kind: str, cols: dict, X_tr, y_tr, seed: int):
+def _tuned_builder(card, kind: str, cols: dict, X_tr, y_tr, seed: int, groups=None):
     "A builder of the final (unfitted) pipeline after the card's tuning: selection first (kept only if it helps), then the grid."
     from modelbook.models import make_model
     plain = lambda **p: make_model(kind, **cols, task=card.task, seed=seed, **p)
     t = card.tuning
     if t is None or (kind not in t.grids and kind not in t.select): return plain, None, None
-    from modelbook.tuning import assess_selection, tune, with_selection
+    from modelbook.tuning import assess_selection, tune_card, with_selection
     C, selection, tuning = t.select.get(kind), None, None
     if C is not None:
         selection = assess_selection(plain(), X_tr, y_tr, C=C, folds=t.folds, repeats=t.repeats, seed=seed, alpha=card.success.alpha)
         C = C if selection.helps else None
     params = {}
     if kind in t.grids:
-        tuning = tune(kind, X_tr, y_tr, **cols, grid=t.grids[kind], folds=t.folds, repeats=t.repeats, seed=seed, alpha=card.success.alpha, select=C)
+        tuning = tune_card(card, kind, X_tr, y_tr, **cols, groups=groups, seed=seed, select=C)   # folds and score from the card (Tuning chapter)
         params = tuning.chosen
     return (lambda: with_selection(plain(**params), C=C)) if C is not None else (lambda: plain(**params)), tuning, selection
 
@@ -261,16 +261,17 @@ def train_candidate(card,                      # a `Card`, or the name of one
                                      time_column=card.split.time_column, threshold=card.guards.leakage_threshold), fail_on=card.guards.fail_on)
     X_tr, y_tr = split_xy(split.train, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
     X_te, y_te = split_xy(split.test, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
-    build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed)
+    groups = split.train[card.split.group_column] if card.split.method == 'group' else None
+    build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed, groups)
     t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
     profile, contract = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric']), _contract(card, features)
     if card.task == 'count':
         mu, ev, v = _evaluate_count(card, model, X_te, y_te, y_tr, n_boot=n_boot, seed=seed)
-        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'])
+        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'], tuning=tuning)
     if card.task == 'multiclass':
         from modelbook.multiclass import evaluate_card
         P, ev, v, cal = evaluate_card(card, model, X_te, y_te, n_boot=n_boot, seed=seed)
-        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, P, ev, v, None, contract, profile, fit_s, guards, cal)
+        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, P, ev, v, None, contract, profile, fit_s, guards, cal, tuning=tuning)
     p = model.predict_proba(X_te)[:, 1]
     econ, share = card.economics, card.decision.share
     ev = evaluate_binary(y_te.to_numpy(), p, share=share, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
