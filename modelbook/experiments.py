@@ -135,7 +135,7 @@ class TrainedCandidate:
     y_test: object
     p_test: object          # held-out predictions: probability of the positive class (binary), of each class (multiclass, n x K) or expected count (count)
     evaluation: object      # `Evaluation` (binary) or `CountEvaluation` (count) with bootstrap CIs
-    verdict: object         # `Verdict` or `CountVerdict` against the card's success criterion
+    verdict: object         # `evaluate.Verdict` against the card's success criterion
     threshold: float|None   # score at or above which the decision is taken (top `share` of held-out scores); None for counts
     contract: dict          # feature column -> spec (dtype, range, levels) from the data contract
     profile: dict           # drift reference profile of the training features
@@ -164,7 +164,7 @@ class TrainedCandidate:
         if c.task == 'multiclass':
             return top + (f"*Decision:* name the most probable {c.data.target} of each row. *Held-out test set:* {ev.n:,} rows: "
                           + ', '.join(f"{k} {n:,}" for k, n in zip(ev.classes, ev.counts)) + '.')
-        return top + (f"*Decision:* {c.decision.action} the {c.decision.share:.0%} of customers with the highest scores. "
+        return top + (f"*Decision:* {c.decision.action} the {c.decision.share:.0%} of {c.decision.rows} with the highest scores. "
                       f"*Held-out test set:* {ev.n:,} rows, {ev.n_positive:,} positive.")
 
     def _serving(self) -> dict:
@@ -284,7 +284,8 @@ def train_candidate(card,                      # a `Card`, or the name of one
     p_oof = cross_val_predict(build(), X_tr, y_tr, method='predict_proba',
                               cv=StratifiedKFold(5, shuffle=True, random_state=seed))[:, 1]
     share_decision = optimal_share(y_tr.to_numpy(), p_oof, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
-                                   share=share, y_eval=y_te.to_numpy(), p_eval=p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed)
+                                   share=share, y_eval=y_te.to_numpy(), p_eval=p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed,
+                                   words=card.decision.words())
     return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, p, ev, v, threshold, contract, profile, fit_s, guards, ece, share_decision,
                             tuning=tuning, selection=selection)
 
