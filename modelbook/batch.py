@@ -320,30 +320,38 @@ def _tracked(result: BatchResult) -> list[tuple[BatchRun, dict]]:
         if r.status == 'completed' and f is not None and f.exists(): out.append((r, json.loads(f.read_text(encoding='utf-8'))))
     return out
 
-def _count_y(run) -> np.ndarray:
-    "A count run's observed test counts, from the holdout.json its logged model carries (predictions.parquet keeps y as int8)."
+def _holdout(run) -> dict:
+    "The holdout.json a run's logged model carries: its test rows' outcomes and predictions (a count's y as logged, a multiclass run's probability rows)."
     import mlflow
     from modelbook.track import client
     model = client().get_logged_model(run.outputs.model_outputs[0].model_id)
     with tempfile.TemporaryDirectory() as d:
         f = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location + '/modelbook/holdout.json', dst_path=d)
-        return np.asarray(json.loads(Path(f).read_text())['y'], dtype=float)
+        return json.loads(Path(f).read_text())
+
+def _outcomes(task: str, pred: pd.DataFrame, run) -> tuple[np.ndarray, np.ndarray]:
+    "What a paired test needs of a run's test rows: outcomes and scores (binary), counts and predicted means (count), classes and the most probable class (multiclass)."
+    if task == 'binary': return pred['y'].to_numpy(), pred['p'].to_numpy(dtype=float)
+    h = _holdout(run)                 # predictions.parquet keeps y as int8 and, for several classes, only the observed class's probability
+    if task == 'count': return np.asarray(h['y'], dtype=float), pred['p'].to_numpy(dtype=float)
+    return np.asarray(h['y'], dtype=object), np.asarray(h['classes'], dtype=object)[np.asarray(h['p']).argmax(1)]
 
 def _evidence(run_id: str) -> dict:
     "What the leaderboard takes from one MLflow run: its card, metrics and verdict, and its test rows' hashes, outcomes and scores."
     from modelbook.reproduce import recorded   # refuses a run without predictions.parquet, saying why
     rec = recorded(run_id)
     card, pred = rec['record']['card'], rec['predictions']
-    y = _count_y(rec['run']) if card['task'] == 'count' else pred['y'].to_numpy()
+    y, p = _outcomes(card['task'], pred, rec['run'])
     return {'run_id': run_id, 'card': card, 'metrics': rec['metrics'], 'verdict': rec['run'].data.tags.get('verdict', ''),
-            'row_hash': pred['row_hash'].to_numpy(), 'y': y, 'p': pred['p'].to_numpy(dtype=float)}
+            'row_hash': pred['row_hash'].to_numpy(), 'y': y, 'p': p}
 
 # %% ../nbs/06b_batch.ipynb #5d890b34
 def _better(task: str, metric: str) -> str:
     "'higher' or 'lower': which way the metric improves; a `ConfigError` for a metric that cannot rank runs."
     from modelbook.evaluate import _BETTER as BINARY
     from modelbook.regression import _BETTER as COUNT
-    table = COUNT if task == 'count' else BINARY
+    from modelbook.multiclass import MULTICLASS_BETTER as MULTI
+    table = {'count': COUNT, 'multiclass': MULTI}.get(task, BINARY)
     if table.get(metric) not in ('higher', 'lower'):
         ok = [k for k, v in table.items() if v in ('higher', 'lower')]
         raise ConfigError(f"A leaderboard ranks {task} runs by one of {ok}; got metric={metric!r}. Remedy: leave metric=None for the card's success metric.")
@@ -356,7 +364,9 @@ def _unit(card: dict, metric: str) -> str:
             'average_precision': 'share of buyers', 'brier_loss': 'squared probability error',
             'profit': f"{card.get('economics', {}).get('currency', 'currency')} per 1,000 customers",
             'mae': card.get('evaluation', {}).get('unit', 'count'), 'rmse': card.get('evaluation', {}).get('unit', 'count'),
-            'poisson_deviance': 'deviance per row', 'deviance_explained': 'share of the baseline deviance'}.get(metric, 'metric units')
+            'poisson_deviance': 'deviance per row', 'deviance_explained': 'share of the baseline deviance',
+            'roc_auc_ovr': 'probability, mean over classes; 0.5 = random', 'log_loss': 'nats per row', 'accuracy': 'share of rows named right',
+            'macro_f1': 'mean F1 over classes'}.get(metric, 'metric units')
 
 def _short(v):
     return Path(v).name if isinstance(v, str) and ('/' in v or v.endswith(('.yaml', '.yml'))) else v
@@ -378,6 +388,9 @@ def _test(best: dict, other: dict, *, task: str, alpha: float, block: int):
     if task == 'count':
         from modelbook.regression import paired_deviance_test
         return paired_deviance_test(best['y'], other['p'], best['p'], block=block, alpha=alpha)   # deviance(other) - deviance(best)
+    if task == 'multiclass':
+        from modelbook.compare import mcnemar_classes
+        return mcnemar_classes(best['y'], best['p'], other['p'], alpha=alpha)                     # accuracy(best) - accuracy(other)
     from modelbook.compare import delong_test
     return delong_test(best['y'], best['p'], other['p'], alpha=alpha)                            # AUC(best) - AUC(other)
 
@@ -442,8 +455,9 @@ class Leaderboard:
         else: s.append("Its lead cannot be tested: no other run scored the same held-out rows.")
         if groups['not comparable']: s.append(f"Not comparable on the same rows (another held-out split): {', '.join(groups['not comparable'])}.")
         if self.skipped: s.append(f"Left out, {len(self.skipped)} run{'s' if len(self.skipped) > 1 else ''} without the held-out predictions a paired test needs: {'; '.join(self.skipped)}.")
-        if self.card['task'] == 'binary' and self.metric != 'roc_auc':
-            s.append(f"The runs are ranked by {self.metric} but tested on ROC AUC, which has a paired test; the two can disagree.")
+        tested = {'binary': ('roc_auc', 'ROC AUC'), 'multiclass': ('accuracy', 'accuracy (the most probable class, right or wrong)')}.get(self.card['task'])
+        if tested and self.metric != tested[0]:
+            s.append(f"The runs are ranked by {self.metric} but tested on {tested[1]}, which has a paired test; the two can disagree.")
         return '\n'.join(s)
 
     def __repr__(self): return self.summary()
@@ -526,7 +540,7 @@ def leaderboard(result: BatchResult, # a finished batch
                       'ci_low': [e['metrics'][f"{metric}_low"] for e in ev], 'ci_high': [e['metrics'][f"{metric}_high"] for e in ev],
                       'verdict': [e['verdict'] for e in ev], 'key': [r.key[:12] for r, _ in runs], 'run_id': [e['run_id'] for e in ev]})
     cmp = _comparisons(ev, task=card['task'], alpha=alpha, block=int((card.get('evaluation') or {}).get('block', 1)))
-    test = 'paired bootstrap test of mean Poisson deviance' if card['task'] == 'count' else 'DeLong test of ROC AUC'
+    test = {'count': 'paired bootstrap test of mean Poisson deviance', 'multiclass': "McNemar's test of accuracy"}.get(card['task'], 'DeLong test of ROC AUC')
     return Leaderboard(pd.concat([t, cmp], axis=1)[_LB_COLS], card, metric, better, alpha, test, result.batch_id, skipped)
 
 # %% ../nbs/06b_batch.ipynb #65f5efdd

@@ -18,7 +18,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 from .config import show_figures_inline
 from .errors import ConfigError, DataError, ModelError
-from .evaluate import MetricCI, bootstrap_indices, bootstrap_metric, brier_loss
+from .evaluate import WORDS, MetricCI, bootstrap_indices, bootstrap_metric, brier_loss
 from .evaluate import _check_alpha, _check_pair, _check_probabilities, _check_share, _cum_buyers
 from .evaluate import _labels, _level, _out, _percentile_interval, _profit_curve, _reliability, _require
 
@@ -35,9 +35,9 @@ def _check_bins(n_bins, strategy) -> None:
     "Check the number of bins and the binning strategy."
     if not (isinstance(n_bins, (int, np.integer)) and not isinstance(n_bins, bool) and n_bins >= 1):
         raise ConfigError(f"n_bins is the number of probability bins and must be a positive integer; got {n_bins!r}. "
-                          "Remedy: use n_bins=10, or 5 when the evaluation set has fewer than about 50 buyers.")
+                          "Remedy: use n_bins=10, or 5 when the evaluation set has fewer than about 50 positives.")
     if strategy not in ('quantile', 'uniform'):
-        raise ConfigError(f"strategy must be 'quantile' (bins with equal numbers of customers) or 'uniform' (bins of "
+        raise ConfigError(f"strategy must be 'quantile' (bins with equal numbers of rows) or 'uniform' (bins of "
                           f"equal width); got {strategy!r}.")
 
 def _bin_index(p:np.ndarray, n_bins:int, strategy:str) -> np.ndarray:
@@ -134,7 +134,7 @@ def _check_xy(X, y, what:str) -> np.ndarray:
     "Check features and 0/1 labels of the same length with both classes; return the labels."
     y = _labels(np.asarray(y))
     if y.ndim != 1 or len(X) != len(y):
-        raise DataError(f"X_{what} and y_{what} must have one row per customer; got {len(X)} rows of features and "
+        raise DataError(f"X_{what} and y_{what} must have one row each; got {len(X)} rows of features and "
                         f"{len(y)} labels. Remedy: split features and labels together, e.g. with split_xy.")
     _require(y, 'both')
     return y
@@ -188,12 +188,12 @@ def _recommend(t:pd.DataFrame, m:dict, alpha:float, floor:float) -> tuple[str, s
                "no recalibration lowers the Brier loss by more than the test set's noise")
         return 'none', (f"Keep the model as is: {why} (best: {v}, gain {f(r.gain)}, {lvl} CI {f(r.gain_low)} to "
                         f"{f(r.gain_high)}). Its ECE of {e['none']:.4f} compares with about {floor:.4f} for a perfectly "
-                        "calibrated model on this many customers.")
+                        "calibrated model on this many rows.")
     v = ok[0]
     for w in ok[1:]:                                   # a more flexible map must beat the simpler one, too
         if _paired(m[(v, 'brier_loss')], m[(w, 'brier_loss')], 'gain').low > 0: v = w
     r = b.loc[v]
-    s = (f"Recalibrate with {v}: on the test customers it lowers the Brier loss from {f(b.estimate['none'])} to "
+    s = (f"Recalibrate with {v}: on the test rows it lowers the Brier loss from {f(b.estimate['none'])} to "
          f"{f(r.estimate)}, a gain of {f(r.gain)} ({lvl} CI {f(r.gain_low)} to {f(r.gain_high)}) that excludes 0; "
          f"ECE moves from {e['none']:.4f} to {e[v]:.4f}.")
     if v != ok[0]:
@@ -203,7 +203,7 @@ def _recommend(t:pd.DataFrame, m:dict, alpha:float, floor:float) -> tuple[str, s
               f"an amount over {v} whose {lvl} CI excludes 0, so {v} is preferred as the simpler map.")
     ll = t.loc[(v, 'log_loss')]
     if ll.gain_high < 0: s += (f" Caution: its log loss is worse ({ll.estimate:.4f} against {t.loc[('none', 'log_loss')].estimate:.4f}): "
-                               "it gives some buyers probabilities near 0.")
+                               "it gives some positives probabilities near 0.")
     return v, s
 
 # %% ../nbs/04c_calibration.ipynb #af133979
@@ -259,8 +259,8 @@ def plot_reliability(y,  # 0/1 labels of the evaluation set, shape (n,)
                 label=f"{k} (ECE {expected_calibration_error(*pairs[k], n_bins=n_bins, strategy=strategy):.4f})")
         axh.hist(np.minimum(pairs[k][1] * 100, top), bins=np.linspace(0, top, 41), histtype='step', color=f'C{i}', label=k)
     ax.set(title=f'Reliability of the variants ({n_bins} {strategy} bins)', xlim=(0, top), ylim=(0, top),
-           xlabel='Mean predicted probability in bin (%)', ylabel='Observed buyer rate in bin (%)')
-    axh.set(title='Predicted probabilities' + (f' (above {top:.0f}% counted in the last bin)' if clipped else ''), xlim=(0, top), xlabel='Predicted probability of buying (%)', ylabel='Customers (count)')
+           xlabel='Mean predicted probability in bin (%)', ylabel='Observed share of positives in bin (%)')
+    axh.set(title='Predicted probabilities' + (f' (above {top:.0f}% counted in the last bin)' if clipped else ''), xlim=(0, top), xlabel='Predicted probability of the positive class (%)', ylabel='Rows (count)')
     ax.legend(loc='upper left', fontsize=8); axh.legend(fontsize=8)
     return fig
 
@@ -336,6 +336,7 @@ class ShareDecision:
     n_eval: int  # customers the profits are estimated on
     curve: pd.DataFrame = field(repr=False)  # `profit_share_curve` of the evaluation data
     alpha: float = 0.05
+    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name the action and the rows (the card's `decision`)
 
     @property
     def estimate(self) -> float: return self.share.estimate
@@ -352,26 +353,26 @@ class ShareDecision:
 def _share_text(s:float) -> str: return 'nobody' if s == 0 else f"the top {s * 100:.0f}%"
 
 def _decision_sentence(d:ShareDecision) -> str:
-    lvl, f, pc = _level(d.alpha), (lambda x: f"{x:,.0f}"), (lambda x: f"{x * 100:.0f}%")
+    lvl, f, pc, w = _level(d.alpha), (lambda x: f"{x:,.0f}"), (lambda x: f"{x * 100:.0f}%"), d.words
     who = _share_text(d.share.estimate)
-    head = (f"Mailing {who} ({lvl} CI {pc(d.share.low)} to {pc(d.share.high)}) would earn {f(d.profit.estimate)} per 1,000 "
-            f"customers against {f(d.fixed_profit.estimate)} at the card's {pc(d.fixed_share)}")
+    head = (f"To {w['action']} {who} of the {w['rows']} ({lvl} CI {pc(d.share.low)} to {pc(d.share.high)}) would earn {f(d.profit.estimate)} per 1,000 "
+            f"{w['rows']} against {f(d.fixed_profit.estimate)} at the card's {pc(d.fixed_share)}")
     gain = f"the gain of {f(d.gain.estimate)} ({lvl} CI {f(d.gain.low)} to {f(d.gain.high)})"
     if d.in_sample:
-        return (f"{head}; {gain} is optimistic, because the share was chosen on the same {d.n_eval:,} customers it is "
-                "scored on. Choose the share on validation customers and score it on held-out ones (y_eval, p_eval) "
+        return (f"{head}; {gain} is optimistic, because the share was chosen on the same {d.n_eval:,} {w['rows']} it is "
+                f"scored on. Choose the share on validation {w['rows']} and score it on held-out ones (y_eval, p_eval) "
                 "before changing the card's rule.")
     if d.share.estimate == d.fixed_share:
-        return f"{head}: the most profitable share on the validation customers is the card's own, so the card's rule stands."
-    if d.gain.low > 0: return f"{head}; {gain} is established on held-out customers, so mailing {who} is recommended."
-    if d.gain.high < 0: return f"{head}; on held-out customers it earns less ({gain}), so the card's rule stands."
+        return f"{head}: the most profitable share on the validation {w['rows']} is the card's own, so the card's rule stands."
+    if d.gain.low > 0: return f"{head}; {gain} is established on held-out {w['rows']}, so the recommendation is to {w['action']} {who}."
+    if d.gain.high < 0: return f"{head}; on held-out {w['rows']} it earns less ({gain}), so the card's rule stands."
     return f"{head}; {gain} is not established, so the card's rule stands."
 
 ShareDecision.sentence = property(_decision_sentence)
 ShareDecision.__str__ = ShareDecision.summary = lambda self: (
     f"{self.sentence}\n  {self.share}\n  {self.profit}\n  {self.fixed_profit}\n  {self.gain}\n"
-    f"  Share chosen on {self.n_select:,} customers; profits on {'the same' if self.in_sample else 'other'} "
-    f"{self.n_eval:,} customers; cost {self.cost_per_contact:g} per contact, margin {self.margin_per_sale:g} per sale.")
+    f"  Share chosen on {self.n_select:,} {self.words['rows']}; profits on {'the same' if self.in_sample else 'other'} "
+    f"{self.n_eval:,} {self.words['rows']}; cost {self.cost_per_contact:g} per contact, margin {self.margin_per_sale:g} per sale.")
 ShareDecision._repr_html_ = lambda self: (f"<p><b>{self.status.upper()}</b>: {html.escape(self.sentence)}</p>"
                                           f"<pre>{html.escape(self.summary())}</pre>")
 
@@ -387,6 +388,7 @@ def optimal_share(y,  # 0/1 labels of the selection set (where the share is chos
                   n_boot:int=1000,  # bootstrap replicates
                   alpha:float=0.05,  # 1 - confidence level
                   seed:int=0,  # seed for resampling (the evaluation set uses seed + 1)
+                  words:dict|None=None,  # how the sentence names the action and the rows: a card's `decision.words()`
                  ) -> ShareDecision:
     "The most profitable share to contact, with bootstrap CIs of the share, its profit and the paired gain over the card's share."
     y, p = _one_set(y, p)
@@ -410,30 +412,31 @@ def optimal_share(y,  # 0/1 labels of the selection set (where the share is chos
     return ShareDecision(ci('Most profitable share', best, best_b), ci(f'Profit per 1,000 at {_share_text(best)}', at(best), prof_b),
                          share, ci(f'Profit per 1,000 at the card\'s top {share * 100:g}%', at(share), fixed_b),
                          ci('Gain per 1,000 (chosen minus card\'s share)', at(best) - at(share), prof_b - fixed_b),
-                         cost, margin, in_sample, len(y), len(ye), curve, alpha)
+                         cost, margin, in_sample, len(y), len(ye), curve, alpha, {**WORDS, **(words or {})})
 
 # %% ../nbs/04c_calibration.ipynb #cda313d5
 def plot_share_decision(decision:ShareDecision,  # result of `optimal_share`
                        ) -> Figure:
     "Profit curve with the chosen and the card's share, and the bootstrap distribution of the gain."
-    d, lvl = decision, _level(decision.alpha)
+    d, lvl, w = decision, _level(decision.alpha), decision.words
     fig = Figure(figsize=(10, 4.2), layout='constrained')
     ax, axg = fig.subplots(1, 2, width_ratios=[1.4, 1])
     c = d.curve
-    ax.plot(c.share * 100, c.profit_per_1000, c='C0', label='profit of mailing the top share')
+    ax.plot(c.share * 100, c.profit_per_1000, c='C0', label=f"profit when the top share is acted on ({w['action']})")
     ax.axvspan(d.share.low * 100, d.share.high * 100, color='C2', alpha=0.15, label=f'{lvl} CI of the best share')
     ax.plot(d.share.estimate * 100, d.profit.estimate, 'v', c='C2', ms=9, label=f"chosen: {_share_text(d.share.estimate)}, {d.profit.estimate:,.0f}")
     ax.plot(d.fixed_share * 100, d.fixed_profit.estimate, 'o', c='C3', ms=8, label=f"card: top {d.fixed_share * 100:g}%, {d.fixed_profit.estimate:,.0f}")
     ax.axhline(0, c='k', lw=0.5)
-    where = 'same customers: optimistic' if d.in_sample else 'held-out customers'
-    ax.set(title=f'Profit by share mailed ({where})', xlim=(0, 100), xlabel='Customers mailed, best scores first (%)',
-           ylabel='Profit per 1,000 customers (currency units)')
+    where = f"same {w['rows']}: optimistic" if d.in_sample else f"held-out {w['rows']}"
+    R = w['rows'][:1].upper() + w['rows'][1:]
+    ax.set(title=f"Profit by share acted on ({where})", xlim=(0, 100), xlabel=f"{R} acted on ({w['action']}), best scores first (%)",
+           ylabel=f"Profit per 1,000 {w['rows']} (currency units)")
     ax.legend(loc='lower left', fontsize=8)
     axg.hist(d.gain.replicates, bins=30, color='C2', alpha=0.6)
     axg.axvline(0, c='k', lw=1, label='no gain')
     for x_ in (d.gain.low, d.gain.high): axg.axvline(x_, c='C2', ls='--', lw=1)
     axg.axvline(d.gain.estimate, c='C2', lw=2, label=f"gain {d.gain.estimate:,.0f} ({lvl} CI {d.gain.low:,.0f} to {d.gain.high:,.0f})")
-    axg.set(title='Gain over the card\'s share', xlabel='Gain per 1,000 customers (currency units)',
+    axg.set(title='Gain over the card\'s share', xlabel=f"Gain per 1,000 {w['rows']} (currency units)",
             ylabel='Paired bootstrap replicates (count)')
     axg.legend(loc='upper left', fontsize=8)
     return fig

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.base import clone
+from sklearn.base import clone, is_regressor
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.parallel import Parallel, delayed
@@ -121,12 +121,12 @@ def corrected_resampled_ttest(scores_a,  # model a's score in each fold (higher 
 
 # %% ../nbs/04b_compare.ipynb #027ed289
 def _fit_score(models:dict, X, y:np.ndarray, train:np.ndarray, test:np.ndarray, scoring) -> list[float]:
-    "Fit a fresh copy of each model on the training rows; score its positive-class probabilities (all classes' for multiclass) on the test rows."
+    "Fit a fresh copy of each model on the training rows; score its positive-class probabilities (all classes' for multiclass; predictions for a regressor) on the test rows."
     rows = (lambda i: X.iloc[i]) if hasattr(X, 'iloc') else (lambda i: X[i])
     X_tr, X_te, out = rows(train), rows(test), []
     for model in models.values():
         m = clone(model).fit(X_tr, y[train])
-        s = m.predict_proba(X_te) if hasattr(m, 'predict_proba') else m.decision_function(X_te)
+        s = m.predict(X_te) if is_regressor(m) else m.predict_proba(X_te) if hasattr(m, 'predict_proba') else m.decision_function(X_te)
         if s.ndim == 2 and s.shape[1] == 2: s = s[:, 1]         # binary: the positive class; multiclass: one column per class
         out.append(float(scoring(y[test], s)))
     return out
@@ -134,26 +134,32 @@ def _fit_score(models:dict, X, y:np.ndarray, train:np.ndarray, test:np.ndarray, 
 # %% ../nbs/04b_compare.ipynb #e7ed54fa
 def repeated_cv_scores(models:dict[str, Pipeline],  # name -> unfitted pipeline (e.g. from make_model)
                        X,  # features (DataFrame or array), one row per customer
-                       y,  # 0/1 labels, or class labels of a multiclass target (scored with a multiclass scoring)
+                       y,  # 0/1 labels, class labels of a multiclass target (scored with a multiclass scoring), or counts for regressors
                        *, n_splits:int=5,  # K folds per repetition
                        n_repeats:int=5,  # r repetitions with different shuffles
                        seed:int=0,  # random state of the fold assignment (shared by all models)
-                       scoring=roc_auc,  # scoring(y_true, y_score) -> float, higher is better; multiclass: scoring(codes, proba), e.g. multiclass.roc_auc_ovr
+                       scoring=roc_auc,  # scoring(y_true, y_score) -> float (higher is better for compare_models); multiclass: scoring(codes, proba), e.g. multiclass.roc_auc_ovr; regressors: scoring(y, prediction)
                        n_jobs:int|None=None,  # parallel fits (joblib); None = one at a time
+                       cv=None,  # another splitter instead (anything with split(X, y, groups)), e.g. TimeSeriesSplit for rows in time order; its `n_repeats` (1 if it has none) shapes the index
+                       groups=None,  # the group of each row, for a group splitter (rows of one group stay on one side of every fold)
                       ) -> pd.DataFrame:
-    "Scores of every model on the same repeated stratified K folds: one row per fold, one column per model."
+    "Scores of every model on the same folds (repeated stratified K-fold unless `cv` says otherwise): one row per fold, one column per model."
     if not isinstance(models, dict) or not models or not all(hasattr(m, 'fit') for m in models.values()):
         raise ConfigError(f"models must be a non-empty dict of name -> unfitted estimator or pipeline; got {type(models).__name__} "
                           f"{list(models)[:5] if isinstance(models, dict) else ''}. Remedy: {{'glm': make_model('glm', ...), 'hgb': make_model('hgb', ...)}}.")
-    y = _labels(y) if len(np.unique(np.asarray(y))) <= 2 else np.unique(np.asarray(y, dtype=object), return_inverse=True)[1].astype(np.int64)
+    if all(is_regressor(m) for m in models.values()): y = np.asarray(y, dtype=np.float64)
+    else: y = _labels(y) if len(np.unique(np.asarray(y))) <= 2 else np.unique(np.asarray(y, dtype=object), return_inverse=True)[1].astype(np.int64)
     if len(y) != len(X): raise DataError(f"X has {len(X)} rows but y has {len(y)} labels; pass the labels of exactly the rows of X.")
-    folds = list(RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed).split(np.zeros(len(y)), y))
+    cv = cv if cv is not None else RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
+    folds = list(cv.split(np.zeros(len(y)), y, groups))
+    n_repeats = getattr(cv, 'n_repeats', 1); n_splits = len(folds) // n_repeats
     out = Parallel(n_jobs=n_jobs)(delayed(_fit_score)(models, X, y, tr, te, scoring) for tr, te in folds)
     index = pd.MultiIndex.from_product([range(n_repeats), range(n_splits)], names=['repeat', 'fold'])
     frame = pd.DataFrame(np.array(out), index=index, columns=list(models))
     frame.attrs.update(n_train=float(np.mean([len(tr) for tr, _ in folds])), n_test=float(np.mean([len(te) for _, te in folds])),
-                       n_splits=n_splits, n_repeats=n_repeats, seed=seed, metric=getattr(scoring, '__name__', 'score'))
+                       n_splits=n_splits, n_repeats=n_repeats, seed=seed, metric=getattr(scoring, '__name__', 'score'), cv=type(cv).__name__)
     return frame
+
 
 # %% ../nbs/04b_compare.ipynb #3f7dc4a0
 def _midranks(a:np.ndarray) -> np.ndarray:

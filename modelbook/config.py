@@ -155,7 +155,7 @@ class PromotionSpec(_Section):
     max_abs_log_ratio: float = Field(0.1, gt=0)    # count cards: largest |log(predicted / observed total)| on the held-out set
 
 class TuningSpec(_Section):
-    "Hyper-parameter search and feature selection on repeated stratified K-fold of the training rows (binary cards; see the Tuning chapter)."
+    "Hyper-parameter search on cross-validation folds of the training rows that respect the card's split, and feature selection (binary cards); see the Tuning chapter."
     folds: int = Field(5, ge=2, le=20)
     repeats: int = Field(2, ge=1, le=20)
     grids: dict[str, dict[str, list]] = {}         # model kind -> estimator parameter -> values to try
@@ -224,10 +224,14 @@ def _check_task(card: Card, p: Path):
     if card.task == 'binary':
         if missing := [k for k in ('decision', 'economics') if getattr(card, k) is None]:
             raise ConfigError(f"Card {p}: a binary card needs {' and '.join(f'`{k}`' for k in missing)}: whom to contact and what it costs and earns.")
-        unknown = sorted((set(card.tuning.grids) | set(card.tuning.select)) - set(card.models)) if card.tuning is not None else []
-        if unknown: raise ConfigError(f"Card {p}: `tuning` names model kinds {', '.join(unknown)} that are not in `models` ({', '.join(card.models)}).")
-    elif card.tuning is not None:
-        raise ConfigError(f"Card {p}: `tuning` is available for binary cards (repeated stratified K-fold); remove it from this {card.task} card.")
+    if (t := card.tuning) is not None:
+        if unknown := sorted((set(t.grids) | set(t.select)) - set(card.models)):
+            raise ConfigError(f"Card {p}: `tuning` names model kinds {', '.join(unknown)} that are not in `models` ({', '.join(card.models)}).")
+        if t.select and card.task != 'binary':
+            raise ConfigError(f"Card {p}: `tuning.select` (feature selection) is available for binary cards; remove it from this {card.task} card and keep `tuning.grids`.")
+        if card.split.method == 'time' and 'repeats' in t.model_fields_set and t.repeats > 1:
+            raise ConfigError(f"Card {p}: `tuning.repeats` is {t.repeats}, but a time split is tuned on forward-chaining folds, which can be chained "
+                              "only one way; remove `tuning.repeats` or set it to 1.")
     if card.task == 'multiclass' and card.data.positive is not None:
         raise ConfigError(f"Card {p}: `data.positive` belongs to a binary card; a multiclass target has no single positive class "
                           f"(every level of `{card.data.target}` is a class, scored one-vs-rest). Remove `data.positive`, or make the card binary.")

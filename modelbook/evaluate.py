@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from matplotlib.figure import Figure
-from .config import show_figures_inline
+from .config import DecisionSpec, show_figures_inline
 from sklearn.metrics import roc_curve
 from .errors import ConfigError, DataError
 
@@ -325,11 +325,35 @@ def _metric_specs(share:float, cost:float, margin:float) -> dict:
             'profit': (f'Profit per 1,000 customers at top {_pct(share)}',
                        partial(profit_at, share=share, cost_per_contact=cost, margin_per_sale=margin))}
 
+# %% ../nbs/04_evaluate.ipynb #53728c09
+class _MetricReport:
+    "Text and HTML of an evaluation: a caption, one line per metric with its interval and better direction, an optional part of its own, numbered notes."
+    def _caption(self) -> str: raise NotImplementedError
+    def _better(self, key: str) -> str: return 'higher'
+    def _extra(self) -> tuple[list[str], str]: return [], ''   # text lines and HTML shown between the metrics and the notes
+
+    def summary(self) -> str:
+        "Plain-text report: caption, one line per metric, the evaluation's own part, numbered notes."
+        w, lines = max(len(m.name) for m in self.metrics.values()), [self._caption()]
+        for k, m in self.metrics.items():
+            f = partial(_fmt, ref=m.estimate)
+            lines.append(f"  {m.name:<{w}}  {f(m.estimate):>8}  ({_level(self.alpha)} CI {f(m.low)} to {f(m.high)}; {self._better(k)} is better)")
+        return "\n".join(lines + self._extra()[0] + ["Notes:"] + [f"  {i}. {t}" for i, t in enumerate(self.notes, 1)])
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        "A small HTML table with a caption, the evaluation's own part and numbered notes."
+        rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{_fmt(m.estimate)}</td><td>{_fmt(m.low, m.estimate)} to {_fmt(m.high, m.estimate)}</td>"
+                       f"<td>{self._better(k)}</td></tr>" for k, m in self.metrics.items())
+        notes = "".join(f"<li>{html.escape(t)}</li>" for t in self.notes)
+        return (f"<div><table><caption>{html.escape(self._caption())}</caption><thead><tr><th>Metric</th><th>Estimate</th>"
+                f"<th>{_level(self.alpha)} CI</th><th>Better</th></tr></thead><tbody>{rows}</tbody></table>{self._extra()[1]}<ol>{notes}</ol></div>")
+
 # %% ../nbs/04_evaluate.ipynb #7d3625bd
-WORDS = dict(action='contact', rows='cases', events='positives', non_events='negatives')   # a card's `decision` says it in its own terms
+WORDS = {k: DecisionSpec.model_fields[k].default for k in ('action', 'rows', 'events', 'non_events')}   # the defaults of a card's `decision` (config)
 
 @dataclass
-class Evaluation:
+class Evaluation(_MetricReport):
     "Metrics of a binary classifier on one evaluation set, each with a bootstrap interval."
     metrics: dict  # key -> MetricCI: roc_auc, average_precision, brier_loss, lift, profit
     n: int  # customers in the evaluation set
@@ -343,6 +367,7 @@ class Evaluation:
     words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name the decision and the rows (the card's `decision`)
 
     def __getitem__(self, key:str) -> MetricCI: return self.metrics[key]
+    def _better(self, key:str) -> str: return _BETTER.get(key, 'higher')
 
     def to_dict(self) -> dict:
         "Flat, JSON-able dict: estimate, `_low` and `_high` per metric, plus the settings."
@@ -385,27 +410,7 @@ def _caption(self:Evaluation) -> str:
     return (f"Evaluation on {self.n:,} {w['rows']} ({self.n_positive:,} {w['events']}, {self.n_positive / self.n:.1%}); "
             f"decision: {w['action']} the top {_pct(self.share)}")
 
-def _summary(self:Evaluation) -> str:
-    "Plain-text report: caption, one line per metric, numbered notes."
-    w = max(len(m.name) for m in self.metrics.values())
-    lines = [_caption(self)]
-    for k, m in self.metrics.items():
-        f = partial(_fmt, ref=m.estimate)
-        lines.append(f"  {m.name:<{w}}  {f(m.estimate):>8}  ({_level(self.alpha)} CI {f(m.low)} to {f(m.high)}; {_BETTER.get(k, 'higher')} is better)")
-    lines += ["Notes:"] + [f"  {i}. {t}" for i, t in enumerate(self.notes, 1)]
-    return "\n".join(lines)
-
-def _repr_html(self:Evaluation) -> str:
-    "A small HTML table with a caption and numbered notes."
-    rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{_fmt(m.estimate)}</td>"
-                   f"<td>{_fmt(m.low, m.estimate)} to {_fmt(m.high, m.estimate)}</td><td>{_BETTER.get(k, 'higher')}</td></tr>"
-                   for k, m in self.metrics.items())
-    notes = "".join(f"<li>{html.escape(t)}</li>" for t in self.notes)
-    return (f"<div><table><caption>{html.escape(_caption(self))}</caption><thead><tr><th>Metric</th><th>Estimate</th>"
-            f"<th>{_level(self.alpha)} CI</th><th>Better</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<ol>{notes}</ol></div>")
-
-Evaluation.summary, Evaluation.__str__, Evaluation._repr_html_ = _summary, _summary, _repr_html
+Evaluation._caption = _caption
 
 # %% ../nbs/04_evaluate.ipynb #24b86a72
 def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
@@ -432,14 +437,15 @@ def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
 # %% ../nbs/04_evaluate.ipynb #01fcb181
 @dataclass
 class Verdict:
-    "Outcome of comparing one metric of an `Evaluation` with a bar."
+    "Outcome of comparing one metric of an evaluation (binary, count or multiclass) with the card's bar."
     status: str  # 'pass', 'fail' or 'inconclusive'
     metric: str  # key of the metric judged
     estimate: float
     low: float
     high: float
-    minimum: float  # the bar for the estimate
-    ci_lower_min: float  # the bar for the interval's low end
+    bar: float  # the bar for the estimate: a minimum (higher is better) or a maximum (lower is better)
+    ci_bar: float  # the bar for the interval's unfavourable end: its low end (higher is better) or its high end
+    better: str  # 'higher' or 'lower'
     sentence: str  # the verdict for a non-specialist
     def __str__(self): return self.sentence
     summary = __str__
@@ -455,21 +461,34 @@ def _claim(metric:str, est:str, ev:Evaluation) -> str:
             'average_precision': f"its average precision is {est}, against {ev.n_positive / ev.n:.3f} for a random ranking",
            }.get(metric, f"its {ev.metrics[metric].name} is {est}")
 
-def _sentence(status:str, metric:str, ev:Evaluation, minimum:float, ci_lower_min:float) -> str:
-    m = ev.metrics[metric]; f = partial(_fmt, ref=m.estimate)
-    claim, ci = _claim(metric, f(m.estimate), ev), f"{_level(m.alpha)} CI {f(m.low)} to {f(m.high)}"
+def _status(m:MetricCI, bar:float, ci_bar:float, better:str) -> str:
+    "pass: the estimate meets the bar and the interval's unfavourable end meets `ci_bar`; fail: even its favourable end misses the bar; else inconclusive."
+    s = 1 if better == 'higher' else -1                       # judge -metric against -bar when lower is better
+    est, worst, best = s * m.estimate, min(s * m.low, s * m.high), max(s * m.low, s * m.high)
+    return 'pass' if est >= s * bar and worst >= s * ci_bar else 'fail' if best < s * bar else 'inconclusive'
+
+def _judged(m:MetricCI,  # the metric judged, with its interval
+            metric:str,  # its key
+            claim:str,   # what the estimate means in plain words
+            *, bar:float, ci_bar:float, better:str='higher',
+            evaluation:str='evaluation set', small:str='small',  # what was evaluated, and what it may be: 'evaluation period', 'short'
+            more:str='more rows',  # what to evaluate on before deciding, e.g. 'more customers', 'a longer period'
+           ) -> Verdict:
+    "The verdict of any task against its bar, with the sentence for a non-specialist."
+    status, f, hi = _status(m, bar, ci_bar, better), partial(_fmt, ref=m.estimate), better == 'higher'
+    ci = f"{_level(m.alpha)} CI {f(m.low)} to {f(m.high)}"
+    most, end, fav, side, reach = ('at least', 'low', 'high', 'below', 'down below') if hi else ('at most', 'high', 'low', 'above', 'up above')
     if status == 'pass':
-        return (f"The model meets the bar: {claim} ({ci}); the bar was at least {minimum:g} with the interval's low end "
-                f"at or above {ci_lower_min:g}.")
-    if status == 'fail':
-        return (f"The model misses the bar: {claim} ({ci}); even the interval's high end is below the bar of "
-                f"{minimum:g}, so the shortfall is not explained by the small evaluation set.")
-    if m.estimate >= minimum:
-        return (f"Inconclusive: {claim}, which reaches the bar of {minimum:g}, but the {ci} reaches down below the "
-                f"required {ci_lower_min:g}. The evaluation set is too small to be sure; evaluate on more {ev.words['rows']} "
-                "before deciding.")
-    return (f"Inconclusive: {claim}, below the bar of {minimum:g}, but the {ci} still includes values that meet it. "
-            f"We cannot tell whether the model clears the bar; evaluate on more {ev.words['rows']} before deciding.")
+        s = f"The model meets the bar: {claim} ({ci}); the bar was {most} {bar:g} with the interval's {end} end at or {'above' if hi else 'below'} {ci_bar:g}."
+    elif status == 'fail':
+        s = (f"The model misses the bar: {claim} ({ci}); even the interval's {fav} end is {side} the bar of {bar:g}, so the shortfall "
+             f"is not explained by the {small} {evaluation}.")
+    elif (m.estimate >= bar) if hi else (m.estimate <= bar):
+        s = (f"Inconclusive: {claim}, which reaches the bar of {bar:g}, but the {ci} reaches {reach} the required {ci_bar:g}. "
+             f"The {evaluation} is too {small} to be sure; evaluate on {more} before deciding.")
+    else: s = (f"Inconclusive: {claim}, {side} the bar of {bar:g}, but the {ci} still includes values that meet it. "
+               f"We cannot tell whether the model clears the bar; evaluate on {more} before deciding.")
+    return Verdict(status, metric, m.estimate, m.low, m.high, bar, ci_bar, better, s)
 
 # %% ../nbs/04_evaluate.ipynb #eaafbb67
 def verdict(evaluation:Evaluation,  # result of `evaluate_binary`
@@ -483,11 +502,7 @@ def verdict(evaluation:Evaluation,  # result of `evaluate_binary`
         raise ConfigError(f"verdict needs a metric where higher is better, one of {ok}; got {metric!r}. "
                           "Remedy: judge lift or profit, which speak to the mailing decision.")
     m = evaluation.metrics[metric]
-    if m.estimate >= minimum and m.low >= ci_lower_min: status = 'pass'
-    elif m.high < minimum: status = 'fail'
-    else: status = 'inconclusive'
-    return Verdict(status, metric, m.estimate, m.low, m.high, minimum, ci_lower_min,
-                   _sentence(status, metric, evaluation, minimum, ci_lower_min))
+    return _judged(m, metric, _claim(metric, _fmt(m.estimate), evaluation), bar=minimum, ci_bar=ci_lower_min, more=f"more {evaluation.words['rows']}")
 
 # %% ../nbs/04_evaluate.ipynb #d533f464
 def plot_roc(y_true,  # 0/1 labels, shape (n,)

@@ -135,7 +135,7 @@ class TrainedCandidate:
     y_test: object
     p_test: object          # held-out predictions: probability of the positive class (binary), of each class (multiclass, n x K) or expected count (count)
     evaluation: object      # `Evaluation` (binary) or `CountEvaluation` (count) with bootstrap CIs
-    verdict: object         # `Verdict` or `CountVerdict` against the card's success criterion
+    verdict: object         # `evaluate.Verdict` against the card's success criterion
     threshold: float|None   # score at or above which the decision is taken (top `share` of held-out scores); None for counts
     contract: dict          # feature column -> spec (dtype, range, levels) from the data contract
     profile: dict           # drift reference profile of the training features
@@ -143,7 +143,7 @@ class TrainedCandidate:
     guards: list = None     # `GuardResult`s of the integrity and leakage guards on this split
     calibration: object = None  # binary: expected calibration error; count: predicted / observed total; each with its bootstrap CI
     share_decision: object = None  # profit-maximising share chosen on out-of-fold training scores, judged on the test set
-    tuning: object = None          # `Tuning` of the card's grid for this kind (None without one)
+    tuning: object = None          # `Tuning` of the card's grid for this kind, on folds that respect the card's split (None without one)
     selection: object = None       # `SelectionAssessment` of L1 feature selection for this kind (None without one)
 
     @property
@@ -164,7 +164,7 @@ class TrainedCandidate:
         if c.task == 'multiclass':
             return top + (f"*Decision:* name the most probable {c.data.target} of each row. *Held-out test set:* {ev.n:,} rows: "
                           + ', '.join(f"{k} {n:,}" for k, n in zip(ev.classes, ev.counts)) + '.')
-        return top + (f"*Decision:* {c.decision.action} the {c.decision.share:.0%} of customers with the highest scores. "
+        return top + (f"*Decision:* {c.decision.action} the {c.decision.share:.0%} of {c.decision.rows} with the highest scores. "
                       f"*Held-out test set:* {ev.n:,} rows, {ev.n_positive:,} positive.")
 
     def _serving(self) -> dict:
@@ -221,20 +221,20 @@ def _evaluate_count(card, model, X_te, y_te, y_tr, *, n_boot, seed) -> tuple:
     v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
     return mu, ev, v
 
-def _tuned_builder(card, kind: str, cols: dict, X_tr, y_tr, seed: int):
+def _tuned_builder(card, kind: str, cols: dict, X_tr, y_tr, seed: int, groups=None):
     "A builder of the final (unfitted) pipeline after the card's tuning: selection first (kept only if it helps), then the grid."
     from modelbook.models import make_model
     plain = lambda **p: make_model(kind, **cols, task=card.task, seed=seed, **p)
     t = card.tuning
     if t is None or (kind not in t.grids and kind not in t.select): return plain, None, None
-    from modelbook.tuning import assess_selection, tune, with_selection
+    from modelbook.tuning import assess_selection, tune_card, with_selection
     C, selection, tuning = t.select.get(kind), None, None
     if C is not None:
         selection = assess_selection(plain(), X_tr, y_tr, C=C, folds=t.folds, repeats=t.repeats, seed=seed, alpha=card.success.alpha)
         C = C if selection.helps else None
     params = {}
     if kind in t.grids:
-        tuning = tune(kind, X_tr, y_tr, **cols, grid=t.grids[kind], folds=t.folds, repeats=t.repeats, seed=seed, alpha=card.success.alpha, select=C)
+        tuning = tune_card(card, kind, X_tr, y_tr, **cols, groups=groups, seed=seed, select=C)   # folds and score from the card (Tuning chapter)
         params = tuning.chosen
     return (lambda: with_selection(plain(**params), C=C)) if C is not None else (lambda: plain(**params)), tuning, selection
 
@@ -261,16 +261,17 @@ def train_candidate(card,                      # a `Card`, or the name of one
                                      time_column=card.split.time_column, threshold=card.guards.leakage_threshold), fail_on=card.guards.fail_on)
     X_tr, y_tr = split_xy(split.train, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
     X_te, y_te = split_xy(split.test, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
-    build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed)
+    groups = split.train[card.split.group_column] if card.split.method == 'group' else None
+    build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed, groups)
     t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
     profile, contract = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric']), _contract(card, features)
     if card.task == 'count':
         mu, ev, v = _evaluate_count(card, model, X_te, y_te, y_tr, n_boot=n_boot, seed=seed)
-        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'])
+        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'], tuning=tuning)
     if card.task == 'multiclass':
         from modelbook.multiclass import evaluate_card
         P, ev, v, cal = evaluate_card(card, model, X_te, y_te, n_boot=n_boot, seed=seed)
-        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, P, ev, v, None, contract, profile, fit_s, guards, cal)
+        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, P, ev, v, None, contract, profile, fit_s, guards, cal, tuning=tuning)
     p = model.predict_proba(X_te)[:, 1]
     econ, share = card.economics, card.decision.share
     ev = evaluate_binary(y_te.to_numpy(), p, share=share, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
@@ -283,7 +284,8 @@ def train_candidate(card,                      # a `Card`, or the name of one
     p_oof = cross_val_predict(build(), X_tr, y_tr, method='predict_proba',
                               cv=StratifiedKFold(5, shuffle=True, random_state=seed))[:, 1]
     share_decision = optimal_share(y_tr.to_numpy(), p_oof, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
-                                   share=share, y_eval=y_te.to_numpy(), p_eval=p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed)
+                                   share=share, y_eval=y_te.to_numpy(), p_eval=p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed,
+                                   words=card.decision.words())
     return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, p, ev, v, threshold, contract, profile, fit_s, guards, ece, share_decision,
                             tuning=tuning, selection=selection)
 

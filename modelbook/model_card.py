@@ -15,7 +15,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from .data import datasheet
 from .errors import DataError
-from .evaluate import _BETTER, _fmt, _level, _metric_specs, _pct
+from .evaluate import WORDS, _BETTER, _fmt, _level, _metric_specs, _pct
 from .models import MODEL_KINDS
 from .track import client, load_registered, promotion_gate
 
@@ -159,9 +159,15 @@ def _caveat_positives(ev: dict,   # the bundle's metrics.json: n, n_positive, al
             f"about ±{half:.0%} around the estimate {f(key['estimate'])}: differences between models smaller than that are not established here.")
 
 # %% ../nbs/09b_model_card.ipynb #d2d10f7c
+def _words(card: dict) -> dict:
+    "How the card names its action, rows and classes (`decision`), the generic words where it says nothing."
+    d = card.get('decision') or {}
+    return {k: d.get(k) or v for k, v in WORDS.items()}
+
 def _caveat_criterion(v: dict,        # the verdict: status, estimate, low, high
                       success: dict,  # the card's success section: metric, minimum, ci_lower_min
                       name: str,      # display name of the metric
+                      words: dict=WORDS,  # the card's words (`_words`)
                      ) -> str:
     "What the verdict means for using the model, with the margin by which the criterion was met or missed."
     f = lambda x: _fmt(x, ref=v['estimate'])
@@ -169,7 +175,7 @@ def _caveat_criterion(v: dict,        # the verdict: status, estimate, low, high
     said = f"{name} is {f(v['estimate'])} (interval {f(v['low'])} to {f(v['high'])}); the bar is at least {minimum:g} with the interval's lower end at least {lo_min:g}."
     if v['status'] == 'inconclusive':
         return (f"**The success criterion is inconclusive.** {said} The evaluation cannot tell whether the model clears the bar: treat its "
-                "benefit as unproven, and evaluate it on more customers (more positives) before relying on it.")
+                f"benefit as unproven, and evaluate it on more {words['rows']} (more {words['events']}) before relying on it.")
     if v['status'] == 'fail':
         return f"**The success criterion fails.** {said} The model should not drive the decision the card describes."
     margin, narrow = v['low'] - lo_min, (v['low'] - lo_min) < 0.1 * (v['high'] - v['low'])
@@ -191,23 +197,24 @@ def _caveat_holdout(ev: dict,      # the bundle's metrics.json: n, n_boot
     return s
 
 # %% ../nbs/09b_model_card.ipynb #0a132c06
-def _caveat_calibration(cal: dict|None) -> str:
+def _caveat_calibration(cal: dict|None, words: dict=WORDS) -> str:
     "What the recorded ECE allows one to do with the scores."
     if cal is None: return "**Calibration unknown.** No calibration error was recorded: do not read the scores as probabilities."
     f = lambda x: _fmt(x, ref=cal['estimate'])
     ece = f"ECE {f(cal['estimate'])} (interval {f(cal['low'])} to {f(cal['high'])})"
     if cal['limit'] is not None and cal['estimate'] > cal['limit']:
-        return (f"**Scores are not calibrated.** {ece} is above the card's limit of {cal['limit']:g}: the scores rank customers but must not "
-                "be read as probabilities of buying (for example to forecast sales).")
+        return (f"**Scores are not calibrated.** {ece} is above the card's limit of {cal['limit']:g}: the scores rank {words['rows']} but must not "
+                f"be read as probabilities (for example to forecast how many {words['events']} to expect).")
     return (f"**Calibrated on average only.** {ece} is within the card's limit" + (f" of {cal['limit']:g}" if cal['limit'] is not None else '')
-            + ": probabilities are honest on average over the held-out population, not necessarily for a narrower group of customers.")
+            + ": probabilities are honest on average over the held-out population, not necessarily for a narrower group of {words['rows']}.")
 
 # %% ../nbs/09b_model_card.ipynb #58a79ab7
 def _limitations(ev: dict, key: dict, verdict: dict, card: dict, calibration: dict|None, run_tags: dict, notes: list) -> list[str]:
     "The card's limitations and caveats, generated from the recorded numbers, tags and datasheet notes."
-    out = [_caveat_positives(ev, key), _caveat_criterion(verdict, card.get('success', {}), key['name']),
-           _caveat_holdout(ev, card.get('split', {}), card.get('evaluation', {}).get('n_boot')), _caveat_calibration(calibration),
-           "**No results by subgroup.** The metrics are for the held-out set as a whole; they were not broken down by customer group "
+    w = _words(card)
+    out = [_caveat_positives(ev, key), _caveat_criterion(verdict, card.get('success', {}), key['name'], w),
+           _caveat_holdout(ev, card.get('split', {}), card.get('evaluation', {}).get('n_boot')), _caveat_calibration(calibration, w),
+           f"**No results by subgroup.** The metrics are for the held-out set as a whole; they were not broken down by groups of {w['rows']} "
            "(the \"factors\" of Mitchell et al.), so the model may work worse for some groups than these figures say."]
     econ = card.get('economics') or {}
     if 'profit' in key.get('all', ()) and econ.get('assumptions'):
@@ -258,7 +265,7 @@ def _ethics(card: dict,      # the problem card from the bundle
     if px := _proxies(columns, features):
         area = [c for c in features if 'area' in str((columns.get(c) or {}).get('group', ''))]
         n = sum(map(len, px.values()))
-        out.append("**Proxies for protected attributes.** " + (f"{len(area)} of the {len(features)} features describe the customer's area, not the customer. " if area else '')
+        out.append("**Proxies for protected attributes.** " + (f"{len(area)} of the {len(features)} features describe the area of the {_words(card)['rows']}, not the {_words(card)['rows']} themselves. " if area else '')
                    + f"Socio-demographic features can stand in for protected or sensitive attributes; the table below lists {n} that touch "
                    f"{', '.join(px)}. A ranking that leans on them can select people by their neighbourhood's religion, age or family make-up: "
                    "compare the composition of the selected group with the whole before use, and do not add protected attributes as features.")
@@ -406,7 +413,7 @@ def _intended_use(card: dict, names: dict, level: str) -> list:
     d, e, s, data = card.get('decision', {}), card.get('economics', {}), card.get('success', {}), card.get('data', {})
     cur = e.get('currency', '')
     return [('Purpose', _esc(card.get('business_case', ''))),
-            ('Decision', f"{_esc(d.get('action', '?'))} the {_pct(d.get('share', 0))} of customers with the highest scores; the model predicts "
+            ('Decision', f"{_esc(d.get('action', '?'))} the {_pct(d.get('share', 0))} of {_esc(_words(card)['rows'])} with the highest scores; the model predicts "
                          f"`{data.get('target', '?')}` = `{data.get('positive', '?')}` ({card.get('task', '?')} task)"),
             ('Success criterion', f"{_esc(names.get(s.get('metric'), s.get('metric', '?')))} of at least {s.get('minimum', float('nan')):g}, with the lower end "
                                   f"of its {level} interval at least {s.get('ci_lower_min', float('nan')):g}"),
@@ -415,11 +422,12 @@ def _intended_use(card: dict, names: dict, level: str) -> list:
 
 def _out_of_scope(card: dict, sheet) -> list:
     who = f"each row {_esc(sheet.row)}, in {_esc(sheet.title)}" if sheet else f"data set `{card.get('data', {}).get('dataset', '?')}`"
-    return ["Individual credit, insurance pricing, underwriting or eligibility decisions: the model ranks customers for a marketing contact; "
+    w = {k: _esc(v) for k, v in _words(card).items()}
+    return [f"Individual credit, insurance pricing, underwriting or eligibility decisions: the model ranks {w['rows']} for one decision ({w['action']}); "
             "its scores were not validated as individual risk estimates, and such decisions carry legal duties (explanation, non-discrimination) "
             "it was not built to meet.",
             f"Anyone outside the population the data describe ({who}): other companies, countries, periods or channels need their own evaluation.",
-            "Other decisions than the one above (another share of customers, another action): the success criterion judged only that one."]
+            f"Other decisions than the one above (another share of {w['rows']}, another action): the success criterion judged only that one."]
 
 # %% ../nbs/09b_model_card.ipynb #1f3349a3
 def _sheet_or_none(name: str):

@@ -363,7 +363,7 @@ def vif_table(pipe: Pipeline,   # a fitted `make_model('glm', ...)` pipeline
              ) -> pd.DataFrame:
     "Variance inflation factor of each estimated term of a GLM pipeline, largest first (aliased and constant terms left out)."
     model = pipe.steps[-1][1]
-    if not isinstance(model, _GLM):
+    if not isinstance(model, (_GLM, MNLogitClassifier)):
         raise ModelError(f"VIFs are computed for `glm` models only; this pipeline's model is a {type(model).__name__}.")
     D = pipe[:-1].transform(X)
     names = np.asarray(D.columns if hasattr(D, 'columns') else model._names()[1:], dtype=object)
@@ -377,9 +377,9 @@ def vif_table(pipe: Pipeline,   # a fitted `make_model('glm', ...)` pipeline
 # %% ../nbs/03_models.ipynb #e73ea1e4
 def glm_notes(pipe: Pipeline,  # a fitted `make_model('glm', ...)` pipeline
               X: pd.DataFrame, # the frame it was fitted on
-              y,               # its target (0/1 for binary, counts for count models)
+              y,               # its target (0/1 for binary, class labels for multiclass, counts for count models)
               *, max_vif: float=10.0,  # VIF above which a term is reported as collinear
-              min_epp: float=10.0,     # events (rarer outcome) per estimated parameter below which the sample is called small
+              min_epp: float=10.0,     # events (rarer outcome; multiclass: rows of the rarest class) per estimated parameter below which the sample is called small
              ) -> list[str]:
     "Plain-language notes on a fitted GLM: the estimator's own (separation, aliasing), collinearity and sample size."
     model, y = pipe.steps[-1][1], np.asarray(y)
@@ -393,7 +393,12 @@ def glm_notes(pipe: Pipeline,  # a fitted `make_model('glm', ...)` pipeline
                      "(predictions are not affected).")
     else: notes.append(f"Collinearity: every estimated term has a VIF of at most {v['vif'].max():.1f} (limit {max_vif:g}).")
     p = int((~model.aliased_[1:]).sum())
-    if model._binary:
+    if isinstance(model, MNLogitClassifier):
+        counts = pd.Series(y).value_counts()
+        epp = int(counts.min()) / max(p, 1)
+        size = (f"{int(counts.min()):,} rows of the rarest class ({counts.idxmin()}) for {p} estimated coefficients per class: "
+                f"{epp:.1f} events per parameter")
+    elif model._binary:
         events = int(min(y.sum(), len(y) - y.sum()))
         epp = events / max(p, 1)
         size = f"{events:,} of the rarer outcome for {p} estimated coefficients: {epp:.1f} events per parameter"
@@ -406,13 +411,21 @@ def glm_notes(pipe: Pipeline,  # a fitted `make_model('glm', ...)` pipeline
     return notes
 
 # %% ../nbs/03_models.ipynb #ac9c6f8f
+def _step(x: pd.Series) -> float:
+    "A round step for a numeric column's effect in words: the power of ten at or below its SD, at least 1 for a column of whole numbers."
+    v = pd.to_numeric(x, errors='coerce').dropna().to_numpy(float); sd = v.std() if len(v) else 0.0
+    if not np.isfinite(sd) or sd <= 0: return 1.0
+    step = 10.0 ** np.floor(np.log10(sd))
+    return max(step, 1.0) if np.allclose(v, np.round(v)) else step
+
 def effects_in_words(pipe: Pipeline, # a fitted `make_model('glm', ...)` pipeline
+                     X: pd.DataFrame|None=None,   # its training frame: numeric effects then read per a round step of each column (`_step`); None: per unit
                      *, meaning: dict|None=None,  # column -> what it means (the datasheet's `meaning`)
                      outcome: str='the outcome',  # e.g. 'buying caravan insurance' or 'bike rentals'
                      k: int=3,                    # at most this many effects
                      alpha: float=0.05,           # family-wise error rate of the Holm correction
                     ) -> list[str]:
-    "The k strongest effects of a GLM that survive a Holm correction, as sentences with their ratio and 95% CI."
+    "The k strongest effects of a GLM that survive a Holm correction, as sentences with their ratio (odds, rate or relative risk ratio) and 95% CI."
     from statsmodels.stats.multitest import multipletests
     t = glm_inference(pipe)
     t = t[(t['flag'] == '') & (t['term'] != '(intercept)') & t['p_value'].notna()].copy()
@@ -420,18 +433,26 @@ def effects_in_words(pipe: Pipeline, # a fitted `make_model('glm', ...)` pipelin
     t['established'] = multipletests(t['p_value'], alpha=alpha, method='holm')[0]
     model, meaning = pipe.steps[-1][1], meaning or {}
     r_, lo_, hi_ = model._ratio
-    what = f"the odds of {outcome}" if model._binary else f"the expected {outcome}"
+    if isinstance(model, MNLogitClassifier):     # one block per class against the reference class
+        base, who = model.classes_[0], '' if outcome == 'the outcome' else f"{outcome} being "
+        cls = {f"{c} vs {base}": c for c in model.classes_[1:]}
+        what_of = lambda r: f"the odds of {who}{cls[r['outcome']]} rather than {base}"
+    else: what_of = lambda r, w=f"the odds of {outcome}" if model._binary else f"the expected {outcome}": w
     enc = pipe[0].named_transformers_.get('categorical') if hasattr(pipe[0], 'named_transformers_') else None
     ref = {c: enc.categories_[i][enc.drop_idx_[i]] for i, c in enumerate(enc.feature_names_in_)} if enc is not None and getattr(enc, 'drop_idx_', None) is not None else {}
     def _p(x) -> str: return 'p < 1e-16' if x < 1e-16 else f"p = {x:.2g}"
+    steps = {c: _step(X[c]) for c in t['term'] if X is not None and c in X.columns}
     def words(r) -> str:
+        what, st = what_of(r), steps.get(r['term'], 1.0)
+        if st != 1.0: r = r.copy(); r[[r_, lo_, hi_]] = r[[r_, lo_, hi_]].astype(float) ** st   # the ratio per step: per unit to the power `step`
         ratio = f"{r[r_]:.2f} times {what} (95% CI {r[lo_]:.2f} to {r[hi_]:.2f}, {_p(r['p_value'])})"
         if '=' in r['term']:
             col, lev = r['term'].split('=', 1)
             about = f" ({meaning[col]})" if col in meaning else ''
             return f"Rows with {col} = {lev}{about} have {ratio} of rows with {col} = {ref.get(col, 'the reference level')}."
         about = f" ({meaning[r['term']]})" if r['term'] in meaning else ''
-        return f"Each one-unit increase in {r['term']}{about} multiplies {what} by {r[r_]:.2f} (95% CI {r[lo_]:.2f} to {r[hi_]:.2f}, {_p(r['p_value'])})."
+        by = 'Each one-unit increase' if st == 1.0 else f"Each increase of {st:g}"
+        return f"{by} in {r['term']}{about} multiplies {what} by {r[r_]:.2f} (95% CI {r[lo_]:.2f} to {r[hi_]:.2f}, {_p(r['p_value'])})."
     est = t[t['established']].reindex(t.loc[t['established'], 'z'].abs().sort_values(ascending=False).index)
     if est.empty:
         return [f"No single effect is established: none of the {len(t)} terms passes a Holm correction at {alpha:g} "

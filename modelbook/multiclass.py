@@ -13,16 +13,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 from .config import show_figures_inline
 from .errors import ConfigError, DataError
-from .evaluate import MetricCI, roc_auc, _bootstrap, _check_alpha, _check_method, _fmt, _level, _out, _reliability
+from .evaluate import MetricCI, Verdict, roc_auc, _MetricReport, _bootstrap, _check_alpha, _check_method, _fmt, _judged, _level, _out, _reliability
 from .calibration import _ece, _check_bins
 from .compare import mcnemar_classes, corrected_resampled_ttest, adjust_pvalues, _pair_row, _sentence, _ADJUST, _cv_info
 
 # %% auto #0
 __all__ = ['MULTICLASS_BETTER', 'class_codes', 'roc_auc_ovr', 'log_loss', 'accuracy', 'precision_of', 'recall_of', 'macro_f1',
-           'class_bootstrap_indices', 'MulticlassEvaluation', 'evaluate_multiclass', 'MulticlassVerdict',
-           'multiclass_verdict', 'confusion', 'plot_confusion', 'classwise_ece', 'ClasswiseCalibration',
-           'classwise_calibration', 'plot_reliability_ovr', 'evaluate_card', 'MulticlassComparison',
-           'compare_multiclass']
+           'class_bootstrap_indices', 'MulticlassEvaluation', 'evaluate_multiclass', 'multiclass_verdict', 'confusion',
+           'plot_confusion', 'classwise_ece', 'ClasswiseCalibration', 'classwise_calibration', 'plot_reliability_ovr',
+           'evaluate_card', 'MulticlassComparison', 'compare_multiclass']
 
 # %% ../nbs/04f_multiclass.ipynb #a3f925fa
 show_figures_inline()
@@ -106,7 +105,7 @@ _FNS = {'roc_auc_ovr': roc_auc_ovr, 'log_loss': log_loss, 'accuracy': accuracy, 
 def _key(cls) -> str: return re.sub(r'[^0-9a-zA-Z]+', '_', str(cls)).strip('_')
 
 @dataclass
-class MulticlassEvaluation:
+class MulticlassEvaluation(_MetricReport):
     "Metrics of a multiclass classifier on one evaluation set, each with a bootstrap interval, and per-class precision and recall."
     metrics: dict     # key -> MetricCI: roc_auc_ovr, log_loss, accuracy, macro_f1
     per_class: dict   # class -> {'precision': MetricCI, 'recall': MetricCI}
@@ -119,6 +118,7 @@ class MulticlassEvaluation:
     @property
     def n(self) -> int: return int(sum(self.counts))
     def __getitem__(self, key:str) -> MetricCI: return self.metrics[key]
+    def _better(self, key:str) -> str: return MULTICLASS_BETTER[key]
 
     def to_dict(self) -> dict:
         "Flat, JSON-able dict: estimate, `_low` and `_high` per metric and per class, plus the settings."
@@ -158,24 +158,12 @@ MulticlassEvaluation.notes = property(_mc_notes)
 def _mc_caption(self:MulticlassEvaluation) -> str:
     return f"Evaluation on {self.n:,} rows of {len(self.classes)} classes ({', '.join(f'{c} {n / self.n:.0%}' for c, n in zip(self.classes, self.counts))})"
 
-def _mc_summary(self:MulticlassEvaluation) -> str:
-    "Plain-text report: caption, one line per metric, the per-class table, numbered notes."
-    lines = [_mc_caption(self)]
-    for k, m in self.metrics.items():
-        f = partial(_fmt, ref=m.estimate)
-        lines.append(f"  {m.name:<28}  {f(m.estimate):>8}  ({_level(self.alpha)} CI {f(m.low)} to {f(m.high)}; {MULTICLASS_BETTER[k]} is better)")
-    lines += ["Per class (decision: the most probable class):", self.class_table().to_string(index=False, float_format=lambda v: f"{v:.3f}")]
-    return "\n".join(lines + ["Notes:"] + [f"  {i}. {t}" for i, t in enumerate(self.notes, 1)])
+def _mc_extra(self:MulticlassEvaluation) -> tuple[list[str], str]:
+    "The per-class table, shown between the metrics and the notes (text and HTML)."
+    t, head = self.class_table(), "Per class (decision: the most probable class):"
+    return [head, t.to_string(index=False, float_format=lambda v: f"{v:.3f}")], f"<p>{head}</p>{t.to_html(index=False, float_format=lambda v: f'{v:.3f}', border=0)}"
 
-def _mc_html(self:MulticlassEvaluation) -> str:
-    rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{_fmt(m.estimate)}</td><td>{_fmt(m.low, m.estimate)} to {_fmt(m.high, m.estimate)}</td>"
-                   f"<td>{MULTICLASS_BETTER[k]}</td></tr>" for k, m in self.metrics.items())
-    notes = "".join(f"<li>{html.escape(t)}</li>" for t in self.notes)
-    return (f"<div><table><caption>{html.escape(_mc_caption(self))}</caption><thead><tr><th>Metric</th><th>Estimate</th>"
-            f"<th>{_level(self.alpha)} CI</th><th>Better</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p>Per class (decision: the most probable class):</p>{self.class_table().to_html(index=False, float_format=lambda v: f'{v:.3f}', border=0)}<ol>{notes}</ol></div>")
-
-MulticlassEvaluation.summary, MulticlassEvaluation.__str__, MulticlassEvaluation._repr_html_ = _mc_summary, _mc_summary, _mc_html
+MulticlassEvaluation._caption, MulticlassEvaluation._extra = _mc_caption, _mc_extra    # text and HTML: `evaluate._MetricReport`
 
 # %% ../nbs/04f_multiclass.ipynb #cc135fe4
 def evaluate_multiclass(y_true,  # observed classes (names) of the evaluation set, shape (n,)
@@ -197,18 +185,6 @@ def evaluate_multiclass(y_true,  # observed classes (names) of the evaluation se
     return MulticlassEvaluation(metrics, per_class, list(classes), np.bincount(y, minlength=P.shape[1]).tolist(), alpha, method, n_boot)
 
 # %% ../nbs/04f_multiclass.ipynb #1048fcf5
-@dataclass
-class MulticlassVerdict:
-    "Outcome of comparing one metric of a `MulticlassEvaluation` with the card's bar."
-    status: str; metric: str; estimate: float; low: float; high: float
-    bar: float      # the bar for the estimate: a minimum (higher is better) or a maximum (log loss)
-    ci_bar: float   # the bar for the interval's unfavourable end
-    better: str     # 'higher' or 'lower'
-    sentence: str   # the verdict for a non-specialist
-    def __str__(self): return self.sentence
-    summary = __str__
-    def _repr_html_(self): return f"<p><b>{self.status.upper()}</b>: {html.escape(self.sentence)}</p>"
-
 _CLAIM = {'roc_auc_ovr': "a random row of a class scores above a random row of another class with probability {est}, on average over classes (macro one-vs-rest ROC AUC)",
           'log_loss': "its log loss is {est}", 'accuracy': "it names the right class for {est} of the rows (accuracy)",
           'macro_f1': "its macro F1 is {est}"}
@@ -217,24 +193,15 @@ def multiclass_verdict(evaluation:MulticlassEvaluation,  # result of `evaluate_m
                        *, metric:str='roc_auc_ovr',  # a key of MULTICLASS_BETTER
                        minimum:float|None=None, ci_lower_min:float|None=None,  # higher-is-better metrics
                        maximum:float|None=None, ci_upper_max:float|None=None,  # log loss
-                      ) -> MulticlassVerdict:
+                      ) -> Verdict:
     "Pass, fail or inconclusive against a multiclass card's bar, with a sentence for a non-specialist."
     if metric not in MULTICLASS_BETTER: raise ConfigError(f"multiclass_verdict judges one of {list(MULTICLASS_BETTER)}; got {metric!r}.")
     better = MULTICLASS_BETTER[metric]
     bar, ci_bar = (minimum, ci_lower_min) if better == 'higher' else (maximum, ci_upper_max)
     if bar is None or ci_bar is None:
         raise ConfigError(f"`{metric}` is {better}-is-better, so its bar is " + ('`minimum` and `ci_lower_min`' if better == 'higher' else '`maximum` and `ci_upper_max`') + " (both required).")
-    m, s = evaluation.metrics[metric], 1 if better == 'higher' else -1
-    est, worst, best = s * m.estimate, min(s * m.low, s * m.high), max(s * m.low, s * m.high)
-    status = 'pass' if est >= s * bar and worst >= s * ci_bar else 'fail' if best < s * bar else 'inconclusive'
-    f = partial(_fmt, ref=m.estimate); claim = _CLAIM[metric].format(est=f(m.estimate)); ci = f"{_level(m.alpha)} CI {f(m.low)} to {f(m.high)}"
-    most, end = ('at least', 'low') if better == 'higher' else ('at most', 'high')
-    sentence = {'pass': f"The model meets the bar: {claim} ({ci}); the bar was {most} {bar:g} with the interval's {end} end {most} {ci_bar:g}.",
-                'fail': f"The model misses the bar: {claim} ({ci}); even the interval's favourable end misses the bar of {bar:g}, so the "
-                        "shortfall is not explained by the small evaluation set.",
-                'inconclusive': f"Inconclusive: {claim} ({ci}) against a bar of {most} {bar:g} with the interval's {end} end {most} {ci_bar:g}: "
-                                "the evaluation set is too small to tell; evaluate on more rows before deciding."}[status]
-    return MulticlassVerdict(status, metric, m.estimate, m.low, m.high, bar, ci_bar, better, sentence)
+    m = evaluation.metrics[metric]
+    return _judged(m, metric, _CLAIM[metric].format(est=_fmt(m.estimate)), bar=bar, ci_bar=ci_bar, better=better)
 
 # %% ../nbs/04f_multiclass.ipynb #bd3b52df
 def confusion(y_true, proba, *, classes) -> pd.DataFrame:
@@ -317,7 +284,7 @@ def evaluate_card(card,      # a multiclass `Card`
                   X_test, y_test,  # the held-out rows and their classes
                   *, n_boot:int|None=None,  # bootstrap replicates; the card's by default
                   seed:int=0,
-                 ) -> tuple[np.ndarray, MulticlassEvaluation, MulticlassVerdict, ClasswiseCalibration]:
+                 ) -> tuple[np.ndarray, MulticlassEvaluation, Verdict, ClasswiseCalibration]:
     "Held-out probabilities of a fitted multiclass model, their evaluation with intervals, the verdict against the card, and the classwise calibration."
     classes, s, nb = list(model.classes_), card.success, n_boot or card.evaluation.n_boot
     if missing := sorted(set(classes) - set(np.asarray(y_test, dtype=object))):

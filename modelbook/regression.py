@@ -6,7 +6,6 @@
 from __future__ import annotations
 import html
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -15,14 +14,14 @@ from scipy.special import xlogy
 from matplotlib.figure import Figure
 from .config import show_figures_inline
 from .errors import ConfigError, DataError
-from .evaluate import MetricCI, _acceleration, _interval, _check_alpha, _check_method, _fmt, _level, _out
+from .evaluate import MetricCI, Verdict, _MetricReport, _acceleration, _interval, _check_alpha, _check_method, _fmt, _judged, _level, _out
 from .compare import TestResult, _fmt_p
 
 # %% auto #0
 __all__ = ['poisson_deviance_loss', 'mean_absolute_error', 'root_mean_squared_error', 'd2_deviance_score', 'mean_ratio',
            'block_bootstrap_indices', 'CountEvaluation', 'evaluate_count', 'paired_deviance_test',
-           'diebold_mariano_test', 'CountComparison', 'compare_counts', 'CountVerdict', 'count_verdict',
-           'pearson_dispersion', 'predictive_interval', 'plot_by_hour', 'plot_over_time', 'plot_residuals']
+           'diebold_mariano_test', 'CountComparison', 'compare_counts', 'count_verdict', 'pearson_dispersion',
+           'predictive_interval', 'plot_by_hour', 'plot_over_time', 'plot_residuals']
 
 # %% ../nbs/04e_regression.ipynb #88908302
 show_figures_inline()
@@ -158,7 +157,7 @@ def _bootstrap_metrics(T:np.ndarray, *, unit:str, block:int, n_boot:int, alpha:f
 
 # %% ../nbs/04e_regression.ipynb #b407d432
 @dataclass
-class CountEvaluation:
+class CountEvaluation(_MetricReport):
     "Metrics of a count model on one evaluation set, each with a (block-)bootstrap interval."
     metrics: dict  # key -> MetricCI: poisson_deviance, mae, rmse, deviance_explained, mean_ratio
     n: int  # rows in the evaluation set
@@ -172,6 +171,7 @@ class CountEvaluation:
     unit: str = 'count'  # unit of the target, for MAE and RMSE
 
     def __getitem__(self, key:str) -> MetricCI: return self.metrics[key]
+    def _better(self, key:str) -> str: return _BETTER[key]
 
     def to_dict(self) -> dict:
         "Flat, JSON-able dict: estimate, `_low` and `_high` per metric, plus the settings."
@@ -210,24 +210,7 @@ CountEvaluation.notes = property(_count_notes)
 def _count_caption(self:CountEvaluation) -> str:
     return f"Evaluation on {self.n:,} rows (mean {self.mean_observed:,.1f} {self.unit} per row)"
 
-def _count_summary(self:CountEvaluation) -> str:
-    "Plain-text report: caption, one line per metric, numbered notes."
-    w = max(len(m.name) for m in self.metrics.values())
-    lines = [_count_caption(self)]
-    for k, m in self.metrics.items():
-        f = partial(_fmt, ref=m.estimate)
-        lines.append(f"  {m.name:<{w}}  {f(m.estimate):>8}  ({_level(self.alpha)} CI {f(m.low)} to {f(m.high)}; {_BETTER[k]} is better)")
-    return "\n".join(lines + ["Notes:"] + [f"  {i}. {t}" for i, t in enumerate(self.notes, 1)])
-
-def _count_html(self:CountEvaluation) -> str:
-    "A small HTML table with a caption and numbered notes."
-    rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{_fmt(m.estimate)}</td><td>{_fmt(m.low, m.estimate)} to {_fmt(m.high, m.estimate)}</td>"
-                   f"<td>{_BETTER[k]}</td></tr>" for k, m in self.metrics.items())
-    notes = "".join(f"<li>{html.escape(t)}</li>" for t in self.notes)
-    return (f"<div><table><caption>{html.escape(_count_caption(self))}</caption><thead><tr><th>Metric</th><th>Estimate</th>"
-            f"<th>{_level(self.alpha)} CI</th><th>Better</th></tr></thead><tbody>{rows}</tbody></table><ol>{notes}</ol></div>")
-
-CountEvaluation.summary, CountEvaluation.__str__, CountEvaluation._repr_html_ = _count_summary, _count_summary, _count_html
+CountEvaluation._caption = _count_caption      # text and HTML: `evaluate._MetricReport`
 
 # %% ../nbs/04e_regression.ipynb #78492616
 def evaluate_count(y_true,  # observed counts of the evaluation set, in time order if block > 1, shape (n,)
@@ -371,23 +354,6 @@ def compare_counts(y_true,  # observed counts of the test set, in time order
     dm = diebold_mariano_test(y_true, pa, pb, lags=block if block > 1 else None, alpha=alpha)
     return CountComparison((a, b), boot, dm, alpha)
 
-# %% ../nbs/04e_regression.ipynb #78de8e68
-@dataclass
-class CountVerdict:
-    "Outcome of comparing one metric of a `CountEvaluation` with the card's bar."
-    status: str  # 'pass', 'fail' or 'inconclusive'
-    metric: str  # key of the metric judged
-    estimate: float
-    low: float
-    high: float
-    bar: float  # the bar for the estimate: a maximum (lower is better) or a minimum (higher is better)
-    ci_bar: float  # the bar for the interval's unfavourable end
-    better: str  # 'lower' or 'higher'
-    sentence: str  # the verdict for a non-specialist
-    def __str__(self): return self.sentence
-    summary = __str__
-    def _repr_html_(self): return f"<p><b>{self.status.upper()}</b>: {html.escape(self.sentence)}</p>"
-
 # %% ../nbs/04e_regression.ipynb #636bc714
 def _count_claim(metric:str, ev:CountEvaluation) -> str:
     "What the estimate means in plain words."
@@ -398,22 +364,6 @@ def _count_claim(metric:str, ev:CountEvaluation) -> str:
             'deviance_explained': f"it removes {m.estimate:.0%} of the Poisson deviance of {ev.baseline} (deviance explained)",
            }[metric]
 
-def _count_sentence(status:str, metric:str, ev:CountEvaluation, bar:float, ci_bar:float, better:str) -> str:
-    m = ev.metrics[metric]; f = partial(_fmt, ref=m.estimate)
-    claim, ci = _count_claim(metric, ev), f"{_level(m.alpha)} CI {f(m.low)} to {f(m.high)}"
-    most, end, good_end, worse = ('at most', 'high', 'low', 'above') if better == 'lower' else ('at least', 'low', 'high', 'below')
-    if status == 'pass':
-        return f"The model meets the bar: {claim} ({ci}); the bar was {most} {bar:g} with the interval's {end} end {most} {ci_bar:g}."
-    if status == 'fail':
-        return (f"The model misses the bar: {claim} ({ci}); even the interval's {good_end} end is {worse} the bar of {bar:g}, "
-                "so the shortfall is not explained by the short evaluation period.")
-    meets = m.estimate <= bar if better == 'lower' else m.estimate >= bar
-    if meets:
-        return (f"Inconclusive: {claim}, which meets the bar of {bar:g}, but the {ci} reaches past the required {ci_bar:g}. "
-                "The evaluation period is too short to be sure; evaluate on a longer period before deciding.")
-    return (f"Inconclusive: {claim}, which misses the bar of {bar:g}, but the {ci} still includes values that meet it. "
-            "We cannot tell whether the model clears the bar; evaluate on a longer period before deciding.")
-
 # %% ../nbs/04e_regression.ipynb #7aaf40e9
 def count_verdict(evaluation:CountEvaluation,  # result of `evaluate_count`
                   *, metric:str='mae',  # mae, rmse, poisson_deviance (lower is better) or deviance_explained (higher is better)
@@ -421,7 +371,7 @@ def count_verdict(evaluation:CountEvaluation,  # result of `evaluate_count`
                   ci_upper_max:float|None=None,  # ... and the interval's high end at most this
                   minimum:float|None=None,  # higher-is-better metrics: the estimate must be at least this
                   ci_lower_min:float|None=None,  # ... and the interval's low end at least this
-                 ) -> CountVerdict:
+                 ) -> Verdict:
     "Pass, fail or inconclusive against a count card's bar, with a sentence for a non-specialist."
     better = _BETTER.get(metric)
     if better not in ('lower', 'higher'):
@@ -436,13 +386,8 @@ def count_verdict(evaluation:CountEvaluation,  # result of `evaluate_count`
     if (ci_bar < bar) if better == 'lower' else (ci_bar > bar):
         raise ConfigError(f"`{need[1]}` ({ci_bar:g}) must be on the lenient side of `{need[0]}` ({bar:g}): the interval's end may reach past the bar, "
                           "not stop short of it. Remedy: e.g. maximum: 50, ci_upper_max: 60 for MAE.")
-    m = evaluation.metrics[metric]
-    sign = 1 if better == 'higher' else -1                    # judge -metric against -bar for lower-is-better
-    est, lo, hi = (sign * m.estimate, sign * m.low, sign * m.high) if sign > 0 else (-m.estimate, -m.high, -m.low)
-    if est >= sign * bar and lo >= sign * ci_bar: status = 'pass'
-    elif hi < sign * bar: status = 'fail'
-    else: status = 'inconclusive'
-    return CountVerdict(status, metric, m.estimate, m.low, m.high, bar, ci_bar, better, _count_sentence(status, metric, evaluation, bar, ci_bar, better))
+    return _judged(evaluation.metrics[metric], metric, _count_claim(metric, evaluation), bar=bar, ci_bar=ci_bar, better=better,
+                   evaluation='evaluation period', small='short', more='a longer period')
 
 # %% ../nbs/04e_regression.ipynb #f620bbe3
 def pearson_dispersion(y_true, y_pred,

@@ -17,7 +17,7 @@ from scipy import stats
 from matplotlib.figure import Figure
 from .config import show_figures_inline
 from .errors import ConfigError, DataError
-from .evaluate import MetricCI, bootstrap_indices, bootstrap_metric, roc_auc, lift_at, brier_loss
+from .evaluate import WORDS, MetricCI, bootstrap_indices, bootstrap_metric, roc_auc, lift_at, brier_loss
 from .evaluate import _check_alpha, _check_pair, _check_probabilities, _check_share, _level, _pct, _percentile_interval
 from .compare import adjust_pvalues, _fmt_p
 
@@ -106,12 +106,12 @@ def _seed(seed:int, column:str, label:str) -> list[int]:
     "A seed for one slice's resamples from the report's seed and the slice's name."
     return [int(seed), zlib.crc32(f"{column}\x00{label}".encode())]
 
-def _too_small(y:np.ndarray, min_size:int, min_positives:int) -> str|None:
-    "Why a group of customers is too small to test, or None."
-    n, n1 = len(y), int(y.sum()); why = []
-    if n < min_size: why.append(f"fewer than {min_size} customers")
-    if n1 < min_positives: why.append(f"fewer than {min_positives} buyers")
-    if n - n1 < min_positives: why.append(f"fewer than {min_positives} non-buyers")
+def _too_small(y:np.ndarray, min_size:int, min_positives:int, words:dict=WORDS) -> str|None:
+    "Why a group of rows is too small to test, or None; in the card's words (`decision.rows/events/non_events`)."
+    n, n1, w = len(y), int(y.sum()), words; why = []
+    if n < min_size: why.append(f"fewer than {min_size} {w['rows']}")
+    if n1 < min_positives: why.append(f"fewer than {min_positives} {w['events']}")
+    if n - n1 < min_positives: why.append(f"fewer than {min_positives} {w['non_events']}")
     return " and ".join(why) or None
 
 # %% ../nbs/04d_slices.ipynb #6e5f0a8c
@@ -129,23 +129,28 @@ def _compare_slice(fn, y:np.ndarray, s:np.ndarray, mask:np.ndarray, *, better:st
                 _replicates=(a.replicates, b.replicates))
 
 # %% ../nbs/04d_slices.ipynb #2fca33d6
-def _buyers(k:int) -> str: return f"{k:,} buyer{'' if k == 1 else 's'}"
+def _count(k:int, noun:str) -> str:
+    "'35 buyers', '1 buyer': a count with the card's plural noun, its first word made singular for one."
+    first, _, rest = noun.partition(' ')
+    if k == 1 and first.endswith('s') and not first.endswith('ss'): noun = first[:-1] + (f" {rest}" if rest else '')
+    return f"{k:,} {noun}"
 
-def _who(column:str, kind:str, label:str, names:dict) -> str:
-    "The customers of a slice, in words."
-    if label == 'missing': return f"Customers with {names.get(column, column)} missing"
-    if column in names: return f"Customers of {names[column]} {label}"
-    if kind == 'band' and ' to ' in label: return f"Customers with {column} between {label.replace(' to ', ' and ')}"
-    return f"Customers with {column} = {label}"
+def _who(column:str, kind:str, label:str, names:dict, rows:str='cases') -> str:
+    "The rows of a slice, in words: `rows` is the card's name for them ('customers')."
+    R = rows[:1].upper() + rows[1:]
+    if label == 'missing': return f"{R} with {names.get(column, column)} missing"
+    if column in names: return f"{R} of {names[column]} {label}"
+    if kind == 'band' and ' to ' in label: return f"{R} with {column} between {label.replace(' to ', ' and ')}"
+    return f"{R} with {column} = {label}"
 
 def _num(x:float, metric:str) -> str:
     "A metric value for a sentence: 2 decimals (4 for Brier loss)."
     return 'n/a' if not np.isfinite(x) else f"{x:.{4 if metric == 'brier_loss' else 2}f}".replace('-0.00', '0.00')
 
 # %% ../nbs/04d_slices.ipynb #83aa57f9
-def _slice_sentence(r:dict, *, name:str, metric:str, alpha:float, min_effect:float, names:dict) -> str:
+def _slice_sentence(r:dict, *, name:str, metric:str, alpha:float, min_effect:float, names:dict, words:dict=WORDS) -> str:
     "The plain-words sentence of one slice (a row of the report)."
-    head = f"{_who(r['column'], r['kind'], r['level'], names)} (n = {r['n']:,}, {_buyers(r['positives'])})"
+    head = f"{_who(r['column'], r['kind'], r['level'], names, words['rows'])} (n = {r['n']:,}, {_count(r['positives'], words['events'])})"
     f = partial(_num, metric=metric)
     if r['verdict'] == 'not tested':
         est = f"; its {name} of {f(r['estimate'])} is too uncertain to compare" if np.isfinite(r['estimate']) else ""
@@ -175,14 +180,14 @@ def _estimate_only(fn, y:np.ndarray, s:np.ndarray, metric:str) -> float:
 _COLS = ['column', 'level', 'kind', 'n', 'positives', 'estimate', 'ci_low', 'ci_high', 'rest', 'difference', 'diff_low',
          'diff_high', 'worse_by', 'p_value', 'p_adjusted', 'flagged', 'verdict', 'reason', 'sentence']
 
-def _rows(X:pd.DataFrame, y, s, fn, *, columns, bands, metric, better, min_size, min_positives, n_boot, alpha, seed):
+def _rows(X:pd.DataFrame, y, s, fn, *, columns, bands, metric, better, min_size, min_positives, n_boot, alpha, seed, words=WORDS):
     "One unadjusted row per slice, and the bootstrap replicates of the tested ones."
     rows, reps = [], {}
     for col in columns:
         for kind, label, m in _column_slices(X[col], bands.get(col)):
             r = dict(column=col, level=label, kind=kind, n=int(m.sum()), positives=int(y[m].sum()),
-                     reason=_too_small(y[m], min_size, min_positives))
-            if r['reason'] is None and (why := _too_small(y[~m], min_size, min_positives)): r['reason'] = f"the rest has {why}"
+                     reason=_too_small(y[m], min_size, min_positives, words))
+            if r['reason'] is None and (why := _too_small(y[~m], min_size, min_positives, words)): r['reason'] = f"the rest has {why}"
             if r['reason'] is not None: r.update(estimate=_estimate_only(fn, y[m], s[m], metric) if m.any() else float('nan'))
             else:
                 out = _compare_slice(fn, y, s, m, better=better, n_boot=n_boot, alpha=alpha, seed=_seed(seed, col, label))
@@ -193,7 +198,7 @@ def _rows(X:pd.DataFrame, y, s, fn, *, columns, bands, metric, better, min_size,
 # %% ../nbs/04d_slices.ipynb #9eb59c56
 @dataclass
 class SliceReport:
-    "The model's metric on each slice of the test set, compared with the rest of the customers."
+    "The model's metric on each slice of the test set, compared with the rest of the test rows."
     rows: pd.DataFrame  # one row per slice, in column and level order (see `table()` for the sorted view)
     metric: str  # 'roc_auc', 'lift' or 'brier_loss'
     metric_name: str  # display name, e.g. 'ROC AUC'
@@ -209,6 +214,7 @@ class SliceReport:
     share: float = 0.2  # mailed fraction for lift
     names: dict = field(default_factory=dict)  # readable column names used in the sentences
     replicates: dict = field(default_factory=dict, repr=False)  # (column, level) -> (slice, rest) bootstrap replicates
+    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name the rows and the two classes (the card's `decision`)
 
     def table(self) -> pd.DataFrame:
         "All slices, most suspicious first: by adjusted p, then raw p, then the gap; untested slices last."
@@ -229,34 +235,34 @@ class SliceReport:
 def _caption(self:SliceReport) -> str:
     k = len(self.flagged)
     what = f"{k} flagged" if k else "none flagged"
-    return (f"{self.metric_name} on {len(self.rows)} slices of {self.n:,} test customers ({self.n_positive:,} buyers); "
+    return (f"{self.metric_name} on {len(self.rows)} slices of {self.n:,} test {self.words['rows']} ({self.n_positive:,} {self.words['events']}); "
             f"overall {self.overall}; {self.tested} slices tested, {what}")
 
 def _notes(self:SliceReport) -> list[str]:
     "What the test does and does not say."
-    worse = 'higher' if self.better == 'lower' else 'lower'
-    notes = [f"Each tested slice is compared with the rest of the test customers: {self.n_boot:,} independent stratified "
+    worse, w = 'higher' if self.better == 'lower' else 'lower', self.words
+    notes = [f"Each tested slice is compared with the rest of the test {w['rows']}: {self.n_boot:,} independent stratified "
              f"bootstrap resamples of the slice and of the rest give the {_level(self.alpha)} intervals and a one-sided "
              f"p-value for 'the slice's {self.metric_name} is {worse} than the rest's'. p-values are Holm-adjusted "
              f"across the {self.tested} tested slices. A slice is flagged when the adjusted p-value is below {self.alpha:g} "
              f"and the gap exceeds {self.min_effect:g}.",
-             f"Slices with fewer than {self.min_size} customers or fewer than {self.min_positives} buyers or non-buyers "
+             f"Slices with fewer than {self.min_size} {w['rows']} or fewer than {self.min_positives} {w['events']} or {w['non_events']} "
              "(or whose rest has too few) are not tested: their metric is too noisy to compare."]
     if self.tested and (floor := self.tested / (self.n_boot + 1)) >= self.alpha:
         notes.append(f"Too few replicates to flag anything: with {self.n_boot:,} the smallest p-value is 1/{self.n_boot + 1:,}, so "
                      f"after Holm's adjustment over {self.tested} slices none can fall below {floor:.3f}, which is not below "
                      f"{self.alpha:g}. Remedy: use n_boot of at least {math.ceil(2 * self.tested / self.alpha):,}.")
     if self.metric in ('roc_auc', 'lift'):
-        notes.append(f"The rest pools several groups. When the sliced column itself predicts buying, the model earns part "
+        notes.append(f"The rest pools several groups. When the sliced column itself predicts the outcome, the model earns part "
                      f"of the rest's {self.metric_name} by ranking those groups against each other, which it cannot do "
                      "inside one slice; so most slices of a predictive column come out somewhat below the rest even when "
-                     "the model is equally good within every group. A flag says the model ranks this slice's customers "
+                     f"the model is equally good within every group. A flag says the model ranks this slice's {w['rows']} "
                      "worse than the rest's; read it with that in mind.")
     else:
-        notes.append("Brier loss grows with the slice's buyer rate (a perfectly calibrated model scores p(1 - p)), so a "
-                     "slice with many buyers has a higher Brier loss without the model being worse for it.")
+        notes.append(f"Brier loss grows with the slice's rate of {w['events']} (a perfectly calibrated model scores p(1 - p)), so a "
+                     f"slice with many {w['events']} has a higher Brier loss without the model being worse for it.")
     if self.n_positive < 200:
-        notes.append(f"With {self.n_positive} buyers in the whole test set, a slice holds few buyers: only large gaps can "
+        notes.append(f"With {self.n_positive} {w['events']} in the whole test set, a slice holds few of them: only large gaps can "
                      "be detected, and 'not significant' means 'not shown', not 'as good as the rest'.")
     notes.append("Slices are defined on the test set and should be chosen before looking at the results; Holm's "
                  "adjustment covers the listed slices only, not a search over many columns.")
@@ -272,7 +278,7 @@ def _groups(self:SliceReport, top:int|None=None) -> tuple[list[str], list[str], 
     more = [] if top is None or len(rest) <= top else [f"... and {len(rest) - top} more (see .table())"]
     skipped = t[t.verdict == 'not tested']
     return (tested[tested.flagged.astype(bool)].sentence.tolist(), rest.sentence.tolist()[:top] + more,
-            [f"{self.names.get(r.column, r.column)} {r.level} (n = {r.n:,}, {_buyers(r.positives)})" for r in skipped.itertuples()])
+            [f"{self.names.get(r.column, r.column)} {r.level} (n = {r.n:,}, {_count(r.positives, self.words['events'])})" for r in skipped.itertuples()])
 
 def _summary(self:SliceReport, top:int|None=8) -> str:
     "Plain-text report: caption, flagged slices, other tested slices (at most `top`), untested slices, notes."
@@ -345,10 +351,12 @@ def slice_report(X_test:pd.DataFrame,  # test features, one row per customer (sa
                  seed:int=0,  # seed of the resamples
                  min_effect:float|None=None,  # practical margin; default 0.05 (AUC), 0.5 (lift), 0.01 (Brier)
                  names:dict|None=None,  # column -> readable name for the sentences, e.g. {'MOSHOOFD': 'main type'}
+                 words:dict|None=None,  # how reports name the rows and the two classes: a card's `decision.words()`
                 ) -> SliceReport:
     "Metric per slice with bootstrap CIs, a one-sided bootstrap test of 'worse than the rest', Holm-adjusted, flagged with a margin."
     y, s = _check_pair(y_test, p_test, need='both')
-    if y.ndim != 1: raise DataError(f"y_test must be 1-D (one label per customer); got shape {y.shape}.")
+    if y.ndim != 1: raise DataError(f"y_test must be 1-D (one label per row); got shape {y.shape}.")
+    words = {**WORDS, **(words or {})}
     X = _check_columns(X_test, columns, len(y)); share = _check_share(share); _check_alpha(alpha)
     name, fn, better = _check_metric(metric, share)
     if metric == 'brier_loss': _check_probabilities(s)
@@ -357,13 +365,13 @@ def slice_report(X_test:pd.DataFrame,  # test features, one row per customer (sa
     order = np.argsort(-s, kind='stable')            # sort by score once: the metrics' own sorts are then almost free
     X, y, s = X[list(columns)].iloc[order], y[order], s[order]
     rows, reps = _rows(X, y, s, fn, columns=list(columns), bands=_check_bands(bands, X, list(columns)), metric=metric,
-                       better=better, min_size=min_size, min_positives=min_positives, n_boot=n_boot, alpha=alpha, seed=seed)
+                       better=better, min_size=min_size, min_positives=min_positives, n_boot=n_boot, alpha=alpha, seed=seed, words=words)
     names = dict(names or {})
     rows = _judge(rows, alpha=alpha, min_effect=min_effect, sentence=partial(_slice_sentence, name=name, metric=metric,
-                                                                            alpha=alpha, min_effect=min_effect, names=names))
+                                                                            alpha=alpha, min_effect=min_effect, names=names, words=words))
     overall = bootstrap_metric(fn, y, s, name=name, n_boot=n_boot, alpha=alpha, seed=seed)
     return SliceReport(rows, metric, name, better, overall, len(y), int(y.sum()), alpha, min_effect, min_size, min_positives,
-                       n_boot, share, names, reps)
+                       n_boot, share, names, reps, words)
 
 # %% ../nbs/04d_slices.ipynb #9f7c5e95
 def worst_errors(X_test:pd.DataFrame,  # test features, one row per customer (same order as y_test and p_test)
@@ -372,18 +380,18 @@ def worst_errors(X_test:pd.DataFrame,  # test features, one row per customer (sa
                  *, k:int=10,  # rows in each table
                  columns:list[str]|None=None,  # features to show; all by default
                 ) -> dict[str, pd.DataFrame]:
-    "The k most confident false positives (non-buyers, highest scores) and false negatives (buyers, lowest scores)."
+    "The k most confident false positives (negatives with the highest scores) and false negatives (positives with the lowest scores); column `positive` is the label."
     y, s = _check_pair(y_test, p_test, need=None); k = _check_count('k', k)
     cols = list(X_test.columns) if columns is None and isinstance(X_test, pd.DataFrame) else columns
     X = _check_columns(X_test, cols, len(y), verb='show')[cols]
-    front = pd.DataFrame({'score': s, 'rank_pct': 100 * stats.rankdata(s, 'max') / len(s), 'buyer': y}, index=X.index)
+    front = pd.DataFrame({'score': s, 'rank_pct': 100 * stats.rankdata(s, 'max') / len(s), 'positive': y}, index=X.index)
     t = pd.concat([front, X], axis=1)
     order = np.argsort(-s, kind='stable')
     return {'false_positives': t.iloc[order[y[order] == 0][:k]], 'false_negatives': t.iloc[order[::-1][y[order[::-1]] == 1][:k]]}
 
 # %% ../nbs/04d_slices.ipynb #67119ec4
 _XLABEL = {'roc_auc': 'ROC AUC in the slice (0.5 = random ranking, 1 = perfect)',
-           'lift': 'Lift in the slice (buyer rate in its top {pct} / its buyer rate; 1 = random)',
+           'lift': 'Lift in the slice (rate of {events} in its top {pct} / its rate; 1 = random)',
            'brier_loss': 'Brier loss in the slice (squared probability error; lower is better)'}
 
 def plot_slices(report:SliceReport,  # result of `slice_report`
@@ -398,12 +406,13 @@ def plot_slices(report:SliceReport,  # result of `slice_report`
         if sel.any():
             e = np.vstack([t.estimate - t.ci_low, t.ci_high - t.estimate])[:, sel]
             ax.errorbar(t.estimate[sel], pos[sel], xerr=np.clip(e, 0, None), fmt='o', c=c, capsize=3, label=lab)
-    ax.plot(t.rest, pos, 'x', c='grey', label='rest of the customers')
-    ax.axvline(report.overall.estimate, ls='--', c='k', lw=1, label=f'all customers ({report.overall.estimate:.3g})')
-    ax.set_yticks(pos, [f"{report.names.get(r.column, r.column)}: {r.level}  (n={r.n:,}, {_buyers(r.positives)})" for r in t.itertuples()])
+    w = report.words
+    ax.plot(t.rest, pos, 'x', c='grey', label=f"rest of the {w['rows']}")
+    ax.axvline(report.overall.estimate, ls='--', c='k', lw=1, label=f"all {w['rows']} ({report.overall.estimate:.3g})")
+    ax.set_yticks(pos, [f"{report.names.get(r.column, r.column)}: {r.level}  (n={r.n:,}, {_count(r.positives, w['events'])})" for r in t.itertuples()])
     untested = len(report.rows) - report.tested
     ax.set(title=f"{report.metric_name} by slice: {len(report.flagged)} of {report.tested} tested slices flagged"
                  + (f"\n({untested} slices too small to test, not shown)" if untested else ""),
-           xlabel=_XLABEL[report.metric].format(pct=_pct(report.share)), ylabel='Slice (column: level)')
+           xlabel=_XLABEL[report.metric].format(pct=_pct(report.share), events=w['events']), ylabel='Slice (column: level)')
     fig.legend(loc='outside lower center', ncols=2, fontsize=8)
     return fig

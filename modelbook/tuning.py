@@ -11,16 +11,18 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.feature_selection import SelectorMixin
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupKFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedGroupKFold, TimeSeriesSplit, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 from .compare import corrected_resampled_ttest, repeated_cv_scores
+from .config import TuningSpec
+from .evaluate import roc_auc
 from .errors import ConfigError, ModelError
 from .models import make_model
 
 # %% auto #0
-__all__ = ['expand_grid', 'Tuning', 'tune', 'L1Selector', 'with_selection', 'PermutationSelector', 'SelectionAssessment',
-           'assess_selection']
+__all__ = ['expand_grid', 'Tuning', 'tune', 'RepeatedGroupKFold', 'CVPlan', 'cv_plan', 'tune_card', 'L1Selector',
+           'with_selection', 'PermutationSelector', 'SelectionAssessment', 'assess_selection']
 
 # %% ../nbs/03c_tuning.ipynb #9a1c3282
 def expand_grid(grid: dict, # parameter -> list of values, e.g. {'learning_rate': [0.05, 0.1]}
@@ -40,19 +42,24 @@ def _label(params: dict) -> str:
 class Tuning:
     "The outcome of a grid search on repeated cross-validation."
     kind: str
-    table: pd.DataFrame        # one row per grid point: params, mean and sd of the fold scores, difference from defaults with CI and p
+    table: pd.DataFrame        # one row per grid point: params, mean and sd of the fold scores, gain over the defaults with CI and p
     scores: pd.DataFrame       # fold scores: one column per grid point (the `_label` of its params)
     chosen: dict               # the parameters to use: the best point if its lead is established, else {} (defaults)
     best: dict                 # the best point by mean CV score
-    test: object               # corrected resampled t-test: best vs defaults
+    test: object               # corrected resampled t-test: best vs defaults, oriented so that a positive estimate is a gain
     alpha: float
+    better: str = 'higher'     # direction of the fold scores: 'higher' (AUC) or 'lower' (an error, log loss)
+    how: str = ''              # the folds, in words
 
     def summary(self) -> str:
-        b, t = _label(self.best), self.test
+        b, t, s = _label(self.best), self.test, 1 if self.better == 'higher' else -1
         if not self.best: return f"{self.kind}: the card's defaults scored best of {len(self.table)} grid points; nothing to change."
-        lead = f"{t.estimate:+.4f} {self.scores.attrs.get('metric', 'score')} (95% CI {t.ci_low:+.4f} to {t.ci_high:+.4f}, p = {t.p_value:.3g})"
-        if self.chosen: return f"{self.kind}: tuned to {b}, which beats the defaults by {lead} on {len(self.scores)} folds: established, so it is used."
-        return (f"{self.kind}: the best grid point, {b}, leads the defaults by {lead}; not established at alpha = {self.alpha:g}, "
+        lo, hi = sorted((s * t.ci_low, s * t.ci_high))
+        lead = (f"{s * t.estimate:+.4f} {self.scores.attrs.get('metric', 'score')}{'' if s > 0 else ', lower is better'} "
+                f"(95% CI {lo:+.4f} to {hi:+.4f}, p = {t.p_value:.3g})")
+        folds = f"{len(self.scores)} folds" + (f" ({self.how})" if self.how else '')
+        if self.chosen: return f"{self.kind}: tuned to {b}, which beats the defaults by {lead} on {folds}: established, so it is used."
+        return (f"{self.kind}: the best grid point, {b}, leads the defaults by {lead} on {folds}; not established at alpha = {self.alpha:g}, "
                 "so the defaults are kept.")
 
     def _repr_html_(self):
@@ -62,34 +69,105 @@ class Tuning:
 
 # %% ../nbs/03c_tuning.ipynb #20b7f0cf
 def tune(kind: str,                 # model kind ('glm' or 'hgb')
-         X: pd.DataFrame, y,        # training features and 0/1 target
+         X: pd.DataFrame, y,        # training features and target (0/1, class labels or counts, as `task` says)
          *, numeric: list[str], categorical: list[str],
          grid: dict,                # parameter -> values to try
-         folds: int=5, repeats: int=2, # repeated stratified K-fold
+         folds: int=5, repeats: int=2, # repeated stratified K-fold, when no `cv` is given
          seed: int=0, alpha: float=0.05,
          select: float|None=None,   # L1 selection with this C inside every pipeline (see below); None: no selection
+         task: str='binary',        # the card's task: which estimator `make_model` builds
+         cv=None,                   # a splitter instead of repeated stratified K-fold, e.g. `cv_plan(card).cv`
+         groups=None,               # the group of each row, for a group splitter
+         scoring=roc_auc,           # scoring(y, prediction) -> float on a fold
+         better: str='higher',      # 'lower' for an error or a loss
+         how: str='',               # the folds in words, for the summary
         ) -> Tuning:
-    "Search `grid` on repeated stratified K-fold of the training rows; use the best point only if it beats the defaults significantly."
+    "Search `grid` on cross-validation folds of the training rows; use the best point only if it beats the defaults significantly."
     points = expand_grid(grid)
     if {} not in points: points = [{}, *points]
-    est = make_model(kind, numeric=numeric, categorical=categorical, seed=seed)['model']
+    est = make_model(kind, numeric=numeric, categorical=categorical, task=task, seed=seed)['model']
     unknown = sorted({k for p in points for k in p} - set(est.get_params()))
     if unknown: raise ConfigError(f"Tuning grid for `{kind}`: {type(est).__name__} has no parameter {', '.join(unknown)}; "
                                   f"its parameters are {', '.join(sorted(est.get_params()))}.")
-    build = lambda p: with_selection(make_model(kind, numeric=numeric, categorical=categorical, seed=seed, **p), C=select) if select else \
-                      make_model(kind, numeric=numeric, categorical=categorical, seed=seed, **p)
-    scores = repeated_cv_scores({_label(p): build(p) for p in points}, X, y, n_splits=folds, n_repeats=repeats, seed=seed)
-    n_train, n_test = scores.attrs['n_train'], scores.attrs['n_test']
+    plain = lambda p: make_model(kind, numeric=numeric, categorical=categorical, task=task, seed=seed, **p)
+    build = (lambda p: with_selection(plain(p), C=select)) if select else plain
+    scores = repeated_cv_scores({_label(p): build(p) for p in points}, X, y, n_splits=folds, n_repeats=repeats, seed=seed,
+                                scoring=scoring, cv=cv, groups=groups)
+    s = 1 if better == 'higher' else -1                        # the t-test sees s * score: higher is better
+    gain = lambda p: corrected_resampled_ttest(s * scores[_label(p)], s * scores['defaults'], n_train=scores.attrs['n_train'],
+                                               n_test=scores.attrs['n_test'], alpha=alpha)
     rows = []
     for p in points:
-        t = corrected_resampled_ttest(scores[_label(p)], scores['defaults'], n_train=n_train, n_test=n_test, alpha=alpha)
+        t = gain(p)
         rows.append({'point': 'grid' if p else 'defaults', **{k: p.get(k, est.get_params()[k]) for k in grid}, 'mean': scores[_label(p)].mean(), 'sd': scores[_label(p)].std(ddof=1),
-                     'vs_defaults': t.estimate, 'ci_low': t.ci_low, 'ci_high': t.ci_high, 'p_value': t.p_value if p else np.nan})
-    table = pd.DataFrame(rows).sort_values('mean', ascending=False, ignore_index=True)
-    best = max(points, key=lambda p: scores[_label(p)].mean())
-    test = corrected_resampled_ttest(scores[_label(best)], scores['defaults'], n_train=n_train, n_test=n_test, alpha=alpha)
+                     'gain': t.estimate, 'ci_low': t.ci_low, 'ci_high': t.ci_high, 'p_value': t.p_value if p else np.nan})
+    table = pd.DataFrame(rows).sort_values('mean', ascending=better == 'lower', ignore_index=True)
+    best = max(points, key=lambda p: s * scores[_label(p)].mean())
+    test = gain(best)
     chosen = best if best and test.p_value < alpha and test.estimate > 0 else {}
-    return Tuning(kind, table, scores, chosen, best, test, alpha)
+    return Tuning(kind, table, scores, chosen, best, test, alpha, better, how)
+
+# %% ../nbs/03c_tuning.ipynb #aa545739
+class RepeatedGroupKFold:
+    "K-fold over whole groups (e.g. days), repeated with different shuffles, stratified by class unless `stratify=False`: a group's rows stay on one side."
+    def __init__(self, n_splits: int=5, n_repeats: int=2, random_state: int=0, stratify: bool=True):
+        self.n_splits, self.n_repeats, self.random_state, self.stratify = n_splits, n_repeats, random_state, stratify
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int: return self.n_splits * self.n_repeats
+
+    def split(self, X, y, groups=None):
+        if groups is None: raise ConfigError("RepeatedGroupKFold needs `groups`: the group (e.g. the day) of every row, so that a group's rows stay together.")
+        kind = StratifiedGroupKFold if self.stratify else GroupKFold
+        for r in range(self.n_repeats):
+            yield from kind(self.n_splits, shuffle=True, random_state=self.random_state + r).split(X, y, groups)
+
+# %% ../nbs/03c_tuning.ipynb #783453bc
+def _scoring(task: str, metric: str) -> tuple:
+    "The fold score for a task and the card's success metric, and its direction."
+    if task == 'binary': return roc_auc, 'higher'           # lift at a cut-off is too noisy on a fold's few positives
+    if task == 'count':
+        from modelbook.regression import mean_absolute_error, root_mean_squared_error, poisson_deviance_loss
+        return {'mae': mean_absolute_error, 'rmse': root_mean_squared_error}.get(metric, poisson_deviance_loss), 'lower'
+    from modelbook.multiclass import MULTICLASS_BETTER, roc_auc_ovr, log_loss, accuracy, macro_f1
+    return {'roc_auc_ovr': roc_auc_ovr, 'log_loss': log_loss, 'accuracy': accuracy, 'macro_f1': macro_f1}[metric], MULTICLASS_BETTER[metric]
+
+@dataclass
+class CVPlan:
+    "How tuning cross-validates a card's training rows, and what it scores."
+    cv: object         # the splitter: split(X, y, groups)
+    scoring: object    # scoring(y, prediction) -> float on one fold
+    better: str        # 'higher' or 'lower'
+    groups: str|None   # the column whose groups stay together (a group split), else None
+    how: str           # the folds in words
+
+def cv_plan(card,          # a `Card`
+            *, seed: int=0, # random state of the fold assignment
+           ) -> CVPlan:
+    "The tuning folds and fold score for a card: forward-chaining for a time split, whole groups for a group split, else repeated (stratified) K-fold."
+    t, s = card.tuning or TuningSpec(), card.split
+    scoring, better = _scoring(card.task, card.success.metric)
+    if s.method == 'time':
+        gap = card.evaluation.block if card.evaluation.block > 1 else 0
+        return CVPlan(TimeSeriesSplit(n_splits=t.folds, gap=gap), scoring, better, None,
+                      f"forward-chaining in `{s.time_column}` order, each fold scoring the block after its training rows, {gap} rows apart")
+    strat = card.task != 'count'
+    if s.method == 'group':
+        return CVPlan(RepeatedGroupKFold(t.folds, t.repeats, seed, stratify=strat), scoring, better, s.group_column,
+                      f"{t.repeats} x {t.folds}-fold over whole `{s.group_column}` groups" + (', stratified by class' if strat else ''))
+    return CVPlan((RepeatedStratifiedKFold if strat else RepeatedKFold)(n_splits=t.folds, n_repeats=t.repeats, random_state=seed), scoring, better, None,
+                  f"{t.repeats} x {t.folds}-fold" + (', stratified' if strat else ''))
+
+def tune_card(card,                  # a `Card` with a `tuning` section that has a grid for `kind`
+              kind: str, X: pd.DataFrame, y, # the training rows (in time order for a time split)
+              *, numeric: list[str], categorical: list[str],
+              groups=None,           # the card's group column on these rows, for a group split
+              seed: int=0, select: float|str|None=None,
+             ) -> Tuning:
+    "Search the card's grid for `kind` on the card's folds (`cv_plan`), scored by the card's metric; tested at the card's alpha."
+    plan, t = cv_plan(card, seed=seed), card.tuning
+    if plan.groups is not None and groups is None: raise ConfigError(f"Card `{card.name}` splits by `{plan.groups}`: pass groups=<that column of the training rows>.")
+    return tune(kind, X, y, numeric=numeric, categorical=categorical, grid=t.grids[kind], folds=t.folds, repeats=t.repeats, seed=seed,
+                alpha=card.success.alpha, select=select, task=card.task, cv=plan.cv, groups=groups, scoring=plan.scoring, better=plan.better, how=plan.how)
 
 # %% ../nbs/03c_tuning.ipynb #287f86ea
 class L1Selector(SelectorMixin, BaseEstimator):

@@ -3,6 +3,7 @@ their outcome is recorded on the candidate, and cards that ask for tuning where 
 import json, subprocess, sys
 import pytest, yaml
 from conftest import copy_project, env_for
+from modelbook.models import HGB_DEFAULTS
 
 TUNING = {'folds': 2, 'repeats': 1, 'grids': {'hgb': {'learning_rate': [0.05, 0.1]}}, 'select': {'glm': 0.05}}
 
@@ -55,3 +56,28 @@ def test_bad_tuning_sections_are_refused(tmp_path, edit, expected):
     code = "from modelbook.config import load_card; load_card('caravan')"
     r = subprocess.run([sys.executable, '-c', code], cwd=root, env=env_for(root), capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and expected in r.stderr, r.stderr[-1500:]
+
+CODE_TASKS = """
+import json, sys
+from modelbook.experiments import train_candidate
+r = train_candidate(sys.argv[1], 'hgb', n_boot=100)
+c = r.candidate()
+print(json.dumps({'cv': r.tuning.scores.attrs['cv'], 'folds': len(r.tuning.scores), 'metric': r.tuning.scores.attrs['metric'], 'better': r.tuning.better,
+                  'chosen': r.tuning.chosen, 'best': r.tuning.best, 'tuned_params': c.params['tuned_params'], 'model_params': r.model['model'].get_params(),
+                  'summary': r.tuning.summary()}, default=str))
+"""
+
+@pytest.mark.slow   # tune_card is tested on both cards in 03c_tuning; this trains them end to end from their cards (make test-all)
+@pytest.mark.parametrize('card, cv, folds, metric, better', [('bikeshare', 'TimeSeriesSplit', 3, 'mean_absolute_error', 'lower'),
+                                                              ('weather', 'RepeatedGroupKFold', 6, 'roc_auc_ovr', 'higher')])
+def test_count_and_multiclass_cards_tune_on_their_own_folds(tmp_path, card, cv, folds, metric, better):
+    root = copy_project(tmp_path/'project', only=('nbs/experiments/', 'settings.ini', 'data/'))
+    r = subprocess.run([sys.executable, '-c', CODE_TASKS, card], cwd=root, env={**env_for(root), 'OMP_NUM_THREADS': '1'}, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (out['cv'], out['folds'], out['metric'], out['better']) == (cv, folds, metric, better), out
+    assert json.loads(out['tuned_params']) == out['chosen'] and out['chosen'] in ({}, out['best']), out
+    grid = yaml.safe_load((root/'nbs'/'experiments'/f'{card}.yaml').read_text())['tuning']['grids']['hgb']
+    for k, values in grid.items():                                                      # the fitted model uses the chosen point, or the defaults
+        assert out['model_params'][k] == out['chosen'].get(k, HGB_DEFAULTS[k]), out
+        if out['chosen']: assert out['chosen'][k] in values
