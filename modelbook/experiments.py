@@ -263,7 +263,9 @@ def train_candidate(card,                      # a `Card`, or the name of one
     X_te, y_te = split_xy(split.test, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
     build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed)
     t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
-    profile, contract = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric']), _contract(card, features)
+    block = card.evaluation.block if card.split.method == 'time' else 1   # rows in time order come in clusters (hours of a day); shuffled rows do not
+    profile = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric'], block=block, target=y_tr)   # labels too: target drift later
+    contract = _contract(card, features)
     if card.task == 'count':
         mu, ev, v = _evaluate_count(card, model, X_te, y_te, y_tr, n_boot=n_boot, seed=seed)
         return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'])
