@@ -19,7 +19,8 @@ from .regression import evaluate_count, paired_deviance_test, compare_counts
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'ACTIONS', 'TRIGGERS', 'GATES', 'DRIFT_POLICIES', 'Policy', 'scale_factor', 'performance_alert',
-           'labelled_window', 'gate_challenger', 'Backtest', 'replay', 'plot_backtest', 'backtest', 'alarm_agreement']
+           'labelled_window', 'gate_challenger', 'Backtest', 'replay', 'plot_backtest', 'backtest', 'alarm_agreement',
+           'first_model_candidate']
 
 # %% ../nbs/08b_backtest.ipynb #5442ba2b
 show_figures_inline()
@@ -398,12 +399,8 @@ def _bt_summary(self:Backtest) -> str:
 Backtest._repr_html_, Backtest.summary, Backtest.__str__, Backtest.__repr__ = _bt_html, _bt_summary, _bt_summary, _bt_summary
 
 # %% ../nbs/08b_backtest.ipynb #5052177d
-def backtest(card,  # a count `Card` or its name
-             *, strategies=None, kind:str|None=None,  # `card` (the card's policy) and every alternative by default; the card's first model kind
-             train_months:int=3,  # the first model is trained on the first `train_months` months
-             n_boot:int=300, **kw,  # more settings of `replay` (lag, window, tolerance, gate, seed, expected, reference); None: the card's
-            ) -> Backtest:
-    "Replay a count card's year month by month (train on the first months, then predict each later month) under its own policy and the alternatives."
+def _season_frame(card) -> tuple:
+    "A count card's rows in time order with a month number `_month`, its feature columns, and the month names."
     from modelbook.config import load_card
     from modelbook.data import card_data, datasheet
     from modelbook.features import feature_columns
@@ -414,6 +411,15 @@ def backtest(card,  # a count `Card` or its name
     cols = feature_columns(df, target=card.data.target, nominal=card.data.categorical, exclude=card.data.exclude, columns=datasheet(card.data.dataset).columns)
     months = list(df['mnth'].cat.categories)
     df = df.assign(_month=df['mnth'].cat.codes + 1).sort_values([card.split.time_column or '_month'], kind='stable')
+    return card, df, cols, {i + 1: name for i, name in enumerate(months)}
+
+def backtest(card,  # a count `Card` or its name
+             *, strategies=None, kind:str|None=None,  # `card` (the card's policy) and every alternative by default; the card's first model kind
+             train_months:int=3,  # the first model is trained on the first `train_months` months
+             n_boot:int=300, **kw,  # more settings of `replay` (lag, window, tolerance, gate, seed, expected, reference); None: the card's
+            ) -> Backtest:
+    "Replay a count card's year month by month (train on the first months, then predict each later month) under its own policy and the alternatives."
+    card, df, cols, names = _season_frame(card)
     present, m = sorted(df['_month'].unique()), card.monitoring
     kw = {**dict(lag=m.lag, tolerance=m.tolerance, window=m.window if isinstance(m.window, int) else 3, expected=m.expected_drift,
                  reference=m.reference), **{k: v for k, v in kw.items() if v is not None}}
@@ -421,7 +427,7 @@ def backtest(card,  # a count `Card` or its name
     return replay(df, target=card.data.target, period='_month', **cols, train=present[:train_months], test=present[train_months:],
                   strategies=strategies, kind=kind or card.models[0], block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha,
                   maximum=card.success.maximum if card.success.maximum is not None else np.inf, max_drifted_share=card.monitoring.max_drifted_share,
-                  unit=card.evaluation.unit, names={i + 1: name for i, name in enumerate(months)}, policy=Policy(m.action, m.trigger, m.window), **kw)
+                  unit=card.evaluation.unit, names=names, policy=Policy(m.action, m.trigger, m.window), **kw)
 
 # %% ../nbs/08b_backtest.ipynb #b49d1087
 DRIFT_POLICIES = {   # name -> (rows per cluster: None = the card's block; reference; leave the declared expected-drift columns out of the verdict)
@@ -454,3 +460,31 @@ def alarm_agreement(months:pd.DataFrame, # `Backtest.drift_policies()`
     p = months['alert'].astype(bool)
     return pd.DataFrame([dict(policy=k, alarms=int(a.sum()), with_alert=int((a & p).sum()), without_alert=int((a & ~p).sum()), alerts_missed=int((~a & p).sum()))
                          for k in DRIFT_POLICIES for a in [months[k].astype(bool)]])
+
+# %% ../nbs/08b_backtest.ipynb #a56baa74
+def first_model_candidate(card,  # a count `Card` or its name
+                          *, train_months:int=3, kind:str|None=None, seed:int=0, n_boot:int=300,
+                         ):
+    "The model a backtest starts from, as a `Candidate` to register: fitted on the first months, held out = the last of them predicted by a model of the months before."
+    from modelbook.track import Candidate
+    from modelbook.models import TRUSTED_TYPES
+    from modelbook.contract import load_contract, contract_columns
+    from modelbook.data import fingerprint
+    from modelbook.regression import count_verdict
+    card, df, cols, names = _season_frame(card)
+    kind, present, t, s, e = kind or card.models[0], sorted(df['_month'].unique()), card.data.target, card.success, card.evaluation
+    train = tuple(present[:train_months])
+    if len(train) < 2: raise ConfigError(f"first_model_candidate needs at least 2 training months (the last validates); got {train_months}.")
+    fits = _Fits(df, target=t, period='_month', **cols, kind=kind, seed=seed, block=e.block)
+    model, profile = fits.model(train)
+    val_rows, p_val = fits.rows([train[-1]]), fits.predict(train[:-1], train[-1])
+    ev = evaluate_count(fits.y(train[-1]), p_val, block=e.block, n_boot=n_boot, alpha=s.alpha, seed=seed, unit=e.unit)
+    v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
+    spec = contract_columns(load_contract(card.data.contract or card.data.dataset)); contract = {c: spec[c] for c in fits.features}
+    bundle = {'contract.json': contract, 'profile.json': profile, 'card.json': card.model_dump(), 'metrics.json': ev.to_dict(),
+              'holdout.json': {'test_fingerprint': fingerprint(val_rows), 'y': fits.y(train[-1]).tolist(), 'p': [float(x) for x in p_val]},
+              'serving.json': {'task': 'count', 'prediction': 'expected count', 'unit': e.unit, 'target': t, 'features': list(contract)}}
+    return Candidate(card.name, kind, model, {'card': card.name, 'task': 'count', 'model': kind, 'seed': seed, 'trained_on': _span(train, names), 'block': e.block},
+                     {k: x for k, x in ev.to_dict().items() if isinstance(x, float)},
+                     {'status': v.status, 'sentence': v.sentence, 'metric': v.metric, 'estimate': v.estimate, 'low': v.low, 'high': v.high}, bundle,
+                     datasets={'train': (fits.rows(train), t), 'test': (val_rows, t)}, success_metric=s.metric, trusted_types=TRUSTED_TYPES)

@@ -15,7 +15,7 @@ from .errors import DataError, ConfigError
 
 # %% auto #0
 __all__ = ['PROFILE_FORMAT', 'MISSING', 'UNSEEN', 'KS_EXACT_MAX_N', 'reference_profile', 'DriftReport', 'drift_report',
-           'plot_drift', 'plot_column_shift', 'prediction_frame', 'prediction_drift', 'target_drift']
+           'plot_drift', 'plot_column_shift', 'prediction_frame', 'prediction_drift', 'target_drift', 'rolling_profile']
 
 # %% ../nbs/08_monitor.ipynb #6ce4ceac
 show_figures_inline()
@@ -482,3 +482,14 @@ def target_drift(profile:dict,  # a reference profile built with `target=`
     sub = dict(format=PROFILE_FORMAT, n_rows=t["n"], numeric={name: entry} if kind == "numeric" else {},
                categorical={name: entry} if kind == "categorical" else {})
     return drift_report(sub, pd.Series(np.asarray(y), name=name).to_frame(), alpha=alpha, max_drifted_share=0.0)
+
+# %% ../nbs/08_monitor.ipynb #405a887a
+def rolling_profile(previous:pd.DataFrame,  # the previous window's rows (features)
+                    profile:dict,           # the model's stored profile: its columns and their design effects
+                   ) -> dict:
+    "Reference profile of the previous window, with the stored profile's columns and design effects."
+    _check_profile(profile)
+    out = reference_profile(previous, categorical=list(profile["categorical"]), numeric=list(profile["numeric"]), n_quantiles=profile["n_quantiles"])
+    for kind in ("numeric", "categorical"):
+        for c, p in out[kind].items(): p["deff"] = profile[kind][c].get("deff", 1.0)
+    return out
