@@ -47,7 +47,7 @@ ui: $(STAMP) ## MLflow's UI on the project's tracking store, http://127.0.0.1:50
 test: $(STAMP) ## the suite (under 10 minutes): notebooks, export/clean checks, end-to-end, docs, wheel
 	$(BIN)/pytest
 
-test-all: $(STAMP) ## the suite plus the slow end-to-end tests (reproduce, backtest, tuning, promote, monitor, count and multiclass cards, SQLite writers, a new project's run/serve/monitor and its own make test)
+test-all: $(STAMP) ## the suite plus the slow end-to-end tests (reproduce, backtest, the season replayed through the service, tuning, promote, monitor, count and multiclass cards, SQLite writers, a new project's run/serve/monitor and its own make test)
 	$(BIN)/pytest -m "slow or not slow"
 
 lab: $(STAMP) ## JupyterLab on the project's kernel

@@ -5,7 +5,7 @@
 # %% ../nbs/08b_backtest.ipynb #c5d0c524
 from __future__ import annotations
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -14,12 +14,13 @@ from .errors import ConfigError, DataError
 from .evaluate import _level
 from .compare import _fmt_p
 from .models import make_model
-from .monitor import reference_profile, drift_report
+from .monitor import reference_profile, drift_report, target_drift
 from .regression import evaluate_count, paired_deviance_test, compare_counts
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'GATES', 'scale_factor', 'performance_alert', 'gate_challenger', 'Backtest', 'replay', 'plot_backtest',
-           'backtest']
+__all__ = ['STRATEGIES', 'ACTIONS', 'TRIGGERS', 'GATES', 'DRIFT_POLICIES', 'Policy', 'scale_factor', 'performance_alert',
+           'labelled_window', 'gate_challenger', 'Backtest', 'replay', 'plot_backtest', 'backtest', 'alarm_agreement',
+           'first_model_candidate']
 
 # %% ../nbs/08b_backtest.ipynb #5442ba2b
 show_figures_inline()
@@ -31,6 +32,7 @@ STRATEGIES = {
     'sliding': 'retrain at the start of every month on the last `window` labelled months',
     'drift': 'retrain (on the last `window` labelled months) only when the latest month drifted or raised a performance alert',
     'recalibrate': 'keep the first model; refit only a multiplicative scale = observed / predicted total on the latest labelled month',
+    'card': "the card's own policy (monitoring.action, trigger, window)",
 }
 
 def _check_strategies(strategies) -> list[str]:
@@ -41,6 +43,41 @@ def _check_strategies(strategies) -> list[str]:
         raise ConfigError(f"Backtest strategies must be a non-empty list of {', '.join(STRATEGIES)}; got {strategies!r} "
                           f"(unknown: {unknown}). Remedy: e.g. strategies=['static', 'monthly'].")
     return list(dict.fromkeys(strategies))
+
+# %% ../nbs/08b_backtest.ipynb #d070712b
+ACTIONS, TRIGGERS = ('none', 'recalibrate', 'retrain'), ('drift', 'performance', 'either', 'schedule')
+
+@dataclass(frozen=True)
+class Policy:
+    "What a monitoring alert leads to: an action, the alert that triggers it, and the retraining window."
+    action: str = 'none'            # none | recalibrate | retrain
+    trigger: str = 'either'         # drift | performance | either | schedule (every month)
+    window: int|str = 'expanding'   # retraining window: 'expanding' or N months (sliding)
+
+    def __post_init__(self):
+        if self.action not in ACTIONS or self.trigger not in TRIGGERS or not (self.window == 'expanding' or (isinstance(self.window, int) and self.window >= 1)):
+            raise ConfigError(f"A policy needs action in {ACTIONS}, trigger in {TRIGGERS} and window 'expanding' or a whole number of months >= 1; "
+                              f"got action={self.action!r}, trigger={self.trigger!r}, window={self.window!r}. Remedy: fix the card's `monitoring` section.")
+
+    def due(self, drift:bool, performance:bool) -> bool:
+        "Whether the action is due, given this window's drift and performance alerts (`schedule`: always)."
+        return self.action != 'none' and (self.trigger == 'schedule' or {'drift': drift, 'performance': performance, 'either': drift or performance}[self.trigger])
+
+    def describe(self) -> str:
+        "The policy in words."
+        if self.action == 'none': return 'no action: the first model serves every month'
+        when = 'every month' if self.trigger == 'schedule' else {'drift': 'after a drift alert', 'performance': 'after a performance alert',
+                                                                   'either': 'after a drift or performance alert'}[self.trigger]
+        if self.action == 'recalibrate': return f'recalibrate (refit the scale on the latest labelled month) {when}'
+        return f"retrain on {'every labelled month' if self.window == 'expanding' else f'the last {self.window} labelled months'} {when}"
+
+def _policy(strategy:str, window:int, card:Policy|None) -> Policy:
+    "The policy behind a strategy name (`window`: the sliding window of `sliding` and `drift`)."
+    if strategy == 'card':
+        if card is None: raise ConfigError("Strategy `card` replays the card's monitoring policy; pass `policy=` (backtest(card) does).")
+        return card
+    return {'static': Policy('none'), 'monthly': Policy('retrain', 'schedule', 'expanding'), 'sliding': Policy('retrain', 'schedule', window),
+            'drift': Policy('retrain', 'either', window), 'recalibrate': Policy('recalibrate', 'schedule')}[strategy]
 
 # %% ../nbs/08b_backtest.ipynb #caebadf9
 def scale_factor(y_true, # observed counts of the latest labelled month
@@ -66,6 +103,29 @@ def performance_alert(estimate:float, # the month's MAE
                           f"tolerance={tolerance!r}. Remedy: baseline = the validation MAE, tolerance e.g. 0.25.")
     return bool(low > baseline * (1 + tolerance) and estimate > maximum)
 
+# %% ../nbs/08b_backtest.ipynb #8dc4e2b5
+def labelled_window(model,            # the registered pipeline (`RegisteredModel.model`)
+                    bundle:dict,      # its bundle: `profile` (with the target's), `contract`, `holdout`
+                    labelled:pd.DataFrame,  # the window's rows with their labels: the contract's features and the card's target
+                    card,             # the `Card`: target, task, alpha, block, tolerance, bar
+                    *, n_boot:int=300, seed:int=0,
+                   ) -> dict:
+    "Target drift of a labelled window and, for a count card, its MAE with CI and the performance alert against the held-out MAE."
+    from modelbook.data import conform
+    t, m = card.data.target, card.monitoring
+    if t not in labelled.columns:
+        raise DataError(f"The labelled window has no target column `{t}`; it has {list(labelled.columns)[:10]}. Remedy: pass the window's rows with their labels.")
+    y = labelled[t] if card.task != 'binary' else (labelled[t].astype(str) == str(card.data.positive)).astype(int)
+    out = {'target_drift': target_drift(bundle['profile'], y, alpha=m.alpha) if 'target' in bundle['profile'] else None, 'performance': None}
+    if card.task == 'count':
+        mu = model.predict(conform(labelled, bundle['contract'], where='the labelled window'))
+        ev = evaluate_count(y.to_numpy(dtype=float), mu, block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha, seed=seed)['mae']
+        h = bundle['holdout']; baseline = float(np.mean(np.abs(np.asarray(h['y'], float) - np.asarray(h['p'], float))))
+        maximum = card.success.maximum if card.success.maximum is not None else np.inf
+        out['performance'] = dict(metric='mae', estimate=ev.estimate, low=ev.low, high=ev.high, baseline=baseline, tolerance=m.tolerance, maximum=maximum,
+                                  alert=performance_alert(ev.estimate, ev.low, baseline=baseline, tolerance=m.tolerance, maximum=maximum))
+    return out
+
 # %% ../nbs/08b_backtest.ipynb #79fa4db4
 GATES = ('not_worse', 'better')
 
@@ -83,11 +143,11 @@ def gate_challenger(y_true,      # observed counts of the most recent labelled m
 # %% ../nbs/08b_backtest.ipynb #9aa85999
 class _Fits:
     "Models and reference profiles fitted on windows of periods, cached; predictions cached per (window, period)."
-    def __init__(self, df, *, target, period, numeric, categorical, kind, seed):
-        self.df, self.target, self.period, self.kind, self.seed = df, target, period, kind, seed
+    def __init__(self, df, *, target, period, numeric, categorical, kind, seed, block=1):
+        self.df, self.target, self.period, self.kind, self.seed, self.block = df, target, period, kind, seed, block
         self.numeric, self.categorical = list(numeric), list(categorical)
         self.features = self.numeric + self.categorical
-        self._models, self._preds = {}, {}
+        self._models, self._preds, self._profiles = {}, {}, {}
 
     def rows(self, periods) -> pd.DataFrame: return self.df[self.df[self.period].isin(list(periods))]
 
@@ -96,9 +156,16 @@ class _Fits:
             d = self.rows(window)
             m = make_model(self.kind, numeric=self.numeric, categorical=self.categorical, task='count', seed=self.seed)
             m.fit(d[self.features], d[self.target].astype(float))
-            prof = reference_profile(d[self.features], categorical=self.categorical, numeric=self.numeric)
-            self._models[window] = (m, prof)
+            self._models[window] = (m, self.profile(window))
         return self._models[window]
+
+    def profile(self, window:tuple, block:int|None=None) -> dict:
+        "Reference profile (features and target) of a window of periods, rows in time order, clustered in `block` rows (the bootstrap block by default)."
+        key = (window, self.block if block is None else block)
+        if key not in self._profiles:
+            d = self.rows(window)
+            self._profiles[key] = reference_profile(d[self.features], categorical=self.categorical, numeric=self.numeric, block=key[1], target=d[self.target])
+        return self._profiles[key]
 
     def predict(self, window:tuple, p) -> np.ndarray:
         if (window, p) not in self._preds: self._preds[window, p] = self.model(window)[0].predict(self.rows([p])[self.features])
@@ -107,12 +174,14 @@ class _Fits:
     def y(self, p) -> np.ndarray: return self.rows([p])[self.target].to_numpy(dtype=float)
 
 # %% ../nbs/08b_backtest.ipynb #7c7f0b26
-def _decide(strategy:str, labelled:list, last_row:dict|None, window:int) -> tuple|None:
+def _triggered(policy:Policy, last_row:dict|None) -> bool:
+    "Whether the policy acts at the start of this month, given the latest served month's drift and the latest labelled month's alert."
+    return policy.trigger == 'schedule' or (last_row is not None and policy.due(bool(last_row['drift']), bool(last_row['alert_on_latest'])))
+
+def _decide(policy:Policy, labelled:list, last_row:dict|None) -> tuple|None:
     "The window a challenger is trained on at the start of a month, or None (no retraining)."
-    if strategy == 'monthly': return tuple(labelled)
-    if strategy == 'sliding': return tuple(labelled[-window:])
-    if strategy == 'drift' and last_row is not None and (last_row['drift'] or last_row['alert_on_latest']): return tuple(labelled[-window:])
-    return None
+    if policy.action != 'retrain' or not _triggered(policy, last_row): return None
+    return tuple(labelled) if policy.window == 'expanding' else tuple(labelled[-policy.window:])
 
 # %% ../nbs/08b_backtest.ipynb #d0647f4a
 def _span(window, names:dict) -> str:
@@ -126,7 +195,8 @@ class Backtest:
     table: pd.DataFrame        # one row per (strategy, period): metrics with CIs, drift, alerts, retraining
     predictions: pd.DataFrame  # strategy, period, y, mu: every test row in time order, per strategy
     baseline: float            # validation MAE of the first model (the alerts' reference)
-    settings: dict             # kind, lag, window, tolerance, maximum, gate, block, n_boot, alpha, unit, train periods
+    settings: dict             # kind, lag, window, tolerance, maximum, gate, block, n_boot, alpha, unit, train periods, policy
+    _fits: object = field(default=None, repr=False)   # the fitted windows, for `drift_policies`
 
     @property
     def strategies(self) -> list[str]: return list(dict.fromkeys(self.table['strategy']))
@@ -176,8 +246,16 @@ def _evaluate_month(y, mu, st:dict) -> dict:
         m = ev[k]; out.update({name: m.estimate, f'{name}_low': m.low, f'{name}_high': m.high})
     return out
 
+def _drift(fits:_Fits, current:tuple, p, periods:list, st:dict, *, block:int|None=None, reference:str|None=None, expected=None):
+    "Drift of period p's features against the served model's training window (reference 'training') or the period before p ('previous')."
+    reference, i = reference or st['reference'], periods.index(p)
+    prof = fits.profile(tuple(periods[i - 1:i]) if reference == 'previous' else current, block)
+    return drift_report(prof, fits.rows([p])[fits.features], alpha=st['alpha'], max_drifted_share=st['max_drifted_share'],
+                        expected=st['expected'] if expected is None else expected)
+
 def _replay_one(strategy:str, fits:_Fits, periods:list, n_train:int, st:dict, names:dict) -> tuple[list[dict], pd.DataFrame]:
     "Rows of the table for one strategy (the model serving each test period, its metrics, drift, alert, retraining) and its predictions."
+    policy = _policy(strategy, st['window'], st['policy'])
     current, scale, seen, rows, preds = tuple(periods[:n_train]), 1.0, n_train, [], []
     for i in range(n_train, len(periods)):
         p, labelled = periods[i], periods[:i - st['lag'] + 1]
@@ -185,18 +263,18 @@ def _replay_one(strategy:str, fits:_Fits, periods:list, n_train:int, st:dict, na
         if len(labelled) > seen:                                   # a new labelled month arrived since the last decision
             seen, latest, last = len(labelled), labelled[-1], (rows[-1] if rows else None)
             if last is not None: last = {**last, 'alert_on_latest': next(r['alert'] for r in rows if r['period'] == latest)}
-            if strategy == 'recalibrate':
-                scale, retrained = scale_factor(fits.y(latest), fits.predict(current, latest)), True
-            elif (window := _decide(strategy, labelled, last, st['window'])) is not None:
-                considered, gate_window = True, tuple(labelled[:-1]) if strategy == 'monthly' else tuple(labelled[-st['window'] - 1:-1])
+            if policy.action == 'recalibrate':
+                if _triggered(policy, last): scale, retrained = scale_factor(fits.y(latest), fits.predict(current, latest)), True
+            elif (window := _decide(policy, labelled, last)) is not None:
+                considered, gate_window = True, tuple(labelled[:-1]) if policy.window == 'expanding' else tuple(labelled[-policy.window - 1:-1])
                 ok, t = gate_challenger(fits.y(latest), fits.predict(gate_window, latest), fits.predict(current, latest), rule=st['gate'],
                                         block=st['block'], n_boot=st['n_boot'], alpha=st['alpha'], seed=st['seed'])
                 gate_p, gate_diff = t.p_value, t.estimate
                 if ok: current, retrained = window, True
         y, mu = fits.y(p), scale * fits.predict(current, p)
-        drift = drift_report(fits.model(current)[1], fits.rows([p])[fits.features], alpha=st['alpha'], max_drifted_share=st['max_drifted_share'])
+        drift = _drift(fits, current, p, periods, st)
         row = dict(strategy=strategy, period=p, month=names.get(p, str(p)), **_evaluate_month(y, mu, st), drift=drift.verdict,
-                   drifted_share=drift.share, retrained=retrained, challenger=considered, gate_p=gate_p, gate_diff=gate_diff,
+                   drifted_share=drift.share, target_drift=target_drift(fits.profile(current), y, alpha=st['alpha']).verdict, retrained=retrained, challenger=considered, gate_p=gate_p, gate_diff=gate_diff,
                    trained_on=_span(current, names), scale=scale)
         row['alert'] = performance_alert(row['mae'], row['mae_low'], baseline=st['baseline'], tolerance=st['tolerance'], maximum=st['maximum'])
         rows.append(row); preds.append(pd.DataFrame({'strategy': strategy, 'period': p, 'y': y, 'mu': mu}))
@@ -214,7 +292,7 @@ def replay(df:pd.DataFrame,  # rows in time order: features, target and a period
            *, target:str, period:str,  # the count to predict; the column of ordered periods (e.g. month 1-12)
            numeric:list, categorical:list,  # feature columns (as for `make_model`)
            train:list, test:list,  # periods the first model is trained on; periods replayed, in order
-           strategies=tuple(STRATEGIES),  # names from `STRATEGIES`
+           strategies=None,  # names from `STRATEGIES`; all (`card` only with a `policy`) by default
            kind:str='glm',  # model kind: 'glm' (Poisson GLM) or 'hgb' (gradient boosting, Poisson loss)
            lag:int=1,  # labels of period m are available at the start of period m + lag
            window:int=3,  # periods in the sliding window (`sliding`, `drift`)
@@ -222,23 +300,30 @@ def replay(df:pd.DataFrame,  # rows in time order: features, target and a period
            gate:str='not_worse',  # the challenger's rule: see `gate_challenger`
            block:int=24, n_boot:int=300, alpha:float=0.05, seed:int=0,  # bootstrap settings of every CI and test
            max_drifted_share:float=0.2,  # data-set drift threshold of `drift_report`
+           expected=(),  # columns whose drift is expected: reported, not counted (`drift_report`)
+           reference:str='training',  # drift against the served model's training window, or against the 'previous' period
+           policy:Policy|None=None,  # the card's policy, replayed as strategy `card`
            unit:str='count', names:dict|None=None,  # target unit; display name of each period
           ) -> Backtest:
     "Replay the test periods under each strategy: predictions from the model current at each period's start, metrics with CIs, drift, alerts, retraining."
-    strategies = _check_strategies(strategies); _check_periods(df, period, train, test)
+    strategies = _check_strategies([s for s in STRATEGIES if s != 'card' or policy is not None] if strategies is None else strategies)
+    _check_periods(df, period, train, test)
     if not (isinstance(lag, int) and lag >= 1 and isinstance(window, int) and window >= 1):
         raise ConfigError(f"lag and window must be integers of 1 or more (months); got lag={lag!r}, window={window!r}.")
     if gate not in GATES: raise ConfigError(f"gate must be one of {GATES}; got {gate!r}.")
-    fits, periods, names = _Fits(df, target=target, period=period, numeric=numeric, categorical=categorical, kind=kind, seed=seed), [*train, *test], names or {}
+    if reference not in ('training', 'previous'): raise ConfigError(f"reference must be 'training' or 'previous'; got {reference!r}.")
+    fits, periods, names = _Fits(df, target=target, period=period, numeric=numeric, categorical=categorical, kind=kind, seed=seed, block=block), [*train, *test], names or {}
+    fits.periods, fits.n_train = periods, len(train)
     val = evaluate_count(fits.y(train[-1]), fits.predict(tuple(train[:-1]), train[-1]), block=block, n_boot=n_boot, alpha=alpha, seed=seed)
     st = dict(kind=kind, lag=lag, window=window, tolerance=tolerance, maximum=maximum, gate=gate, block=block, n_boot=n_boot, alpha=alpha,
-              seed=seed, unit=unit, max_drifted_share=max_drifted_share, baseline=val['mae'].estimate,
+              seed=seed, unit=unit, max_drifted_share=max_drifted_share, baseline=val['mae'].estimate, expected=list(expected), reference=reference,
+              policy=policy, policy_text=policy.describe() if policy is not None else None,
               train=[names.get(p, p) for p in train], test=[names.get(p, p) for p in test])
     out = [_replay_one(s, fits, periods, len(train), st, names) for s in strategies]
-    return Backtest(pd.DataFrame([r for rows, _ in out for r in rows]), pd.concat([p for _, p in out], ignore_index=True), st['baseline'], st)
+    return Backtest(pd.DataFrame([r for rows, _ in out for r in rows]), pd.concat([p for _, p in out], ignore_index=True), st['baseline'], st, fits)
 
 # %% ../nbs/08b_backtest.ipynb #e140ef6c
-_STYLE = {'static': ('k', 'o'), 'monthly': ('C0', 's'), 'sliding': ('C1', '^'), 'drift': ('C3', 'D'), 'recalibrate': ('C2', 'v')}
+_STYLE = {'static': ('k', 'o'), 'monthly': ('C0', 's'), 'sliding': ('C1', '^'), 'drift': ('C3', 'D'), 'recalibrate': ('C2', 'v'), 'card': ('C4', 'P')}
 
 def plot_backtest(bt:Backtest) -> Figure:
     "MAE per month with its block-bootstrap band, one line per strategy (dodged sideways); markers where the strategy retrained."
@@ -260,6 +345,19 @@ def plot_backtest(bt:Backtest) -> Figure:
 def _season_line(r, unit) -> str:
     return f"MAE {r.mae:.1f} {unit} (95% CI {r.mae_low:.1f} to {r.mae_high:.1f}), mean deviance {r.deviance:.1f} ({r.deviance_low:.1f} to {r.deviance_high:.1f})"
 
+def _card_finding(self:Backtest, season:pd.DataFrame) -> str:
+    "Markdown: the card's policy, its season, and how it compares with each alternative by the paired test."
+    r, unit = season.set_index('strategy').loc['card'], self.settings['unit']
+    same = [s for s in self.strategies if s != 'card' and np.array_equal(self._pred(s)['mu'].to_numpy(), self._pred('card')['mu'].to_numpy())]
+    vs = self.comparisons('card')
+    words = {'better': 'better than the card', 'worse': 'worse than the card', 'not established': 'not told apart from the card'}
+    lines = '; '.join(f"`{c.strategy}` {words[c.verdict]} (deviance {c.deviance_diff:+.2f}, 95% CI {c.diff_low:+.2f} to {c.diff_high:+.2f}, {_fmt_p(c.p_value)})"
+                      for c in vs.itertuples() if c.strategy not in same)
+    return (f"**The card's policy** (`card`): {self.settings['policy_text']}; {int(r.retrains)} retrains, "
+            f"MAE {r.mae:.1f} {unit} (95% CI {r.mae_low:.1f} to {r.mae_high:.1f}), mean deviance {r.deviance:.1f}."
+            + (f" It made exactly the predictions of {', '.join(f'`{s}`' for s in same)} this season." if same else '')
+            + (f" Against the alternatives (paired block bootstrap on the same hours): {lines}." if lines else ''))
+
 def _findings(self:Backtest) -> str:
     "Markdown: the static model's error over the season, the best strategy and whether its lead is established."
     st, season = self.settings, self.season().sort_values('deviance', kind='stable').reset_index(drop=True)
@@ -271,6 +369,7 @@ def _findings(self:Backtest) -> str:
                    f"{t.loc[t['mae'].idxmax(), 'month']} ({t['mae'].max():.1f}). Validation MAE at deployment: {self.baseline:.1f}. "
                    + (f"Performance alerts in {', '.join(map(str, al))}." if al else "No month raised a performance alert.")
                    + f" Drift alerts in {int(t['drift'].sum())} of {len(t)} months.")
+    if 'card' in self.strategies: out.append(_card_finding(self, season))
     best = season.iloc[0]
     same = [s for s in season.strategy[1:] if np.array_equal(self._pred(s)['mu'].to_numpy(), self._pred(best.strategy)['mu'].to_numpy())]
     out.append(f"**Best strategy over the season: `{best.strategy}`** ({int(best.retrains)} retrains): {_season_line(best, st['unit'])}."
@@ -300,12 +399,8 @@ def _bt_summary(self:Backtest) -> str:
 Backtest._repr_html_, Backtest.summary, Backtest.__str__, Backtest.__repr__ = _bt_html, _bt_summary, _bt_summary, _bt_summary
 
 # %% ../nbs/08b_backtest.ipynb #5052177d
-def backtest(card,  # a count `Card` or its name
-             *, strategies=tuple(STRATEGIES), kind:str|None=None,  # the card's first model kind by default
-             train_months:int=3,  # the first model is trained on the first `train_months` months
-             n_boot:int=300, **kw,  # more settings of `replay` (lag, window, tolerance, gate, seed)
-            ) -> Backtest:
-    "Replay a count card's year month by month (train on the first months, then predict each later month) under each strategy."
+def _season_frame(card) -> tuple:
+    "A count card's rows in time order with a month number `_month`, its feature columns, and the month names."
     from modelbook.config import load_card
     from modelbook.data import card_data, datasheet
     from modelbook.features import feature_columns
@@ -316,8 +411,80 @@ def backtest(card,  # a count `Card` or its name
     cols = feature_columns(df, target=card.data.target, nominal=card.data.categorical, exclude=card.data.exclude, columns=datasheet(card.data.dataset).columns)
     months = list(df['mnth'].cat.categories)
     df = df.assign(_month=df['mnth'].cat.codes + 1).sort_values([card.split.time_column or '_month'], kind='stable')
-    present = sorted(df['_month'].unique())
+    return card, df, cols, {i + 1: name for i, name in enumerate(months)}
+
+def backtest(card,  # a count `Card` or its name
+             *, strategies=None, kind:str|None=None,  # `card` (the card's policy) and every alternative by default; the card's first model kind
+             train_months:int=3,  # the first model is trained on the first `train_months` months
+             n_boot:int=300, **kw,  # more settings of `replay` (lag, window, tolerance, gate, seed, expected, reference); None: the card's
+            ) -> Backtest:
+    "Replay a count card's year month by month (train on the first months, then predict each later month) under its own policy and the alternatives."
+    card, df, cols, names = _season_frame(card)
+    present, m = sorted(df['_month'].unique()), card.monitoring
+    kw = {**dict(lag=m.lag, tolerance=m.tolerance, window=m.window if isinstance(m.window, int) else 3, expected=m.expected_drift,
+                 reference=m.reference), **{k: v for k, v in kw.items() if v is not None}}
+    strategies = ['card', *[s for s in STRATEGIES if s != 'card']] if strategies is None else strategies
     return replay(df, target=card.data.target, period='_month', **cols, train=present[:train_months], test=present[train_months:],
                   strategies=strategies, kind=kind or card.models[0], block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha,
                   maximum=card.success.maximum if card.success.maximum is not None else np.inf, max_drifted_share=card.monitoring.max_drifted_share,
-                  unit=card.evaluation.unit, names={i + 1: m for i, m in enumerate(months)}, **kw)
+                  unit=card.evaluation.unit, names=names, policy=Policy(m.action, m.trigger, m.window), **kw)
+
+# %% ../nbs/08b_backtest.ipynb #b49d1087
+DRIFT_POLICIES = {   # name -> (rows per cluster: None = the card's block; reference; leave the declared expected-drift columns out of the verdict)
+    'hours independent': (1, 'training', False),
+    'design effect': (None, 'training', False),
+    'design effect, expected declared': (None, 'training', True),
+    'previous month': (None, 'previous', False),
+    'previous month, expected declared': (None, 'previous', True),
+}
+
+def _drift_policies(self:Backtest, expected=None) -> pd.DataFrame:
+    "Month by month: the first model's MAE and performance alert, and the drift alarm (with the counted drifted columns) under each of `DRIFT_POLICIES`."
+    if 'static' not in self.strategies or self._fits is None:
+        raise ConfigError(f"drift_policies compares alarms with the first model's error: replay strategy `static`; this backtest has {self.strategies}.")
+    f, st = self._fits, self.settings
+    expected, train, rows = st['expected'] if expected is None else list(expected), tuple(f.periods[:f.n_train]), []
+    for r in self.table[self.table['strategy'] == 'static'].itertuples():
+        out = {'month': r.month, 'mae': r.mae, 'mae_low': r.mae_low, 'alert': r.alert}
+        for name, (block, reference, exp) in DRIFT_POLICIES.items():
+            d = _drift(f, train, r.period, f.periods, st, block=block, reference=reference, expected=expected if exp else [])
+            out[name], out[f'{name}: columns'] = d.verdict, ', '.join(d.drifted)
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+Backtest.drift_policies = _drift_policies
+
+def alarm_agreement(months:pd.DataFrame, # `Backtest.drift_policies()`
+                   ) -> pd.DataFrame:
+    "Per drift policy: alarms raised, how many fell in months with and without a performance alert, and performance alerts it missed."
+    p = months['alert'].astype(bool)
+    return pd.DataFrame([dict(policy=k, alarms=int(a.sum()), with_alert=int((a & p).sum()), without_alert=int((a & ~p).sum()), alerts_missed=int((~a & p).sum()))
+                         for k in DRIFT_POLICIES for a in [months[k].astype(bool)]])
+
+# %% ../nbs/08b_backtest.ipynb #a56baa74
+def first_model_candidate(card,  # a count `Card` or its name
+                          *, train_months:int=3, kind:str|None=None, seed:int=0, n_boot:int=300,
+                         ):
+    "The model a backtest starts from, as a `Candidate` to register: fitted on the first months, held out = the last of them predicted by a model of the months before."
+    from modelbook.track import Candidate
+    from modelbook.models import TRUSTED_TYPES
+    from modelbook.contract import load_contract, contract_columns
+    from modelbook.data import fingerprint
+    from modelbook.regression import count_verdict
+    card, df, cols, names = _season_frame(card)
+    kind, present, t, s, e = kind or card.models[0], sorted(df['_month'].unique()), card.data.target, card.success, card.evaluation
+    train = tuple(present[:train_months])
+    if len(train) < 2: raise ConfigError(f"first_model_candidate needs at least 2 training months (the last validates); got {train_months}.")
+    fits = _Fits(df, target=t, period='_month', **cols, kind=kind, seed=seed, block=e.block)
+    model, profile = fits.model(train)
+    val_rows, p_val = fits.rows([train[-1]]), fits.predict(train[:-1], train[-1])
+    ev = evaluate_count(fits.y(train[-1]), p_val, block=e.block, n_boot=n_boot, alpha=s.alpha, seed=seed, unit=e.unit)
+    v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
+    spec = contract_columns(load_contract(card.data.contract or card.data.dataset)); contract = {c: spec[c] for c in fits.features}
+    bundle = {'contract.json': contract, 'profile.json': profile, 'card.json': card.model_dump(), 'metrics.json': ev.to_dict(),
+              'holdout.json': {'test_fingerprint': fingerprint(val_rows), 'y': fits.y(train[-1]).tolist(), 'p': [float(x) for x in p_val]},
+              'serving.json': {'task': 'count', 'prediction': 'expected count', 'unit': e.unit, 'target': t, 'features': list(contract)}}
+    return Candidate(card.name, kind, model, {'card': card.name, 'task': 'count', 'model': kind, 'seed': seed, 'trained_on': _span(train, names), 'block': e.block},
+                     {k: x for k, x in ev.to_dict().items() if isinstance(x, float)},
+                     {'status': v.status, 'sentence': v.sentence, 'metric': v.metric, 'estimate': v.estimate, 'low': v.low, 'high': v.high}, bundle,
+                     datasets={'train': (fits.rows(train), t), 'test': (val_rows, t)}, success_metric=s.metric, trusted_types=TRUSTED_TYPES)

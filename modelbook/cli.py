@@ -9,8 +9,8 @@ from .config import paths
 from .errors import ModelbookError
 
 # %% auto #0
-__all__ = ['DRIFT_EXIT', 'data_verify', 'data_report', 'run', 'batch', 'serve', 'promote', 'rollback', 'score', 'monitor',
-           'backtest', 'reproduce', 'data_check', 'new', 'update', 'data_add', 'parser', 'main']
+__all__ = ['DRIFT_EXIT', 'PERFORMANCE_EXIT', 'data_verify', 'data_report', 'run', 'batch', 'serve', 'promote', 'rollback',
+           'score', 'monitor', 'backtest', 'reproduce', 'data_check', 'new', 'update', 'data_add', 'parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #17f64e34
 def data_verify(args) -> int:
@@ -109,19 +109,31 @@ def score(args) -> int:
     return 0
 
 # %% ../nbs/10_cli.ipynb #a81f02a8
-DRIFT_EXIT = 3
+DRIFT_EXIT, PERFORMANCE_EXIT = 3, 4
+
+def _exit_code(d: dict) -> int:
+    "4 on a performance alert, 3 on a drift alert (features, predictions or target), else 0, from a drift.json."
+    a = d.get('alerts') or {'drift': d['verdict']}
+    return PERFORMANCE_EXIT if a.get('performance') else DRIFT_EXIT if any(a.get(k) for k in ('drift', 'predictions', 'target')) else 0
 
 def monitor(args) -> int:
-    "Run the drift report for a batch; exit 3 on a drift alert."
+    "Run the monitoring report for a batch; exit 3 on a drift alert, 4 on a performance alert."
     from modelbook.experiments import run_monitoring
-    res = run_monitoring(args.card, args.current, alias=args.alias, progress=args.progress)
+    res = run_monitoring(args.card, args.current, alias=args.alias, progress=args.progress, labels=args.labels, since=args.since, until=args.until,
+                         previous=args.previous)
     if not res.ok:
         print(f"FAILED: {res.notebook}\nerror: {res.error}", file=sys.stderr)
         return 1
-    d = res.drift
-    print(f"{'DRIFT ALERT' if d['verdict'] else 'no drift alert'}: {len(d['drifted'])} of {d['n_columns']} columns drifted "
+    d = res.drift; a = d.get('alerts', {})
+    print(f"{'DRIFT ALERT' if d['verdict'] else 'no drift alert'}: {len(d['drifted'])} of {d['n_columns'] - len(d.get('expected', []))} columns drifted "
           f"(alarm above {d['max_drifted_share']:.0%}); report: {res.report}")
-    return DRIFT_EXIT if d['verdict'] else 0
+    for k, what in (('predictions', "the model's answers"), ('target', 'the target')):
+        if a.get(k) is not None: print(f"{'DRIFT ALERT' if a[k] else 'no drift alert'} on {what}")
+    if p := d.get('performance'):
+        print(f"{'PERFORMANCE ALERT' if p['alert'] else 'no performance alert'}: MAE {p['estimate']:.1f} (95% CI {p['low']:.1f} to {p['high']:.1f}); "
+              f"held-out MAE {p['baseline']:.1f}, tolerance {p['tolerance']:g}")
+    if act := d.get('action'): print(f"card policy: {act['text']}: {'ACTION DUE' if act['due'] else 'no action due'}")
+    return _exit_code(d)
 
 # %% ../nbs/10_cli.ipynb #0880fe65
 def backtest(args) -> int:
@@ -225,9 +237,13 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument('--alias', default='champion'); sc.add_argument('--chunk-rows', type=int, default=20_000)
     sc.add_argument('--scheduler', help='address of a Dask scheduler, e.g. tcp://host:8786')
     sc.add_argument('--id', action='append', help='input column copied to the output (repeatable)'); sc.set_defaults(func=score)
-    m = sub.add_parser('monitor', help='drift report of a batch against the champion (exit 3 on an alert)')
+    m = sub.add_parser('monitor', help='drift and performance report of a batch against the champion (exit 3 on drift, 4 on a performance alert)')
     m.add_argument('card'); m.add_argument('--current', required=True, help="CSV or Parquet batch, or the service's prediction log folder")
-    m.add_argument('--alias', default='champion'); m.add_argument('--progress', action='store_true'); m.set_defaults(func=monitor)
+    m.add_argument('--alias', default='champion'); m.add_argument('--progress', action='store_true')
+    m.add_argument('--labels', help="the window's labelled rows (features and target, CSV or Parquet) once they arrive: target drift and performance")
+    m.add_argument('--since', help='prediction log only: first time included (ISO 8601, UTC unless stated)')
+    m.add_argument('--until', help='prediction log only: first time excluded (ISO 8601)')
+    m.add_argument('--previous', help="the previous window's batch, when the card's monitoring.reference is `previous`"); m.set_defaults(func=monitor)
     rp = sub.add_parser('reproduce', help='re-train a tracked run from its records; compare metrics and predictions (exit 1 if not reproduced)')
     rp.add_argument('run_id', help='the MLflow run id (tracking.json in the run folder, or `make ui`)')
     rp.add_argument('--atol', type=float, default=1e-9, help='absolute tolerance on metrics and predictions')

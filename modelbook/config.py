@@ -162,8 +162,16 @@ class TuningSpec(_Section):
     select: dict[str, float|Literal['permutation']] = {}  # model kind -> C of L1 feature selection, or 'permutation' (importance), inside its pipeline (kept only if it helps)
 
 class MonitoringSpec(_Section):
+    "When monitoring raises an alert, and what the alert leads to (see the Monitoring and Backtest chapters)."
     alpha: float = Field(0.05, gt=0, lt=0.5)       # false discovery rate across columns
     max_drifted_share: float = Field(0.2, ge=0, le=1)  # alarm when more columns than this share drift
+    expected_drift: list[str] = []                 # feature columns whose movement is expected (the season): reported, not counted in the verdict
+    reference: Literal['training', 'previous'] = 'training'  # drift against the training data, or against the previous window (sudden change)
+    tolerance: float = Field(0.25, ge=0)           # performance alert: error significantly above the validation error x (1 + tolerance), and past the bar
+    lag: int = Field(1, ge=1)                      # labels of a month arrive this many months later
+    action: Literal['none', 'recalibrate', 'retrain'] = 'none'   # what an alert leads to
+    trigger: Literal['drift', 'performance', 'either', 'schedule'] = 'either'  # which alert leads to the action; `schedule`: every month
+    window: int|str = 'expanding'                  # retraining window: `expanding` (every labelled month) or N (sliding: the last N months)
 
 class Card(_Section):
     "One business problem in ML terms."
@@ -183,6 +191,17 @@ class Card(_Section):
     privacy: dict[str, PrivacyEntry] = {}          # column -> action for personal data (see the governance chapter)
     monitoring: MonitoringSpec = MonitoringSpec()
     tuning: TuningSpec|None = None                 # search the card's grids / select features before the final fit
+
+# %% ../nbs/00_config.ipynb #1811e35d
+def _check_monitoring(card: Card, p: Path):
+    "ConfigError naming the `monitoring` field that cannot work: the retraining window, or expected-drift columns that are not features."
+    m = card.monitoring
+    if not (m.window == 'expanding' or (isinstance(m.window, int) and m.window >= 1)):
+        raise ConfigError(f"Card {p}: `monitoring.window` must be `expanding` (every labelled month) or a whole number of months of 1 or more "
+                          f"(a sliding window, e.g. 3); got {m.window!r}.")
+    if bad := [c for c in m.expected_drift if c == card.data.target or c in card.data.exclude]:
+        raise ConfigError(f"Card {p}: `monitoring.expected_drift` lists {bad}, which {'is' if len(bad) == 1 else 'are'} not monitored features "
+                          f"(the target `{card.data.target}` and `data.exclude` columns are not). Remedy: list feature columns only.")
 
 # %% ../nbs/00_config.ipynb #a49ce629
 def _section_type(annotation):
@@ -260,6 +279,7 @@ def load_card(card: str|Path, # a card name (`caravan`) or a path to its YAML fi
     if card.task == 'binary' and card.data.positive is None:
         raise ConfigError(f"Card {p}: `data.positive` is required for a binary task: name the target's positive class (e.g. \"Yes\").")
     _check_task(card, p)
+    _check_monitoring(card, p)
     if card.split.method == 'time' and card.split.time_column is None:
         raise ConfigError(f"Card {p}: `split.time_column` is required when `split.method` is `time`.")
     if card.split.method == 'group' and card.split.group_column is None:

@@ -14,7 +14,8 @@ from .errors import ParameterError, ConfigError, DataError
 
 # %% auto #0
 __all__ = ['notebook_parameters', 'check_parameters', 'parse_value', 'RunResult', 'new_run_id', 'html_report', 'run_notebook',
-           'TrainedCandidate', 'train_candidate', 'run_training', 'run_monitoring', 'read_batch', 'run_backtest']
+           'TrainedCandidate', 'train_candidate', 'run_training', 'run_monitoring', 'log_window', 'read_batch',
+           'run_backtest']
 
 # %% ../nbs/06_experiments.ipynb #3a96f619
 def _parameters_cell(nb: nbformat.NotebookNode, path) -> str:
@@ -264,7 +265,9 @@ def train_candidate(card,                      # a `Card`, or the name of one
     groups = split.train[card.split.group_column] if card.split.method == 'group' else None
     build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed, groups)
     t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
-    profile, contract = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric']), _contract(card, features)
+    block = card.evaluation.block if card.split.method == 'time' else 1   # rows in time order come in clusters (hours of a day); shuffled rows do not
+    profile = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric'], block=block, target=y_tr)   # labels too: target drift later
+    contract = _contract(card, features)
     if card.task == 'count':
         mu, ev, v = _evaluate_count(card, model, X_te, y_te, y_tr, n_boot=n_boot, seed=seed)
         return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'], tuning=tuning)
@@ -319,33 +322,59 @@ def run_training(card: str|Path,             # a card name or YAML path
     return res
 
 def run_monitoring(card: str|Path,         # a card name or YAML path
-                   current: str|Path,      # the batch to check (CSV or Parquet)
+                   current: str|Path,      # the batch to check (CSV or Parquet), or the service's prediction log folder
                    *, alias: str='champion', progress: bool=False,
+                   labels: str|Path|None=None,   # the window's labelled rows (features and target) once they arrive
+                   since: str|None=None, until: str|None=None,   # a window of a prediction log: since <= timestamp < until (ISO 8601)
+                   previous: str|Path|None=None, # the previous window's batch, when the card's monitoring.reference is `previous`
                   ) -> RunResult:
     "Run monitor.ipynb for a card on a batch into reports/<card>-monitor/<run id>/."
     from modelbook.config import load_card
     problem, current = load_card(card), Path(current).resolve()
-    if not current.exists(): raise DataError(f"The batch to monitor, {current}, does not exist.")
+    for what, f in (('batch to monitor', current), ('labelled window', labels), ('previous window', previous)):
+        if f is not None and not Path(f).exists(): raise DataError(f"The {what}, {Path(f).resolve()}, does not exist.")
     folder = paths().reports/f"{problem.name}-monitor"/new_run_id()
-    res = run_notebook(paths().experiments/'monitor.ipynb', {'card': _card_arg(card), 'current': str(current), 'alias': alias, 'out_dir': str(folder)},
-                       folder=folder, progress=progress)
+    params = {'card': _card_arg(card), 'current': str(current), 'alias': alias, 'out_dir': str(folder), 'labels': str(Path(labels).resolve()) if labels else '',
+              'since': since or '', 'until': until or '', 'previous': str(Path(previous).resolve()) if previous else ''}
+    res = run_notebook(paths().experiments/'monitor.ipynb', params, folder=folder, progress=progress)
     if res.ok: res.drift = json.loads((res.folder/'drift.json').read_text())
     return res
 
 # %% ../nbs/06_experiments.ipynb #99bc067e
+def _utc(text: str, what: str):
+    "An ISO 8601 time as a UTC timestamp (UTC when it names no zone), or a ParameterError naming the option."
+    import pandas as pd
+    try: t = pd.Timestamp(text)
+    except ValueError as e: raise ParameterError(f"`{what}` must be an ISO 8601 time such as 2011-05-01T00:00:00Z; got {text!r}.") from e
+    return t.tz_localize('UTC') if t.tzinfo is None else t.tz_convert('UTC')
+
+def log_window(folder: str|Path,              # a prediction log folder
+               *, since: str|None=None,       # first time included (ISO 8601)
+               until: str|None=None,          # first time excluded
+              ):
+    "The prediction log's rows logged in [since, until), oldest first; a DataError when the window holds none."
+    from modelbook.serve import read_prediction_log
+    log, folder = read_prediction_log(folder), Path(folder)
+    if log.empty:
+        raise DataError(f"{folder} is a folder but holds no prediction log parts (expected date=YYYY-MM-DD/part-*.parquet files, as "
+                        "`modelbook serve` writes them). Remedy: pass the log folder data/predictions/NAME, or a CSV/Parquet file.")
+    keep = (log['timestamp'] >= _utc(since, 'since') if since else True) & (log['timestamp'] < _utc(until, 'until') if until else True)
+    if not (keep if isinstance(keep, bool) else keep.any()):
+        raise DataError(f"The prediction log {folder} holds no rows logged in [{since or 'start'}, {until or 'end'}); it spans "
+                        f"{log['timestamp'].min()} to {log['timestamp'].max()}. Remedy: pick a window inside that span.")
+    return log if isinstance(keep, bool) else log[keep].reset_index(drop=True)
+
 def read_batch(current: str|Path, # a CSV or Parquet file, or a prediction log folder
                contract: dict,        # feature column -> spec: the registered model's contract
+               *, since: str|None=None, until: str|None=None,   # a window of a prediction log (see `log_window`)
               ):
-    "The batch to monitor: the contract's feature columns of a file, or of every part of a prediction log folder."
+    "The batch to monitor: the contract's feature columns of a file, or of a prediction log folder's rows (in a time window)."
     from modelbook.data import read_table, conform
-    from modelbook.serve import read_prediction_log
     current = Path(current)
-    if not current.is_dir(): return conform(read_table(current), contract, where=str(current))
-    log = read_prediction_log(current)
-    if log.empty:
-        raise DataError(f"{current} is a folder but holds no prediction log parts (expected date=YYYY-MM-DD/part-*.parquet files, as "
-                        "`modelbook serve` writes them). Remedy: pass the log folder data/predictions/NAME, or a CSV/Parquet file.")
-    return conform(log, contract, where=f"prediction log {current}")
+    if not current.is_dir():
+        if since or until: raise ParameterError(f"`since`/`until` pick a window of a prediction log folder; {current} is a file. Remedy: drop them, or pass the log folder.")
+        return conform(read_table(current), contract, where=str(current))
+    return conform(log_window(current, since=since, until=until), contract, where=f"prediction log {current}")
 
 # %% ../nbs/06_experiments.ipynb #3ad96093
 def run_backtest(card: str|Path,                # a count card name or YAML path

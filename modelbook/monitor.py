@@ -15,7 +15,7 @@ from .errors import DataError, ConfigError
 
 # %% auto #0
 __all__ = ['PROFILE_FORMAT', 'MISSING', 'UNSEEN', 'KS_EXACT_MAX_N', 'reference_profile', 'DriftReport', 'drift_report',
-           'plot_drift', 'plot_column_shift', 'prediction_frame', 'prediction_drift']
+           'plot_drift', 'plot_column_shift', 'prediction_frame', 'prediction_drift', 'target_drift', 'rolling_profile']
 
 # %% ../nbs/08_monitor.ipynb #6ce4ceac
 show_figures_inline()
@@ -111,11 +111,41 @@ def _categorical_profile(s:pd.Series) -> dict:
     counts = _level_counts(s)
     return dict(n=int(counts.sum()), counts={k: int(counts[k]) for k in sorted(counts.index, key=_level_key)})
 
+# %% ../nbs/08_monitor.ipynb #9035350b
+def _design_effect(codes:np.ndarray, # bin or level index of each row (0..n_levels-1), rows in time order
+                   n_levels:int,     # number of bins or levels
+                   block:int,        # rows per cluster, e.g. 24 hours of a day
+                   *, cumulative:bool=False, # ordered bins: use the indicators "at or below bin j" (what an ECDF and KS look at)
+                  ) -> float:
+    "Mean design effect of the level (or cumulative bin) proportions under clusters of `block` consecutive rows, clipped to [1, block]."
+    k = len(codes) // block
+    if block <= 1 or k < 2: return 1.0
+    share = np.bincount(np.repeat(np.arange(k), block) * n_levels + codes[:k * block], minlength=k * n_levels).reshape(k, n_levels) / block
+    if cumulative: share = np.cumsum(share, axis=1)[:, :-1]
+    p = share.mean(0); var_iid = p * (1 - p); keep = var_iid > 0
+    if not keep.any(): return 1.0
+    return float(np.clip(np.mean(share[:, keep].var(0, ddof=1) * block / var_iid[keep]), 1.0, block))
+
+# %% ../nbs/08_monitor.ipynb #66fa5732
+def _bin_codes(x:np.ndarray, edges:np.ndarray) -> np.ndarray:
+    "PSI bin index of each value, in row order (bins as in `_psi_edges`)."
+    return np.searchsorted(edges, x, side="left")
+
+def _target_profile(y:pd.Series, n_quantiles:int, block:int) -> dict:
+    "Profile of the target: numeric (KS) when it holds numbers with more than two values, categorical (chi-square) otherwise."
+    name = str(y.name) if y.name is not None else "target"
+    numeric = (pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)) and y.nunique() > 2
+    sub = reference_profile(y.to_frame(name), categorical=[] if numeric else [name], numeric=[name] if numeric else [],
+                            n_quantiles=n_quantiles, block=block)
+    return dict(column=name, kind="numeric" if numeric else "categorical", **(sub["numeric"] if numeric else sub["categorical"])[name])
+
 # %% ../nbs/08_monitor.ipynb #6e9dbe11
 def reference_profile(df:pd.DataFrame,           # reference data, normally the model's training frame
                       *, categorical:list[str],  # columns tested with chi-square on level counts
                       numeric:list[str],         # columns tested with two-sample KS
                       n_quantiles:int=1000,      # most ECDF knots kept per numeric column
+                      block:int=1,               # rows per cluster of dependent rows, in row order (24: hours of a day); 1 = independent
+                      target:pd.Series|None=None, # the labels of the same rows: profiled for target drift once labels arrive
                      ) -> dict:
     "JSON-serialisable summary of `df` that is all `drift_report` needs; see the text for the KS approximation."
     both = sorted(set(categorical) & set(numeric))
@@ -124,12 +154,17 @@ def reference_profile(df:pd.DataFrame,           # reference data, normally the 
     if n_quantiles < 2: raise ConfigError(f"n_quantiles must be at least 2; got {n_quantiles}.")
     _check_columns(df, [*numeric, *categorical], "The reference frame", "listed column(s)",
                    "Fix the column lists or the frame.")
+    if not (isinstance(block, (int, np.integer)) and block >= 1): raise ConfigError(f"block must be an integer of 1 or more (rows per cluster); got {block!r}.")
     num = {}
     for c in numeric:
         x = _finite(df[c], c)
         num[c] = _numeric_profile(x, len(df) - len(x), n_quantiles, c)
-    return dict(format=PROFILE_FORMAT, n_rows=len(df), n_quantiles=n_quantiles, numeric=num,
-                categorical={c: _categorical_profile(df[c]) for c in categorical})
+        num[c]["deff"] = _design_effect(_bin_codes(x, np.asarray(num[c]["psi_edges"])), len(num[c]["psi_edges"]) + 1, block, cumulative=True)
+    cat = {c: _categorical_profile(df[c]) for c in categorical}
+    for c in categorical: cat[c]["deff"] = _design_effect(pd.factorize(_as_levels(df[c]))[0], len(cat[c]["counts"]), block)
+    out = dict(format=PROFILE_FORMAT, n_rows=len(df), n_quantiles=n_quantiles, block=int(block), numeric=num, categorical=cat)
+    if target is not None: out["target"] = _target_profile(pd.Series(target), n_quantiles, block)
+    return out
 
 # %% ../nbs/08_monitor.ipynb #8ee7dbe5
 KS_EXACT_MAX_N = 10_000   # largest effective n for which the p-value uses scipy's kstwo
@@ -209,6 +244,7 @@ class DriftReport:
     "Per-column drift tests of a current batch against a reference profile, and the data-set verdict."
     def __init__(self, table:pd.DataFrame, *, alpha:float, max_drifted_share:float):
         self.alpha, self.max_drifted_share = alpha, max_drifted_share
+        if "expected" not in table: table = table.assign(expected=False)
         self._table = table.sort_values(["p_adjusted", "p_value", "psi"], ascending=[True, True, False],
                                         kind="stable").reset_index(drop=True)
 
@@ -217,12 +253,16 @@ class DriftReport:
         return self._table.copy()
     @property
     def drifted(self) -> list[str]:
-        "Columns whose BH-adjusted p-value is below alpha, strongest first."
-        return self._table.loc[self._table.drifted, "column"].tolist()
+        "Counted columns (not declared as expected drift) whose BH-adjusted p-value is below alpha, strongest first."
+        return self._table.loc[self._table.drifted & ~self._table.expected, "column"].tolist()
+    @property
+    def expected_drifted(self) -> list[str]:
+        "Columns declared as expected drift that moved: reported, not counted."
+        return self._table.loc[self._table.drifted & self._table.expected, "column"].tolist()
     @property
     def share(self) -> float:
-        "Share of monitored columns that drifted."
-        return len(self.drifted) / len(self._table)
+        "Share of counted columns that drifted."
+        return len(self.drifted) / int((~self._table.expected).sum())
     @property
     def verdict(self) -> bool:
         "Data-set drift: True when `share` exceeds `max_drifted_share`."
@@ -231,15 +271,17 @@ class DriftReport:
 # %% ../nbs/08_monitor.ipynb #f0378c7e
 def _sentence(self:DriftReport) -> str:
     "Plain-words verdict."
-    k, m = len(self.drifted), len(self._table)
+    k, m, e = len(self.drifted), int((~self._table.expected).sum()), self._table.loc[self._table.expected, "column"].tolist()
     verdict = ("DATA-SET DRIFT: the share exceeds the alarm." if self.verdict
                else "No data-set drift.")
+    moved = (f" Expected to move, not counted: {len(e)} column(s), of which {len(self.expected_drifted)} moved"
+             f"{' (' + ', '.join(self.expected_drifted) + ')' if self.expected_drifted else ''}.") if e else ""
     return (f"{k} of {m} columns drifted ({_percent(self.share)}); the alarm is set at "
-            f"{_percent(self.max_drifted_share)}. {verdict}")
+            f"{_percent(self.max_drifted_share)}. {verdict}{moved}")
 
 def _report_summary(self:DriftReport, top:int=10) -> str:
     "Text summary: the verdict sentence and the `top` rows of the table."
-    head = self._table.head(top)[["column", "test", "statistic", "p_adjusted", "psi", "drifted"]]
+    head = self._table.head(top)[["column", "test", "statistic", "p_adjusted", "psi", "drifted", "expected"]]
     return (f"Drift report (BH-adjusted p < {self.alpha} flags a column)\n{_sentence(self)}\n\n"
             + head.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
@@ -251,7 +293,8 @@ def _report_html(self:DriftReport) -> str:
 def _report_dict(self:DriftReport) -> dict:
     "JSON-serialisable form (missing numbers become None)."
     return dict(alpha=self.alpha, max_drifted_share=self.max_drifted_share, n_columns=len(self._table),
-                drifted=self.drifted, share=self.share, verdict=self.verdict, sentence=_sentence(self),
+                drifted=self.drifted, expected=self._table.loc[self._table.expected, "column"].tolist(),
+                expected_drifted=self.expected_drifted, share=self.share, verdict=self.verdict, sentence=_sentence(self),
                 columns=json.loads(self._table.to_json(orient="records")))
 
 def _report_repr(self:DriftReport) -> str: return f"DriftReport({_sentence(self)})"
@@ -267,21 +310,40 @@ def _numeric_row(prof:dict, s:pd.Series, column:str) -> dict:
                                     f"drift cannot be tested. Check the upstream feature pipeline.")
     knots, cdf = np.asarray(prof["knots"]), np.asarray(prof["cdf"])
     d = _ks_statistic(knots, cdf, x, exact=prof["cdf_max_error"] == 0)
-    ref_psi = np.rint(np.asarray(prof["psi_ref"]) * prof["n"])
-    return dict(column=column, kind="numeric", test="KS", statistic=d, p_value=_ks_pvalue(d, prof["n"], len(x)),
+    ref_psi, deff = np.rint(np.asarray(prof["psi_ref"]) * prof["n"]), prof.get("deff", 1.0)
+    return dict(column=column, kind="numeric", test="KS", statistic=d, p_value=_ks_pvalue(d, prof["n"] / deff, len(x) / deff),
                 psi=_psi(ref_psi, _bin_counts(x, np.asarray(prof["psi_edges"]))),
                 distance=_wasserstein_sd(knots, cdf, x, prof["sd"]),
                 mean_shift_sd=(x.mean() - prof["mean"]) / prof["sd"] if prof["sd"] > 0 else np.nan,
-                n_ref=prof["n"], n_cur=len(x))
+                n_ref=prof["n"], n_cur=len(x), deff=deff)
 
 def _categorical_row(prof:dict, s:pd.Series, column:str) -> dict:
     "Chi-square test (unseen levels pooled), PSI and Jensen-Shannon distance of one categorical column."
     ref = np.array([*prof["counts"].values(), 0])
     cur = _current_counts(_level_counts(s), list(prof["counts"]))
     stat, p = _chi2_two_sample(ref, cur)
+    deff = prof.get("deff", 1.0)
+    if deff > 1: p = float(stats.chi2.sf(stat / deff, max(int(np.sum((ref + cur) > 0)) - 1, 1)))   # first-order Rao-Scott
     return dict(column=column, kind="categorical", test="chi2", statistic=stat, p_value=p,
                 psi=_psi(ref, cur), distance=_js_distance(ref, cur), mean_shift_sd=np.nan,
-                n_ref=int(ref.sum()), n_cur=int(cur.sum()))
+                n_ref=int(ref.sum()), n_cur=int(cur.sum()), deff=deff)
+
+# %% ../nbs/08_monitor.ipynb #4dc2d470
+def _check_expected(expected:list, monitored:list):
+    "ConfigError unless the expected-drift columns are monitored ones and leave at least one column to count."
+    if unknown := [c for c in expected if c not in monitored]:
+        raise ConfigError(f"monitoring.expected_drift names column(s) {unknown} that the reference profile does not monitor; "
+                          f"it monitors {monitored}. Remedy: list monitored feature columns only.")
+    if monitored and set(monitored) <= set(expected):
+        raise ConfigError(f"monitoring.expected_drift lists every monitored column ({monitored}): no column would count toward the "
+                          "data-set verdict. Remedy: declare only the columns whose movement is expected.")
+
+def _bh_by_family(p:np.ndarray, expected:np.ndarray) -> np.ndarray:
+    "BH-adjusted p-values, adjusted separately among the counted columns and among the expected ones."
+    out = np.empty(len(p))
+    for family in (expected, ~expected):
+        if family.any(): out[family] = _bh_adjust(p[family])
+    return out
 
 # %% ../nbs/08_monitor.ipynb #539b32d1
 def _check_profile(profile:dict):
@@ -295,6 +357,7 @@ def drift_report(profile:dict,                 # output of `reference_profile` (
                  current_df:pd.DataFrame,      # the batch to check
                  *, alpha:float=0.05,          # column flagged when its BH-adjusted p-value is below this
                  max_drifted_share:float=0.2,  # data-set drift when the share of flagged columns exceeds this
+                 expected:list[str]=(),        # columns whose movement is expected (the season): tested and reported, not counted
                 ) -> DriftReport:
     "Test every profiled column of `current_df` for drift against the reference profile."
     _check_profile(profile)
@@ -305,10 +368,11 @@ def drift_report(profile:dict,                 # output of `reference_profile` (
     _check_columns(current_df, [*profile["numeric"], *profile["categorical"]], "The current batch",
                    "column(s) the reference profile monitors",
                    "Supply the missing column(s), or rebuild the reference profile without them.")
+    _check_expected(list(expected), [*profile["numeric"], *profile["categorical"]])
     rows = ([_numeric_row(p, current_df[c], c) for c, p in profile["numeric"].items()] +
             [_categorical_row(p, current_df[c], c) for c, p in profile["categorical"].items()])
-    table = pd.DataFrame(rows)
-    table.insert(5, "p_adjusted", _bh_adjust(table.p_value.to_numpy()))
+    table = pd.DataFrame(rows).assign(expected=lambda t: t.column.isin(list(expected)))
+    table.insert(5, "p_adjusted", _bh_by_family(table.p_value.to_numpy(), table.expected.to_numpy()))
     table.insert(6, "drifted", table.p_adjusted < alpha)
     return DriftReport(table, alpha=alpha, max_drifted_share=max_drifted_share)
 
@@ -402,3 +466,30 @@ def prediction_drift(bundle:dict,              # a registered model's bundle
     cat = [c for c in ref.columns if not pd.api.types.is_numeric_dtype(ref[c].dtype)]
     return drift_report(reference_profile(ref, categorical=cat, numeric=[c for c in ref.columns if c not in cat]), current,
                         alpha=alpha, max_drifted_share=max_drifted_share)
+
+# %% ../nbs/08_monitor.ipynb #363b309b
+def target_drift(profile:dict,  # a reference profile built with `target=`
+                 y,             # the labels of the window that just arrived
+                 *, alpha:float=0.05,
+                ) -> DriftReport:
+    "Drift of a window's labels against the training labels' profile; the verdict fires when the target drifted."
+    _check_profile(profile)
+    if "target" not in profile:
+        raise DataError("The reference profile holds no target profile, so target drift cannot be tested. It was built before labels were "
+                        "profiled (or without `target=`); re-register the model with `modelbook run` to store one.")
+    t = profile["target"]; name, kind = t["column"], t["kind"]
+    entry = {k: v for k, v in t.items() if k not in ("column", "kind")}
+    sub = dict(format=PROFILE_FORMAT, n_rows=t["n"], numeric={name: entry} if kind == "numeric" else {},
+               categorical={name: entry} if kind == "categorical" else {})
+    return drift_report(sub, pd.Series(np.asarray(y), name=name).to_frame(), alpha=alpha, max_drifted_share=0.0)
+
+# %% ../nbs/08_monitor.ipynb #405a887a
+def rolling_profile(previous:pd.DataFrame,  # the previous window's rows (features)
+                    profile:dict,           # the model's stored profile: its columns and their design effects
+                   ) -> dict:
+    "Reference profile of the previous window, with the stored profile's columns and design effects."
+    _check_profile(profile)
+    out = reference_profile(previous, categorical=list(profile["categorical"]), numeric=list(profile["numeric"]), n_quantiles=profile["n_quantiles"])
+    for kind in ("numeric", "categorical"):
+        for c, p in out[kind].items(): p["deff"] = profile[kind][c].get("deff", 1.0)
+    return out

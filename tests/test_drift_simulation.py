@@ -128,3 +128,37 @@ def test_bh_flags_where_bonferroni_would_not():
     t, p = independent_check(ref, cur, report)
     assert not np.any(p * len(p) < ALPHA)                          # Bonferroni (and Holm) would flag nothing
     assert sorted(report.drifted) == ["c0", "c1", "c2", "c3"]      # BH flags the four shifted columns
+
+
+# -- (d) rows that come in clusters (hours of a day) ---------------------------------------------------------------
+def days(rng, n_days: int, shift: float = 0.0) -> pd.DataFrame:
+    "Hourly rows: a numeric column = day level + small hourly noise (intraclass correlation ~0.9) and a weather-like state fixed for most hours of a day."
+    x = np.repeat(rng.normal(shift, 1, n_days), 24) + rng.normal(0, 0.3, 24 * n_days)
+    state = np.where(rng.random(24 * n_days) < 0.8, np.repeat(rng.choice(3, n_days, p=[0.6, 0.3, 0.1]), 24), rng.choice(3, 24 * n_days))
+    return pd.DataFrame({"x": x, "state": LEVELS[state]})
+
+
+def test_clustered_rows_false_alarm_rate_with_design_effect():
+    "200 replications of 60 reference days vs 30 current days, same distribution: counting hours as independent rows alarms almost always; with the design effect the rates hold."
+    rng = np.random.default_rng(31)
+    flagged = {1: [], 24: []}
+    raw = []
+    for _ in range(200):
+        ref, cur = days(rng, 60), days(rng, 30)
+        for block in flagged:
+            report = drift_report(reference_profile(ref, numeric=["x"], categorical=["state"], block=block), cur)
+            flagged[block].append(bool(report.drifted))
+            if block == 24: raw.append(report.table().p_value.to_numpy() < ALPHA)
+    raw = np.concatenate(raw)
+    print(f"any flag: independent rows {np.mean(flagged[1]):.3f}, design effect {np.mean(flagged[24]):.3f}; raw per-column {raw.mean():.3f}")
+    assert np.mean(flagged[1]) > 0.5                               # the problem is real: the iid test cries wolf
+    assert np.mean(flagged[24]) <= ALPHA + 0.02                    # any BH flag (and so the verdict) with the design effect
+    assert 0.01 <= raw.mean() <= ALPHA + 0.02                      # per-column p-values calibrated, test not dead
+
+
+def test_clustered_rows_known_shift_fires():
+    rng = np.random.default_rng(32)
+    profile = json.loads(json.dumps(reference_profile(days(rng, 60), numeric=["x"], categorical=["state"], block=24)))
+    assert 10 < profile["numeric"]["x"]["deff"] <= 24 and 5 < profile["categorical"]["state"]["deff"] <= 24
+    hits = [drift_report(profile, days(rng, 30, shift=1.0)).drifted == ["x"] for _ in range(20)]
+    assert np.mean(hits) >= 0.9                                    # a shift of one day-to-day sd is found
