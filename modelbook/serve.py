@@ -266,7 +266,9 @@ def _whole_table(body: bytes, data: list, names: list, grid: tuple) -> dict|None
     None when anything needs the column-by-column look."""
     lo, hi, is_float = grid
     if b'true' in body or b'false' in body: return None
-    A = np.array(data)
+    try: A = np.array(data)
+    except (ValueError, OverflowError): return None   # a cell holding a list of another length, or an integer numpy cannot hold
+    if A.shape != (len(data), len(names)): return None   # cells holding lists of one length make a 3-d array
     if not (A.dtype == np.int64 or (A.dtype == np.float64 and all(is_float) and np.isfinite(A).all())): return None
     if (A.min(axis=0) < lo).any() or (A.max(axis=0) > hi).any(): return None
     return {c: (A[:, j].astype(np.float64) if f else A[:, j]) for j, (c, f) in enumerate(zip(names, is_float))}
