@@ -6,14 +6,16 @@ Not a test; run on demand (about 2 minutes per round):
     MODELBOOK_ROOT=/path/to/project OMP_NUM_THREADS=1 python bench/serving.py [--scratch] [--rounds 3]
 
 Model: the registered `--model` (caravan) at `--alias` (champion) in the configured MLflow store; with `--scratch`, a
-Caravan gradient-boosting candidate trained and registered in a temporary store first (~20 s).
+Caravan candidate of kind `--kind` (hgb: gradient boosting, the usual champion; glm: logistic regression) trained and
+registered in a temporary store first (~20 s).
 
 Contenders, each started fresh in every round, bound to 127.0.0.1, one keep-alive HTTP connection, payloads
 pre-serialised, WARMUP requests not counted, then SINGLE sequential one-record POSTs (p50 / p99 latency) and BATCH
 sequential 1,000-record POSTs (rows/s):
 
 * modelbook: `modelbook serve --model NAME --alias ALIAS --no-log` (and once more with the prediction log on, the
-  production default), body `{"records": [...]}`, full contract validation per record;
+  production default), with each of its two bodies: records `{"records": [...]}` (pydantic, field by field) and
+  columnar `{"columns": [...], "data": [[...], ...]}` (numpy, column by column); full contract validation either way;
 * MLflow: `mlflow models serve -m models:/NAME@ALIAS --env-manager local` (MLflow's scoring server; schema checks from
   the signature only), body `dataframe_split`;
 * in-process: the pipeline's `predict_proba` on a one-row DataFrame, and the compiled model on one record (no HTTP).
@@ -21,7 +23,9 @@ sequential 1,000-record POSTs (rows/s):
 The anchor figures (../shared/bench/anchors/RESULTS.md, P3) were measured on a different pipeline (25 columns); this
 benchmark runs MLflow's server on *our* model in the same run, so the ratios compare like with like. Targets (issue
 #7): p50 <= 3.5 ms, p99 <= 6 ms, >= 87,000 rows/s -- half MLflow's anchor latency and twice its throughput.
-Before the figures, it checks that both servers return the same probabilities for the same records (to 1e-6).
+Before the figures, it checks that both servers, and both of our bodies, return the same probabilities for the same
+records (to 1e-6). The load average is printed before and after: the machine may be shared, so compare the ratios
+measured in the same run rather than the absolute figures across runs.
 """
 from __future__ import annotations
 import argparse, http.client, json, os, platform, signal, socket, statistics, subprocess, sys, tempfile, time
@@ -88,12 +92,12 @@ def measure(port: int, path: str, singles: list[bytes], batches: list[bytes]) ->
             'rows_per_s': BATCH * BATCH_ROWS / secs}
 
 
-def _scratch_model(folder: Path, name: str) -> None:
-    "Train and register a Caravan gradient-boosting candidate in a temporary MLflow store (it becomes champion)."
+def _scratch_model(folder: Path, name: str, kind: str) -> None:
+    "Train and register a Caravan candidate of `kind` in a temporary MLflow store (it becomes champion)."
     os.environ['MLFLOW_TRACKING_URI'] = f"sqlite:///{folder}/mlflow.db"
     from modelbook.experiments import train_candidate
     from modelbook.track import log_candidate
-    t = log_candidate(train_candidate(name, 'hgb', n_boot=50).candidate())
+    t = log_candidate(train_candidate(name, kind, n_boot=50).candidate())
     print(f"scratch model: `{name}` v{t.version} ({'champion' if t.champion else 'NOT champion: ' + t.reason})", flush=True)
 
 
@@ -108,7 +112,7 @@ def _median_us(f, n: int = 500) -> float:
     return 1e6 * float(np.median(t))
 
 
-def in_process(served, frame, records) -> dict:
+def in_process(served, frame, records, body: bytes) -> dict:
     import warnings
     warnings.simplefilter('ignore', UserWarning)
     one_df, one = frame.iloc[:1], records[:1]
@@ -116,7 +120,11 @@ def in_process(served, frame, records) -> dict:
     t0 = time.perf_counter()
     for _ in range(20): served.model.predict_proba(X1000)
     pipe_rows = 20 * BATCH_ROWS / (time.perf_counter() - t0)
-    return {'pipeline_1_us': _median_us(lambda: served.model.predict_proba(one_df)),
+    from modelbook.serve import _validate_columns, _scores
+    t0 = time.perf_counter()
+    for _ in range(20): _scores(served, _validate_columns(served, body, BATCH_ROWS))
+    compiled_rows = 20 * BATCH_ROWS / (time.perf_counter() - t0)
+    return {'pipeline_1_us': _median_us(lambda: served.model.predict_proba(one_df)), 'compiled_rows_per_s': compiled_rows,
             'compiled_1_us': _median_us(lambda: served.compiled.predict_proba(one)) if served.compiled else float('nan'),
             'pipeline_rows_per_s': pipe_rows}
 
@@ -126,11 +134,12 @@ def main(argv=None) -> int:
     ap.add_argument('--model', default='caravan'); ap.add_argument('--alias', default='champion')
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--scratch', action='store_true', help='train and register a model in a temporary MLflow store first')
+    ap.add_argument('--kind', default='hgb', choices=['hgb', 'glm'], help='the kind of model --scratch trains')
     ap.add_argument('--skip-mlflow', action='store_true')
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix='modelbook-bench-serving-') as tmp:
         work = Path(tmp)
-        if args.scratch: _scratch_model(work, args.model)
+        if args.scratch: _scratch_model(work, args.model, args.kind)
         from modelbook.config import tracking_uri
         from modelbook.data import read_dataset
         from modelbook.serve import served_from_registry
@@ -145,17 +154,25 @@ def main(argv=None) -> int:
         single_recs, batch_recs = recs[:WARMUP + SINGLE], recs[WARMUP + SINGLE:]
         ours_1 = [json.dumps({'records': [r]}).encode() for r in single_recs]
         ours_k = [json.dumps({'records': batch_recs[i:i + BATCH_ROWS]}).encode() for i in range(0, len(batch_recs), BATCH_ROWS)]
-        def split(rs): return json.dumps({'dataframe_split': {'columns': cols, 'data': [[r[c] for c in cols] for r in rs]}}).encode()
-        ml_1 = [split([r]) for r in single_recs]
-        ml_k = [split(batch_recs[i:i + BATCH_ROWS]) for i in range(0, len(batch_recs), BATCH_ROWS)]
+        def split(rs): return {'columns': cols, 'data': [[r[c] for c in cols] for r in rs]}
+        ml_1 = [json.dumps({'dataframe_split': split([r])}).encode() for r in single_recs]
+        ml_k = [json.dumps({'dataframe_split': split(batch_recs[i:i + BATCH_ROWS])}).encode() for i in range(0, len(batch_recs), BATCH_ROWS)]
+        col_1 = [json.dumps(split([r])).encode() for r in single_recs]      # ours: MLflow's body without its wrapper
+        col_k = [json.dumps(split(batch_recs[i:i + BATCH_ROWS])).encode() for i in range(0, len(batch_recs), BATCH_ROWS)]
+        print(f"1,000-record bodies: records {len(ours_k[0]) / 1e3:,.0f} kB, columnar {len(col_k[0]) / 1e3:,.0f} kB, MLflow dataframe_split {len(ml_k[0]) / 1e3:,.0f} kB")
         bin_ = Path(sys.executable).parent
         env = dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri(), PATH=f"{bin_}{os.pathsep}{os.environ.get('PATH', '')}",
                    MLFLOW_ALLOW_PICKLE_DESERIALIZATION='false')
-        contenders = {'modelbook (no log)': ([str(bin_/'modelbook'), 'serve', '--model', args.model, '--alias', args.alias, '--no-log'], '/predict', ours_1, ours_k),
-                      'modelbook (prediction log)': ([str(bin_/'modelbook'), 'serve', '--model', args.model, '--alias', args.alias, '--log-dir', str(work/'log')], '/predict', ours_1, ours_k)}
+        no_log = [str(bin_/'modelbook'), 'serve', '--model', args.model, '--alias', args.alias, '--no-log']
+        with_log = [str(bin_/'modelbook'), 'serve', '--model', args.model, '--alias', args.alias, '--log-dir', str(work/'log')]
+        contenders = {'modelbook records (no log)': (no_log, '/predict', ours_1, ours_k),
+                      'modelbook records (log)': (with_log, '/predict', ours_1, ours_k),
+                      'modelbook columnar (no log)': (no_log, '/predict', col_1, col_k),
+                      'modelbook columnar (log)': (with_log, '/predict', col_1, col_k)}
         if not args.skip_mlflow:
             contenders['MLflow scoring server'] = ([str(bin_/'mlflow'), 'models', 'serve', '-m', f"models:/{args.model}@{args.alias}", '--env-manager', 'local',
                                                     '-h', '127.0.0.1'], '/invocations', ml_1, ml_k)
+        print(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"model `{args.model}` v{mv.version} ({type(served.model[-1]).__name__}, {len(cols)} columns, compiled: {served.compiled is not None}); "
               f"python {platform.python_version()}, {os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}", flush=True)
         results = {k: [] for k in contenders}
@@ -177,9 +194,11 @@ def main(argv=None) -> int:
                 finally: srv.stop()
                 results[name].append(r)
                 print(f"  round {rnd + 1} {name:28s} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  {r['rows_per_s']:>9,.0f} rows/s", flush=True)
-        ip = in_process(served, frame, _json_records(frame.iloc[:5]))
+        ip = in_process(served, frame, _json_records(frame.iloc[:5]), col_k[0])
         # same answers from both servers
-        ours = np.array([p['probability'] for p in answers['modelbook (no log)']['predictions']])
+        ours = np.array([p['probability'] for p in answers['modelbook records (no log)']['predictions']])
+        ours_c = np.array([p['probability'] for p in answers['modelbook columnar (no log)']['predictions']])
+        print(f"\nsame 1,000 records as records and as columns: largest probability difference {np.abs(ours - ours_c).max():.1e}")
         if 'MLflow scoring server' in answers:
             pr = answers['MLflow scoring server']['predictions']
             theirs = np.array([row[1] if isinstance(row, list) else row['1'] for row in pr], dtype=float)
@@ -191,15 +210,18 @@ def main(argv=None) -> int:
         for name in contenders:
             print(f"{name:30s}{med(name, 'p50_ms'):9.2f}{med(name, 'p99_ms'):9.2f}{med(name, 'rows_per_s'):11,.0f}{med(name, 'startup_s'):9.1f}")
         print(f"{'in-process pipeline':30s}{ip['pipeline_1_us'] / 1e3:9.2f}{'':9s}{ip['pipeline_rows_per_s']:11,.0f}")
-        print(f"{'in-process compiled':30s}{ip['compiled_1_us'] / 1e3:9.3f}")
+        print(f"{'in-process compiled':30s}{ip['compiled_1_us'] / 1e3:9.3f}{'':9s}{ip['compiled_rows_per_s']:11,.0f}  (1,000 records as columns, validated)")
         if 'MLflow scoring server' in contenders:
-            m, o = 'MLflow scoring server', 'modelbook (no log)'
-            print(f"\nmodelbook / MLflow: p50 {med(o, 'p50_ms') / med(m, 'p50_ms'):.2f}x, p99 {med(o, 'p99_ms') / med(m, 'p99_ms'):.2f}x, "
-                  f"throughput {med(o, 'rows_per_s') / med(m, 'rows_per_s'):.2f}x")
-        o = 'modelbook (no log)'
+            m = 'MLflow scoring server'
+            print()
+            for o in ('modelbook records (no log)', 'modelbook columnar (no log)'):
+                print(f"{o} / MLflow: p50 {med(o, 'p50_ms') / med(m, 'p50_ms'):.2f}x, p99 {med(o, 'p99_ms') / med(m, 'p99_ms'):.2f}x, "
+                      f"throughput {med(o, 'rows_per_s') / med(m, 'rows_per_s'):.2f}x")
+        o, c = 'modelbook records (no log)', 'modelbook columnar (no log)'
         print(f"targets: p50 <= 3.5 ms: {med(o, 'p50_ms'):.2f} ({'met' if med(o, 'p50_ms') <= 3.5 else 'MISSED'}); "
               f"p99 <= 6 ms: {med(o, 'p99_ms'):.2f} ({'met' if med(o, 'p99_ms') <= 6 else 'MISSED'}); "
-              f">= 87,000 rows/s: {med(o, 'rows_per_s'):,.0f} ({'met' if med(o, 'rows_per_s') >= 87000 else 'MISSED'})")
+              f">= 87,000 rows/s (columnar): {med(c, 'rows_per_s'):,.0f} ({'met' if med(c, 'rows_per_s') >= 87000 else 'MISSED'})")
+        print(f"load average (1, 5, 15 min) after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -5,13 +5,14 @@
 # %% ../nbs/03b_compile.ipynb #1a5dbc0c
 from __future__ import annotations
 import warnings
+from itertools import repeat
 from dataclasses import dataclass
 import numpy as np, pandas as pd
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from .errors import ModelError
-from .models import GLMClassifier, GLMRegressor
+from .models import GLMClassifier, GLMRegressor, MNLogitClassifier
 
 # %% auto #0
 __all__ = ['FeatureMap', 'compile_features', 'TreeEnsemble', 'compile_trees', 'CompiledModel', 'compile_model']
@@ -79,6 +80,21 @@ class FeatureMap:
             raise ModelError(f"Level {e.args[0]!r} is not in the contract of the compiled model; validate records against the contract first.") from None
         return X, idx
 
+    def column_arrays(self, cols: dict, # column -> values (an array or a list), every column of one length
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        "Validated columns (what the service's columnar body gives) -> the numeric matrix and the level indices, with no record built."
+        n = len(cols[(self.numeric + self.nominal)[0]])
+        X = np.empty((n, len(self.numeric)))
+        for j, c in enumerate(self.numeric): X[:, j] = cols[c]
+        idx = np.empty((n, len(self.nominal)), dtype=np.intp)
+        for j, (c, m) in enumerate(zip(self.nominal, self.codes)):
+            v = cols[c].tolist() if isinstance(cols[c], np.ndarray) else list(cols[c])
+            idx[:, j] = np.fromiter(map(m.get, v, repeat(-1, n)), dtype=np.intp, count=n)
+            if (bad := idx[:, j] < 0).any():
+                i = int(bad.argmax())
+                raise ModelError(f"Column `{c}`, row {i}: level {v[i]!r} is not in the compiled model's contract.")
+        return X, idx
+
     def frame_arrays(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         "A frame with the contract's columns -> the numeric matrix and the level indices."
         X = df[self.numeric].to_numpy(dtype=np.float64) if self.numeric else np.empty((len(df), 0))
@@ -125,15 +141,17 @@ class TreeEnsemble:
     "All trees of a fitted HistGradientBoosting model as flat arrays, for vectorised traversal."
     feature: np.ndarray; threshold: np.ndarray; missing_left: np.ndarray; left: np.ndarray; right: np.ndarray
     categorical: np.ndarray; bitset: np.ndarray; value: np.ndarray; roots: np.ndarray; depth: int
-    left_bits: np.ndarray; known_bits: np.ndarray; known_row: np.ndarray; baseline: float
+    left_bits: np.ndarray; known_bits: np.ndarray; known_row: np.ndarray
+    baseline: np.ndarray   # (K,): one per output, K = trees per iteration (1 for binary and count models)
 
     def raw(self, D: np.ndarray) -> np.ndarray:
-        "Baseline + sum of leaf values for each row of the trees' input matrix D."
-        n = len(D)
+        "Baseline + sum of leaf values for each row of the trees' input matrix D: shape (n,) for one output, (n, K) for K classes."
+        n, K = len(D), len(self.baseline)
         node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
         r = np.arange(n)[:, None]
         for _ in range(self.depth): node = self._step(D, r, node)
-        return self.value[node].sum(axis=1) + self.baseline
+        out = self.value[node].reshape(n, -1, K).sum(axis=1) + self.baseline   # trees are stored iteration by iteration, K per iteration
+        return out[:, 0] if K == 1 else out
 
     def _step(self, D, r, node):
         f = self.feature[node]
@@ -152,10 +170,8 @@ class TreeEnsemble:
 
 # %% ../nbs/03b_compile.ipynb #ab1628a3
 def compile_trees(est) -> TreeEnsemble:
-    "The trees of a fitted single-output `HistGradientBoostingClassifier` (binary) or `HistGradientBoostingRegressor`."
-    if est.n_trees_per_iteration_ != 1:
-        raise ModelError(f"Can compile a binary classifier or a regressor; this {type(est).__name__} has {est.n_trees_per_iteration_} trees per iteration.")
-    trees = [it[0] for it in est._predictors]
+    "The trees of a fitted `HistGradientBoostingClassifier` (binary or multiclass) or `HistGradientBoostingRegressor`."
+    trees = [t for it in est._predictors for t in it]   # iteration by iteration; within one, a tree per class
     sizes = np.array([len(t.nodes) for t in trees])
     start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     nbits = np.array([len(t.raw_left_cat_bitsets) for t in trees])
@@ -172,50 +188,56 @@ def compile_trees(est) -> TreeEnsemble:
         value=N['value'].astype(np.float64), roots=start.astype(np.intp), depth=int(N['depth'].max()),
         left_bits=np.concatenate([t.raw_left_cat_bitsets for t in trees]).astype(np.int64).reshape(-1, 8),
         known_bits=np.asarray(known, dtype=np.int64).reshape(-1, 8), known_row=np.asarray(known_row, dtype=np.intp),
-        baseline=float(np.ravel(est._baseline_prediction)[0]))
+        baseline=np.ravel(est._baseline_prediction).astype(np.float64))
 
 # %% ../nbs/03b_compile.ipynb #065ac248
-_SUPPORTED = (GLMClassifier, GLMRegressor, HistGradientBoostingClassifier, HistGradientBoostingRegressor)
+_SUPPORTED = (GLMClassifier, MNLogitClassifier, GLMRegressor, HistGradientBoostingClassifier, HistGradientBoostingRegressor)
+_CLASSIFIERS = (GLMClassifier, MNLogitClassifier, HistGradientBoostingClassifier)
 
 @dataclass
 class CompiledModel:
     "A fitted pipeline as arrays: the same predictions, a fraction of the per-record cost."
     features: FeatureMap
-    estimator: object          # the fitted final estimator (GLM or HistGradientBoosting)
+    estimator: object          # the fitted final estimator (GLM, multinomial GLM or HistGradientBoosting)
     trees: TreeEnsemble|None   # the trees as arrays (None for a GLM)
     batch_rows: int = 32       # above this many records, trees are walked by scikit-learn's per-tree routine
 
     @property
-    def is_classifier(self) -> bool: return isinstance(self.estimator, (GLMClassifier, HistGradientBoostingClassifier))
+    def is_classifier(self) -> bool: return isinstance(self.estimator, _CLASSIFIERS)
 
     def _arrays(self, X) -> tuple[np.ndarray, np.ndarray]:
-        return self.features.frame_arrays(X) if isinstance(X, pd.DataFrame) else self.features.arrays(X)
+        if isinstance(X, pd.DataFrame): return self.features.frame_arrays(X)
+        return self.features.column_arrays(X) if isinstance(X, dict) else self.features.arrays(X)
 
     def raw(self, X) -> np.ndarray:
-        "The linear predictor (GLM) or the ensemble's raw score, per record."
+        "The linear predictor (GLM) or the ensemble's raw score per record: (n,), or (n, K) for K classes."
         D = self.features.transform(*self._arrays(X))
         est = self.estimator
+        if isinstance(est, MNLogitClassifier): return np.column_stack([np.zeros(len(D)), est.intercept_ + D @ est.coef_])   # class 0 is the reference
         if self.trees is None: return est.intercept_ + D @ est.coef_
         if len(D) <= self.batch_rows: return self.trees.raw(D)
         return _sk_raw(est, D)
 
     def predict_proba(self, X) -> np.ndarray:
-        "P(class 0), P(class 1) per record, like the pipeline's `predict_proba`."
+        "The probability of each class per record, like the pipeline's `predict_proba`: (n, 2) binary, (n, K) for K classes."
         if not self.is_classifier: raise ModelError("predict_proba is for classifiers; this compiled model predicts counts: use `predict`.")
-        p = expit(self.raw(X))
+        z = self.raw(X)
+        if z.ndim == 2: return softmax(z, axis=1)
+        p = expit(z)
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
         "Expected counts (count models) or class labels (classifiers), like the pipeline's `predict`."
-        if self.is_classifier: return self.estimator.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        if self.is_classifier: return self.estimator.classes_[self.predict_proba(X).argmax(axis=1)]
         return np.exp(self.raw(X))
 
 def _sk_raw(est, D: np.ndarray) -> np.ndarray:
     "scikit-learn's per-tree routine on an already pre-processed design (what `_raw_predict` does after `_preprocess_X`)."
     known, known_row = est._bin_mapper.make_known_categories_bitsets()
-    out = np.full(len(D), float(np.ravel(est._baseline_prediction)[0]))
-    for (tree,) in est._predictors: out += tree.predict(D, known, known_row, 1)
-    return out
+    out = np.tile(np.ravel(est._baseline_prediction).astype(np.float64), (len(D), 1))
+    for trees in est._predictors:
+        for k, tree in enumerate(trees): out[:, k] += tree.predict(D, known, known_row, 1)
+    return out[:, 0] if out.shape[1] == 1 else out
 
 # %% ../nbs/03b_compile.ipynb #98c453a3
 def _sample_records(columns: dict, nominal: list[str], n: int, seed: int) -> pd.DataFrame:
@@ -227,10 +249,13 @@ def _sample_records(columns: dict, nominal: list[str], n: int, seed: int) -> pd.
         else: out[c] = rng.uniform(float(s.get('min', 0) or 0), float(s.get('max', 1) if s.get('max') is not None else 1), n)
     return _typed(pd.DataFrame(out), columns)
 
-def _reference(pipe: Pipeline, X: pd.DataFrame) -> np.ndarray:
+def _reference(model, X: pd.DataFrame) -> np.ndarray:
+    "What the compile check compares: every class's probability (multiclass), P(positive) (binary) or the prediction (count)."
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
-        return pipe.predict_proba(X)[:, 1] if hasattr(pipe, 'predict_proba') else pipe.predict(X)
+        if not hasattr(model, 'predict_proba'): return model.predict(X)
+        P = model.predict_proba(X)
+        return P if P.shape[1] > 2 else P[:, 1]
 
 def _design_transform(pipe: Pipeline):
     feats, est = pipe[:-1], pipe[-1]
@@ -240,7 +265,7 @@ def _design_transform(pipe: Pipeline):
     return lambda df: feats.transform(df)
 
 # %% ../nbs/03b_compile.ipynb #32d020b4
-def compile_model(pipe: Pipeline,           # a fitted `make_model` pipeline: features -> GLM or HistGradientBoosting
+def compile_model(pipe: Pipeline,           # a fitted `make_model` pipeline: features -> GLM, multinomial GLM or HistGradientBoosting
                   columns: dict,            # its input columns -> contract spec (datasheet format), in the pipeline's order
                   *, check: pd.DataFrame|None=None, # real records to check the compiled model on, besides the random ones
                   check_rows: int=2000,     # random valid records drawn from the contract for the check
@@ -262,7 +287,7 @@ def compile_model(pipe: Pipeline,           # a fitted `make_model` pipeline: fe
     for what, X in [('random valid records', sample), ('the check frame', check)]:
         if X is None: continue
         X = _typed(X[list(columns)], columns)
-        got = cm.predict_proba(X)[:, 1] if cm.is_classifier else cm.predict(X)
+        got = _reference(cm, X) if cm.is_classifier else cm.predict(X)
         gap = float(np.max(np.abs(got - _reference(pipe, X))))
         if not gap <= tolerance:
             raise ModelError(f"The compiled model differs from the pipeline by up to {gap:.2e} on {what} (tolerance {tolerance:g}): "

@@ -4,13 +4,15 @@
 
 # %% ../nbs/07_serve.ipynb #914fbbe0
 from __future__ import annotations
-import copy, ipaddress, json, logging, os, secrets, socket, threading, time, urllib.error, urllib.request, uuid
+import copy, ipaddress, itertools, json, logging, os, re, secrets, socket, threading, time, urllib.error, urllib.request, uuid
+from itertools import repeat
 from datetime import datetime, timezone
 from pathlib import Path
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Callable, Iterator, Literal
 import numpy as np, pandas as pd
+import orjson
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import validation_error_definition, validation_error_response_definition
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from typing_extensions import TypedDict
 from pydantic.json_schema import models_json_schema
@@ -29,8 +31,8 @@ from . import __version__
 from .errors import ModelbookError, ConfigError, ModelError, ServiceError, RegistryError
 
 # %% auto #0
-__all__ = ['SERVED_TASKS', 'ServedModel', 'request_model', 'running_server', 'PredictionLog', 'read_prediction_log',
-           'output_columns', 'create_app', 'serve', 'served_from_registry', 'registry_loader']
+__all__ = ['SERVED_TASKS', 'ServedModel', 'request_model', 'columnar_schema', 'parse_columns', 'running_server', 'PredictionLog',
+           'read_prediction_log', 'output_columns', 'create_app', 'serve', 'served_from_registry', 'registry_loader']
 
 # %% ../nbs/07_serve.ipynb #5328d6bc
 SERVED_TASKS = ('binary', 'multiclass', 'count')
@@ -120,9 +122,180 @@ def _column(values: list, spec: dict):
     if spec['dtype'] == 'category': return pd.Categorical(values, categories=spec['levels'])
     return np.asarray(values, dtype=_NUMPY[spec['dtype']])
 
-def _frame(rows: list[dict], columns: dict) -> pd.DataFrame:
-    "Validated records as a DataFrame with the declared dtypes, in the order of `columns`."
-    return pd.DataFrame({c: _column([r[c] for r in rows], spec) for c, spec in columns.items()})
+def _frame(features: list[dict]|dict, columns: dict) -> pd.DataFrame:
+    "Validated records (a list of dicts) or validated columns (a dict of arrays) as a DataFrame with the declared dtypes, in the order of `columns`."
+    if isinstance(features, dict): return pd.DataFrame({c: _column(features[c], spec) for c, spec in columns.items()})
+    return pd.DataFrame({c: _column([r[c] for r in features], spec) for c, spec in columns.items()})
+
+# %% ../nbs/07_serve.ipynb #d08a24bf
+_COLUMNAR = re.compile(rb'\s*\{\s*"(?:columns|data)"')   # a JSON object whose first key is `columns` or `data`
+
+def _cell_schema(col: str, spec: dict) -> dict:
+    "The JSON schema of one column's values: the records path's field type, so both bodies document the same rules."
+    return {**TypeAdapter(_field_type(col, spec)).json_schema(), 'title': col}
+
+def columnar_schema(columns: dict,         # feature column -> spec {dtype, min, max, levels} (datasheet format)
+                    max_records: int=1000, # most rows one request may hold
+                   ) -> dict:
+    "The JSON schema of the columnar /predict body: `columns` is the model's column list in order; each row of `data` holds one value per column, with that column's type, range or levels."
+    names = list(columns)
+    row = {'type': 'array', 'prefixItems': [_cell_schema(c, s) for c, s in columns.items()], 'items': False,
+           'minItems': len(names), 'maxItems': len(names), 'description': f"one record: its {len(names)} values in the order of `columns`"}
+    return {'title': 'PredictColumnsRequest', 'type': 'object', 'additionalProperties': False, 'required': ['columns', 'data'],
+            'description': "Records as rows of values under one header: pandas `df[columns].to_json(orient='split', index=False)`, "
+                           "or MLflow's `dataframe_split` without its wrapper.",
+            'properties': {'columns': {'title': 'Columns', 'type': 'array', 'items': {'type': 'string'}, 'const': names,
+                                       'description': "the model's columns, all of them, in this order"},
+                           'data': {'title': 'Data', 'type': 'array', 'items': row, 'minItems': 1, 'maxItems': max_records,
+                                    'description': f"1 to {max_records} rows to score"}}}
+
+# %% ../nbs/07_serve.ipynb #5fec91c3
+def _kinds(spec: dict) -> set:
+    "The Python types (as JSON parses to) a column accepts: int; int and float; or the types of its levels."
+    return {'int': {int}, 'float': {int, float}}.get(spec['dtype']) or {type(v) for v in spec['levels']}
+
+def _bounds(spec: dict) -> tuple:
+    lo, hi = spec.get('min'), spec.get('max')
+    if spec['dtype'] == 'int': return (_INT64[0] if lo is None else lo), (_INT64[1] if hi is None else hi)
+    return lo, hi
+
+def _column_check(spec: dict) -> Callable:
+    "The fast check of one column: its values -> a numpy array when every value keeps the spec, else None (`_cell_errors` then says why)."
+    kinds = _kinds(spec)
+    if spec['dtype'] == 'category':
+        code = {v: i for i, v in enumerate(spec['levels'])}
+        def check(v):
+            if not set(map(type, v)) <= kinds or np.fromiter(map(code.get, v, repeat(-1, len(v))), np.intp, len(v)).min() < 0: return None
+            return np.array(v, dtype=object)
+        return check
+    (lo, hi), dtype = _bounds(spec), np.int64 if spec['dtype'] == 'int' else np.float64
+    def check(v):
+        if not set(map(type, v)) <= kinds: return None
+        try: a = np.array(v, dtype=dtype)
+        except OverflowError: return None   # an integer beyond int64
+        if dtype is np.float64 and not np.isfinite(a).all(): return None
+        return a if (lo is None or a.min() >= lo) and (hi is None or a.max() <= hi) else None
+    return check
+
+# %% ../nbs/07_serve.ipynb #9512259f
+def _bad_rows(spec: dict, values: tuple) -> dict:
+    "The rows of one column that break each rule of its spec: {rule: row indices}, rules in the order pydantic checks them."
+    typed = np.fromiter((type(x) in _kinds(spec) for x in values), bool, len(values))
+    ok = np.flatnonzero(typed)
+    v, bad = np.array([values[i] for i in ok] + [None], dtype=object)[:-1], {'type': np.flatnonzero(~typed)}   # [None]: a 1-d object array whatever the values
+    if spec['dtype'] == 'category':
+        levels = set(spec['levels'])
+        bad['level'] = ok[np.fromiter((x not in levels for x in v), bool, len(v))]
+    else:
+        lo, hi = _bounds(spec)
+        finite = np.isfinite(v.astype(np.float64)) if spec['dtype'] == 'float' else np.ones(len(v), bool)
+        bad['finite'] = ok[~finite]
+        if lo is not None: bad['below'] = ok[finite & (v < lo).astype(bool)]
+        if hi is not None: bad['above'] = ok[finite & (v > hi).astype(bool)]
+    return {rule: rows for rule, rows in bad.items() if len(rows)}
+
+def _cell_errors(col: str, spec: dict, values: tuple) -> list[dict]:
+    "The 422 entries of one column, one per broken rule: pydantic's type and message for its first offending value, that row in `loc`, every offending row counted in `ctx`."
+    field, out = TypeAdapter(_field_type(col, spec)), []
+    for rule, rows in _bad_rows(spec, values).items():
+        first = values[rows[0]]
+        try: field.validate_json(orjson.dumps(first)); e = {'type': 'value_error', 'msg': f"Value error, breaks the column's {rule} rule"}
+        except ValidationError as err: e = err.errors(include_url=False)[0]
+        out.append({'type': e['type'], 'loc': ('body', 'data', int(rows[0]), col), 'msg': e['msg'], 'input': first,
+                    'ctx': {**e.get('ctx', {}), 'column': col, 'rows': rows[:10].tolist(), 'count': len(rows)}})
+    return out
+
+# %% ../nbs/07_serve.ipynb #a49e0dcd
+def _error(type_: str, loc: tuple, msg: str, input_=None, **ctx) -> dict:
+    return {'type': type_, 'loc': ('body', *loc), 'msg': msg, 'input': input_, **({'ctx': ctx} if ctx else {})}
+
+def _header_errors(head: list, names: list) -> list[dict]:
+    "Unknown, repeated, missing or misplaced names in `columns`."
+    known, seen, errs = set(names), set(), []
+    for j, c in enumerate(head):
+        if c not in known: errs.append(_error('extra_forbidden', ('columns', j), f"Extra inputs are not permitted: `{c}` is not a column of the model", c))
+        elif c in seen: errs.append(_error('value_error', ('columns', j), f"Value error, `{c}` is listed twice in `columns`", c))
+        seen.add(c)
+    errs += [_error('missing', ('columns',), f"Field required: column `{c}` is not in `columns`", None, column=c) for c in names if c not in seen]
+    if not errs:   # the model's names in another order
+        j = next(j for j, (a, b) in enumerate(zip(head, names)) if a != b)
+        errs.append(_error('value_error', ('columns', j), f"Value error, `columns` must list the model's columns in its order: "
+                                                          f"position {j} holds `{head[j]}`, the model's order has `{names[j]}` there (see `ctx.expected`, or "
+                                                          f"PredictColumnsRequest in /openapi.json)", head[j], expected=names))
+    return errs
+
+def _row_errors(data: list, width: int) -> list[dict]:
+    "Rows that are not lists, or not as long as the header (ragged)."
+    if set(map(type, data)) != {list}:
+        rows = [i for i, r in enumerate(data) if type(r) is not list]
+        return [_error('list_type', ('data', rows[0]), f"Input should be a valid list: row {rows[0]} is not a list of values", data[rows[0]], rows=rows[:10], count=len(rows))]
+    lens, errs = np.fromiter(map(len, data), np.intp, len(data)), []
+    for kind, rows in (('too_short', np.flatnonzero(lens < width)), ('too_long', np.flatnonzero(lens > width))):
+        if len(rows): errs.append(_error(kind, ('data', int(rows[0])), f"Row {rows[0]} holds {lens[rows[0]]} values; `columns` names {width}", None,
+                                         expected=width, actual_length=int(lens[rows[0]]), rows=rows[:10].tolist(), count=len(rows)))
+    return errs
+
+def _shape_errors(obj, names: list) -> list[dict]:
+    "What is wrong with a columnar body as a whole (keys, header, rows), before any value is looked at."
+    if not isinstance(obj, dict): return [_error('model_type', (), "Input should be an object with `columns` and `data`", type(obj).__name__)]
+    errs = [_error('missing', (k,), 'Field required', sorted(obj)) for k in ('columns', 'data') if k not in obj]
+    errs += [_error('extra_forbidden', (k,), 'Extra inputs are not permitted', k) for k in obj if k not in ('columns', 'data')]
+    if errs: return errs
+    head, data = obj['columns'], obj['data']
+    if not (isinstance(head, list) and all(isinstance(c, str) for c in head)): errs.append(_error('list_type', ('columns',), 'Input should be a list of column names'))
+    elif head != names: errs += _header_errors(head, names)
+    if not isinstance(data, list): errs.append(_error('list_type', ('data',), 'Input should be a valid list of rows'))
+    elif not data: errs.append(_error('too_short', ('data',), 'List should have at least 1 item after validation, not 0', [], field_type='List', min_length=1, actual_length=0))
+    else: errs += _row_errors(data, len(head) if isinstance(head, list) else len(names))
+    return errs
+
+# %% ../nbs/07_serve.ipynb #48c7fda2
+def _columnar_plan(columns: dict) -> tuple:
+    "What a columnar body is checked against: the names in order, their specs, their fast checks, and the bounds as vectors when every column is a number."
+    specs = list(columns.values())
+    numeric = all(s['dtype'] in ('int', 'float') for s in specs)
+    grid = (np.array([-np.inf if _bounds(s)[0] is None else _bounds(s)[0] for s in specs], dtype=np.float64),
+            np.array([np.inf if _bounds(s)[1] is None else _bounds(s)[1] for s in specs], dtype=np.float64),
+            [s['dtype'] == 'float' for s in specs]) if numeric else None
+    return list(columns), specs, [_column_check(s) for s in specs], grid
+
+def _whole_table(body: bytes, data: list, names: list, grid: tuple) -> dict|None:
+    """Every column at once, for a table of numbers: numpy reads the rows into one array and infers its type in C; int64
+    means every value was a JSON integer (no float, text, null; `true`/`false` are ruled out on the bytes first, since
+    numpy would read them as 1 and 0), which every int and float column takes. Then two reductions check all ranges.
+    None when anything needs the column-by-column look."""
+    lo, hi, is_float = grid
+    if b'true' in body or b'false' in body: return None
+    try: A = np.array(data)
+    except (ValueError, OverflowError): return None   # a cell holding a list of another length, or an integer numpy cannot hold
+    if A.shape != (len(data), len(names)): return None   # cells holding lists of one length make a 3-d array
+    if not (A.dtype == np.int64 or (A.dtype == np.float64 and all(is_float) and np.isfinite(A).all())): return None
+    if (A.min(axis=0) < lo).any() or (A.max(axis=0) > hi).any(): return None
+    return {c: (A[:, j].astype(np.float64) if f else A[:, j]) for j, (c, f) in enumerate(zip(names, is_float))}
+
+def _parse_columns(body: bytes, plan: tuple, max_records: int) -> dict:
+    names, specs, checks, grid = plan
+    try: obj = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise RequestValidationError([{'type': 'json_invalid', 'loc': ('body', e.pos), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': e.msg}}]) from None
+    if isinstance(obj, dict) and isinstance(obj.get('data'), list) and len(obj['data']) > max_records:
+        raise HTTPException(413, detail=f"A request may hold at most {max_records} records; this one holds {len(obj['data'])}. "
+                                        f"Split it into batches of at most {max_records} records.")
+    if errs := _shape_errors(obj, names): raise RequestValidationError(errs)
+    if grid is not None and (out := _whole_table(body, obj['data'], names, grid)) is not None: return out
+    out, errs = {}, []
+    for name, spec, check, values in zip(names, specs, checks, zip(*obj['data'])):
+        if (a := check(values)) is None: errs += _cell_errors(name, spec, values)
+        else: out[name] = a
+    if errs: raise RequestValidationError(errs)
+    return out
+
+def parse_columns(body: bytes,             # a columnar /predict body: {"columns": [...], "data": [[...], ...]}
+                  columns: dict,           # feature column -> spec {dtype, min, max, levels} (datasheet format)
+                  *, max_records: int=1000, # most rows one request may hold
+                 ) -> dict:
+    "Parse and validate a columnar body column by column: {column: numpy array}; else `RequestValidationError` (422) naming column, rows, value and rule, or `HTTPException` (413) for too many rows."
+    return _parse_columns(body, _columnar_plan(columns), max_records)
 
 # %% ../nbs/07_serve.ipynb #a361eb90
 def _config(app, *, host: str, port: int, log_level: str) -> uvicorn.Config:
@@ -186,6 +359,17 @@ def running_server(app,                  # an ASGI app with a GET /health route,
         _join_workers(before, timeout)
 
 # %% ../nbs/07_serve.ipynb #10b2660e
+def _n_rows(features: list[dict]|dict) -> int:
+    return len(next(iter(features.values()), ())) if isinstance(features, dict) else len(features)
+
+def _features(chunks: list) -> pd.DataFrame:
+    "The logged features of buffered requests, in order: runs of record requests in one frame, columnar requests one frame each."
+    parts = []
+    for columnar, run in itertools.groupby(chunks, key=lambda c: isinstance(c[4], dict)):
+        run = list(run)
+        parts += [pd.DataFrame(c[4]) for c in run] if columnar else [pd.DataFrame.from_records([r for c in run for r in c[4]])]
+    return pd.concat(parts, ignore_index=True)
+
 class PredictionLog:
     "Append-only, thread-safe log of predictions as day-partitioned Parquet files."
     def __init__(self, folder: str|Path,            # the log's folder
@@ -199,11 +383,12 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._every, args=(flush_seconds,), daemon=True, name='prediction-log')
         self._thread.start()
 
-    def append(self, records: list[dict], outputs: dict, *, model: dict, request_id: str):
+    def append(self, records: list[dict]|dict, # the scored records, or their columns (column -> values) from a columnar request
+               outputs: dict, *, model: dict, request_id: str):
         "Buffer one request's scored records and their output columns (`output_columns`); the frame is built and written by the flusher thread, not the request."
-        chunk = (request_id, datetime.now(timezone.utc), model.get('name'), str(model.get('version')), records, outputs)
+        chunk = (request_id, datetime.now(timezone.utc), model.get('name'), str(model.get('version')), records, outputs, _n_rows(records))
         with self._lock:
-            self._chunks.append(chunk); self._n += len(records)
+            self._chunks.append(chunk); self._n += chunk[6]
             if self._n >= self.flush_rows: self._due.set()
 
     def flush(self):
@@ -212,11 +397,11 @@ class PredictionLog:
         if not chunks: return
         try: self._write(chunks)
         except BaseException:   # keep the rows for the next flush rather than lose them
-            with self._lock: self._chunks, self._n = chunks + self._chunks, self._n + sum(len(c[4]) for c in chunks)
+            with self._lock: self._chunks, self._n = chunks + self._chunks, self._n + sum(c[6] for c in chunks)
             raise
 
     def _write(self, chunks: list):
-        n = [len(c[4]) for c in chunks]
+        n = [c[6] for c in chunks]
         meta = pd.DataFrame({'request_id': np.repeat([c[0] for c in chunks], n), 'record': np.concatenate([np.arange(k) for k in n]),
                              'timestamp': pd.to_datetime(np.repeat([c[1] for c in chunks], n), utc=True),
                              'model_name': np.repeat([c[2] for c in chunks], n), 'model_version': np.repeat([c[3] for c in chunks], n)})
@@ -225,7 +410,7 @@ class PredictionLog:
         starts = np.r_[0, np.cumsum(n)]
         outs = pd.concat([pd.DataFrame({k: np.concatenate([np.asarray(chunks[i][5][k]) for i in idx]) for k in keys},
                                        index=np.concatenate([np.arange(starts[i], starts[i + 1]) for i in idx])) for keys, idx in groups.items()]).sort_index()
-        df = pd.concat([meta, outs.reset_index(drop=True), pd.DataFrame.from_records([r for c in chunks for r in c[4]])], axis=1)
+        df = pd.concat([meta, outs.reset_index(drop=True), _features(chunks)], axis=1)
         if self.transform is not None: df = self.transform(df)
         for day, part in df.groupby(df['timestamp'].dt.strftime('%Y-%m-%d')):
             d = self.folder/f"date={day}"; d.mkdir(parents=True, exist_ok=True)
@@ -309,6 +494,12 @@ def _validate(served: ServedModel, body: bytes, max_records: int) -> list[dict]:
                                         f"Split it into batches of at most {max_records} records.")
     raise RequestValidationError([{**x, 'loc': ('body', *x['loc'])} for x in errors], body=body)
 
+def _validate_columns(served: ServedModel, body: bytes, max_records: int) -> dict:
+    "Parse and validate a columnar /predict body against the current model's contract (`parse_columns`): its columns as arrays."
+    cache = served.__dict__.setdefault('_validators', {})
+    if 'columnar' not in cache: cache['columnar'] = _columnar_plan(served.columns)
+    return _parse_columns(body, cache['columnar'], max_records)
+
 def _current(get_model: Callable[[], ServedModel]) -> ServedModel:
     "Whatever `get_model` returns now; 503 if it fails or returns something else."
     try: served = get_model()
@@ -349,10 +540,13 @@ def _model_output(served: ServedModel, X: pd.DataFrame) -> np.ndarray:
                                         + ("finite counts >= 0." if served.task == 'count' else "probabilities in [0, 1]."))
     return out[:, 1] if served.task == 'binary' else out
 
-def _scores(served: ServedModel, rows: list[dict]) -> np.ndarray:
-    "The model's output per validated record (see `_model_output`): through the compiled model when there is one, else the pipeline on a frame."
-    if served.compiled is None: return _model_output(served, _frame(rows, served.columns))
-    try: return served.compiled.predict(rows) if served.task == 'count' else served.compiled.predict_proba(rows)[:, 1]
+def _scores(served: ServedModel, features: list[dict]|dict) -> np.ndarray:
+    "The model's output per validated record (see `_model_output`), from records or columns: through the compiled model when there is one, else the pipeline on a frame."
+    if served.compiled is None: return _model_output(served, _frame(features, served.columns))
+    try:
+        if served.task == 'count': return served.compiled.predict(features)
+        P = served.compiled.predict_proba(features)
+        return P[:, 1] if served.task == 'binary' else P
     except Exception as e:
         _log.exception("compiled predict_proba failed for model %s", _ref(served))
         raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); see the service log.") from e
@@ -360,7 +554,7 @@ def _scores(served: ServedModel, rows: list[dict]) -> np.ndarray:
 def _predict(get_model: Callable[[], ServedModel], body: bytes, max_records: int, log=None) -> dict:
     "Everything /predict does, as plain blocking code: run it in a worker thread."
     served = _current(get_model)
-    rows = _validate(served, body, max_records)
+    rows = (_validate_columns if _COLUMNAR.match(body) else _validate)(served, body, max_records)
     out, request_id = _scores(served, rows), uuid.uuid4().hex
     if log is not None: log.append(rows, output_columns(served.task, out, classes=served.classes, threshold=served.threshold), model=_ref(served), request_id=request_id)
     return {'request_id': request_id, 'predictions': _answers(served, out), 'model': _ref(served)}
@@ -385,14 +579,18 @@ def _openapi(app: FastAPI, get_model: Callable[[], ServedModel], max_records: in
     schema.setdefault('components', {}).setdefault('schemas', {}).update(
         {**defs['$defs'], 'ValidationError': validation_error_definition, 'HTTPValidationError': validation_error_response_definition})
     op, ref = schema['paths']['/predict']['post'], lambda m: {'application/json': {'schema': {'$ref': f'#/components/schemas/{m}'}}}
-    op['requestBody'] = {'required': True, 'content': ref('PredictRequest')}
+    schema['components']['schemas']['PredictColumnsRequest'] = columnar_schema(served.columns, max_records)
+    op['requestBody'] = {'required': True, 'description': 'Records as a list of objects (`records`), or as rows of values under one header (`columns`, `data`).',
+                         'content': {'application/json': {'schema': {'oneOf': [{'$ref': f'#/components/schemas/{m}'} for m in ('PredictRequest', 'PredictColumnsRequest')]}}}}
     op['responses'] = {'200': {'description': 'One prediction per record, in order', 'content': ref('PredictResponse')},
                        '413': {'description': f'More than {max_records} records'}, '422': {'description': 'Validation Error', 'content': ref('HTTPValidationError')},
                        '503': {'description': 'No model loaded'}}
     what = {'binary': f"`probability` is the positive class's probability; `{served.decision_label}` is true when `probability` >= {served.threshold}.",
             'multiclass': f"`probabilities` gives each class's probability ({', '.join(served.classes)}); `predicted_class` is the most probable one.",
             'count': "`expected_count` is the expected count for the record."}[served.task]
-    op['description'] = f"Scores records with model `{served.metadata.get('name')}` version {served.metadata.get('version')} ({served.task}). " + what
+    op['description'] = (f"Scores records with model `{served.metadata.get('name')}` version {served.metadata.get('version')} ({served.task}). " + what +
+                         " Send `{\"records\": [{column: value, ...}, ...]}`, or for large batches the columnar `{\"columns\": [...], \"data\": [[...], ...]}` "
+                         "with the model's columns in the order of `PredictColumnsRequest`; the answers are the same.")
     return schema
 
 # %% ../nbs/07_serve.ipynb #a29704ff
@@ -455,7 +653,7 @@ def create_app(get_model: Callable[[], ServedModel], # returns the model to serv
         body = await request.body()
         answer = await run_in_threadpool(_predict, get_model, body, max_records, prediction_log)
         m['records'].inc(len(answer['predictions']))
-        return JSONResponse(answer)
+        return Response(orjson.dumps(answer), media_type='application/json')
 
     app.openapi = lambda: _openapi(app, get_model, max_records)
     return app

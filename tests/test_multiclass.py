@@ -1,6 +1,7 @@
 """A multiclass card end to end: `modelbook run weather` on a throwaway copy of the project trains the multinomial logit,
 reports its metrics with intervals, registers it as champion; `modelbook serve` answers over real HTTP on loopback with a
-probability per class and the predicted class, equal to `modelbook score` on the same rows; the prediction log holds the
+probability per class and the predicted class (through the compiled model, from records and from columns alike), equal to
+`modelbook score` on the same rows; the prediction log holds the
 same outputs, and `modelbook monitor` on the log reports feature and prediction drift."""
 import json, os, signal
 import httpx, numpy as np, pandas as pd, pytest
@@ -40,18 +41,23 @@ def test_weather_card_run_register_serve_score_monitor(tmp_path):
             out = http.post('/predict', json={'records': rows.to_dict('records')}).json()
             doc = http.get('/openapi.json').json()
             bad = http.post('/predict', json={'records': [{**rows.iloc[0].to_dict(), 'mnth': 'Smarch'}]})
+            order = doc['components']['schemas']['PredictColumnsRequest']['properties']['columns']['const']
+            by_columns = http.post('/predict', json=rows[order].to_dict('split', index=False)).json()   # the columnar body, the same answers
         os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)       # graceful stop flushes the log
     P = np.array([[p['probabilities'][c] for c in CLASSES] for p in out['predictions']])
     np.testing.assert_allclose(P.sum(1), 1, atol=1e-9)
     np.testing.assert_allclose(P, scored[[f'probability_{c}' for c in CLASSES]].to_numpy(), atol=1e-9)   # HTTP = batch scoring
     assert [p['predicted_class'] for p in out['predictions']] == scored['predicted_class'].tolist()
+    assert by_columns['predictions'] == out['predictions']
     assert doc['components']['schemas']['Prediction']['properties']['predicted_class']['enum'] == CLASSES
     assert bad.status_code == 422 and bad.json()['detail'][0]['loc'] == ['body', 'records', 0, 'mnth']
 
     from modelbook.serve import read_prediction_log
     log = read_prediction_log(log_dir)
-    assert len(log) == len(rows) and log['predicted_class'].tolist() == scored['predicted_class'].tolist()
+    assert len(log) == 2 * len(rows) and set(log['request_id']) == {out['request_id'], by_columns['request_id']}   # both bodies logged alike
+    for rid in (out['request_id'], by_columns['request_id']):
+        assert log.loc[log['request_id'] == rid, 'predicted_class'].tolist() == scored['predicted_class'].tolist()
     r = modelbook(root, 'monitor', 'weather', '--current', str(log_dir))
     assert r.returncode in (0, 3), r.stdout + r.stderr                   # 3: drift alert (90 hours spread over a year vs. a test set)
     drift = json.loads(next((root/'reports'/'weather-monitor').glob('*/drift.json')).read_text())
-    assert drift['rows'] == len(rows) and 'predicted_class' in json.dumps(drift['predictions'])
+    assert drift['rows'] == 2 * len(rows) and 'predicted_class' in json.dumps(drift['predictions'])
