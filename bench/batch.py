@@ -19,7 +19,6 @@ On the P1 anchor's trivial notebook (cell 1, tagged `parameters`: `x = 1`; cell 
 3. optional (`--train`): one real 2-run train.ipynb batch (glm, seeds 0 and 1, n_boot 200, register False) into
    a temp folder and a scratch MLflow store.
 
-Run: cd /work/drafts/batch && MODELBOOK_ROOT=/work/main OMP_NUM_THREADS=1 /work/main/.venv/bin/python bench_batch.py [--runs 24] [--rounds 3] [--train]
 Run: `.venv/bin/python bench/batch.py` (add `--train` for a real train.ipynb batch).
 """
 from __future__ import annotations
