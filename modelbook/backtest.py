@@ -65,7 +65,7 @@ class Policy:
 
     def describe(self) -> str:
         "The policy in words."
-        if self.action == 'none': return 'no action: the first model serves every month'
+        if self.action == 'none': return 'no action: the model keeps serving'
         when = 'every month' if self.trigger == 'schedule' else {'drift': 'after a drift alert', 'performance': 'after a performance alert',
                                                                    'either': 'after a drift or performance alert'}[self.trigger]
         if self.action == 'recalibrate': return f'recalibrate (refit the scale on the latest labelled month) {when}'

@@ -159,9 +159,9 @@ def reference_profile(df:pd.DataFrame,           # reference data, normally the 
     for c in numeric:
         x = _finite(df[c], c)
         num[c] = _numeric_profile(x, len(df) - len(x), n_quantiles, c)
-        num[c]["deff"] = _design_effect(_bin_codes(x, np.asarray(num[c]["psi_edges"])), len(num[c]["psi_edges"]) + 1, block, cumulative=True)
+        num[c]["deff"] = _design_effect(_bin_codes(x, np.asarray(num[c]["psi_edges"])), len(num[c]["psi_edges"]) + 1, block, cumulative=True) if block > 1 else 1.0
     cat = {c: _categorical_profile(df[c]) for c in categorical}
-    for c in categorical: cat[c]["deff"] = _design_effect(pd.factorize(_as_levels(df[c]))[0], len(cat[c]["counts"]), block)
+    for c in categorical: cat[c]["deff"] = _design_effect(pd.factorize(_as_levels(df[c]))[0], len(cat[c]["counts"]), block) if block > 1 else 1.0
     out = dict(format=PROFILE_FORMAT, n_rows=len(df), n_quantiles=n_quantiles, block=int(block), numeric=num, categorical=cat)
     if target is not None: out["target"] = _target_profile(pd.Series(target), n_quantiles, block)
     return out

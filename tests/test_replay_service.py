@@ -76,3 +76,15 @@ def test_season_through_the_service(tmp_path):
         assert res.returncode == (4 if static.loc[m, 'alert'] else 3 if static.loc[m, 'drift'] else 0), (names[m], res.stdout)
     print(codes)
     assert sum(c == 4 for c in codes.values()) >= 6                                     # the static model's error rose most of the year
+
+    # a card that compares each month with the previous one (monitoring.reference: previous): December against November
+    card_file = root/'nbs'/'experiments'/'bikeshare.yaml'
+    card_file.write_text(card_file.read_text().replace('  reference: training ', '  reference: previous '))
+    nov, dec = months[-2], months[-1]
+    refused = modelbook(root, 'monitor', 'bikeshare', '--alias', 'season', '--current', str(log_dir), '--since', windows[dec][0])
+    assert refused.returncode == 1 and 'monitoring.reference: previous' in refused.stderr + refused.stdout, refused.stdout + refused.stderr
+    res = modelbook(root, 'monitor', 'bikeshare', '--alias', 'season', '--current', str(log_dir), '--since', windows[dec][0], '--until', windows[dec][1],
+                    '--previous', str(tmp_path/f'labels-{nov}.csv'))
+    assert res.returncode in (0, 3), res.stdout + res.stderr                            # no labels given: no performance alert
+    d = json.loads(max((root/'reports'/'bikeshare-monitor').glob('*/drift.json'), key=lambda f: f.stat().st_mtime).read_text())
+    assert d['reference'] == 'previous' and {c['n_ref'] for c in d['columns']} == {len(mu[nov])} and d['rows'] == len(mu[dec])
