@@ -21,7 +21,7 @@ __all__ = ['ANSWERS', 'EXAMPLE_ONLY', 'check_package_name', 'template_source', '
 # %% ../nbs/12_template.ipynb #c7349d2a
 _TAKEN = {'test', 'tests', 'data', 'docs', 'nbs', 'reports', 'bench', 'site', 'build', 'dist',
           'pandas', 'numpy', 'scipy', 'sklearn', 'statsmodels', 'mlflow', 'pandera', 'papermill', 'nbdev', 'fastapi',
-          'uvicorn', 'pydantic', 'yaml', 'dask', 'distributed', 'skops', 'matplotlib', 'pytest', 'jupyter', 'ipykernel'}
+          'uvicorn', 'pydantic', 'orjson', 'yaml', 'dask', 'distributed', 'skops', 'matplotlib', 'pytest', 'jupyter', 'ipykernel'}
 
 def check_package_name(name: str, # the new project's package name, e.g. `churn`
                       ) -> str:

@@ -13,13 +13,6 @@ def service(trained, tmp_path):
     with serving(root, '--log-dir', log_dir, env={**env_for(root), 'MODELBOOK_API_TOKEN': 'test-token'}) as (url, proc):
         yield url, log_dir, proc
 
-@pytest.fixture(scope='module')
-def shared_service(trained, tmp_path_factory):
-    "One `modelbook serve` (token, prediction log) for the tests that only send requests; the load test stops its own."
-    root, _ = trained
-    with serving(root, '--log-dir', tmp_path_factory.mktemp('log'), env={**env_for(root), 'MODELBOOK_API_TOKEN': 'test-token'}) as (url, _):
-        yield url
-
 AUTH = {'Authorization': 'Bearer test-token'}
 
 @pytest.fixture(scope='module')
@@ -27,17 +20,16 @@ def records(trained):
     root, _ = trained
     return pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns='Purchase').head(200).to_dict(orient='records')
 
-def test_token_is_required(shared_service, records):
-    url = shared_service
+def test_token_and_columnar_body(service, records):
+    "One server for both: 401 without the token, whichever body; the columnar body's answers and 422s (below)."
+    url, _, _ = service
     with httpx.Client(base_url=url, trust_env=False) as http:
         assert http.post('/predict', json={'records': records[:1]}).status_code == 401
         assert http.post('/predict', json=pd.DataFrame(records[:1]).to_dict('split', index=False)).status_code == 401
         assert http.get('/metadata').status_code == 401
         assert http.get('/health').status_code == 200 and http.get('/ready').status_code == 200
-
-def test_columnar_body_matches_records_and_names_bad_cells(shared_service, records):
-    "The columnar body, built in the order the OpenAPI page gives: the same predictions as records; each bad body a 422 naming column and row."
-    with httpx.Client(base_url=shared_service, trust_env=False, headers=AUTH, timeout=30) as http:
+    # the columnar body, built in the order the OpenAPI page gives: the same predictions as records; each bad body a 422 naming column and row
+    with httpx.Client(base_url=url, trust_env=False, headers=AUTH, timeout=30) as http:
         order = http.get('/openapi.json').json()['components']['schemas']['PredictColumnsRequest']['properties']['columns']['const']
         frame = pd.DataFrame(records)[order]
         def body(df=frame, **kw): return {**df.to_dict('split', index=False), **kw}
