@@ -9,7 +9,8 @@ from conftest import BIN, copy_project, env_for, serving
 _ini = configparser.ConfigParser(delimiters=['=']); _ini.read(Path(__file__).resolve().parents[1]/'settings.ini')
 LIB = _ini['DEFAULT']['lib_name']                       # this template's package (the name a generated project renames)
 PKG = 'churn_model' if LIB != 'churn_model' else 'other_model'
-GIT_ENV = {**os.environ, 'GIT_AUTHOR_NAME': 'test', 'GIT_AUTHOR_EMAIL': 'test@localhost', 'GIT_COMMITTER_NAME': 'test', 'GIT_COMMITTER_EMAIL': 'test@localhost'}
+GIT_IDENTITY = {'GIT_AUTHOR_NAME': 'test', 'GIT_AUTHOR_EMAIL': 'test@localhost', 'GIT_COMMITTER_NAME': 'test', 'GIT_COMMITTER_EMAIL': 'test@localhost'}
+GIT_ENV = {**os.environ, **GIT_IDENTITY}
 
 def git(cwd, *args) -> str:
     r = subprocess.run(['git', *args], cwd=cwd, capture_output=True, text=True, env=GIT_ENV)
@@ -32,7 +33,7 @@ def new(dest, *args):
 
 def project_env(root, **extra) -> dict:
     "The environment of a generated project run with this venv's Python: its own root, its renamed package first on the path."
-    return {**env_for(root), **GIT_ENV, 'PYTHONPATH': str(root), **extra}
+    return {**env_for(root), **GIT_IDENTITY, 'PYTHONPATH': str(root), **extra}   # env_for's MODELBOOK_ROOT wins over the caller's
 
 def cli(root, *args, env=None, timeout=600):
     "The generated project's own command (`PKG ...`): its renamed package's CLI."
