@@ -363,12 +363,13 @@ def _n_rows(features: list[dict]|dict) -> int:
     return len(next(iter(features.values()), ())) if isinstance(features, dict) else len(features)
 
 def _features(chunks: list) -> pd.DataFrame:
-    "The logged features of buffered requests, in order: runs of record requests in one frame, columnar requests one frame each."
+    "The logged features of buffered requests, in order: each run of record requests as one frame, each run of columnar requests with the same columns too (their arrays joined)."
     parts = []
-    for columnar, run in itertools.groupby(chunks, key=lambda c: isinstance(c[4], dict)):
+    for (columnar, keys), run in itertools.groupby(chunks, key=lambda c: (isinstance(c[4], dict), tuple(c[4]) if isinstance(c[4], dict) else ())):
         run = list(run)
-        parts += [pd.DataFrame(c[4]) for c in run] if columnar else [pd.DataFrame.from_records([r for c in run for r in c[4]])]
-    return pd.concat(parts, ignore_index=True)
+        parts.append(pd.DataFrame({k: np.concatenate([np.asarray(c[4][k]) for c in run]) for k in keys}) if columnar else
+                     pd.DataFrame.from_records([r for c in run for r in c[4]]))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 class PredictionLog:
     "Append-only, thread-safe log of predictions as day-partitioned Parquet files."
