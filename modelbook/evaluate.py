@@ -255,6 +255,10 @@ class MetricCI:
     replicates: np.ndarray|None = field(default=None, repr=False, compare=False)  # the bootstrap values
     acceleration: float = 0.0  # BCa jackknife acceleration (0 for percentile)
 
+    def flat(self, key:str) -> dict:
+        "This metric as flat JSON-able fields: `key`, `key_low`, `key_high` (as in metrics.json and the registry's tags)."
+        return {key: self.estimate, f"{key}_low": self.low, f"{key}_high": self.high}
+
     def conf_int(self, alpha:float|None=None) -> tuple[float, float]:
         "The (low, high) interval at level 1 - `alpha` (default: the stored one)."
         if alpha is None or alpha == self.alpha: return (self.low, self.high)
@@ -372,7 +376,7 @@ class Evaluation(_MetricReport):
     def to_dict(self) -> dict:
         "Flat, JSON-able dict: estimate, `_low` and `_high` per metric, plus the settings."
         out = {}
-        for k, m in self.metrics.items(): out.update({k: m.estimate, f"{k}_low": m.low, f"{k}_high": m.high})
+        for k, m in self.metrics.items(): out.update(m.flat(k))
         out.update(n=int(self.n), n_positive=int(self.n_positive), share=float(self.share), alpha=float(self.alpha),
                    method=self.method, n_boot=int(self.n_boot), cost_per_contact=float(self.cost_per_contact),
                    margin_per_sale=float(self.margin_per_sale))

@@ -123,9 +123,9 @@ class MulticlassEvaluation(_MetricReport):
     def to_dict(self) -> dict:
         "Flat, JSON-able dict: estimate, `_low` and `_high` per metric and per class, plus the settings."
         out = {}
-        for k, m in self.metrics.items(): out.update({k: m.estimate, f"{k}_low": m.low, f"{k}_high": m.high})
+        for k, m in self.metrics.items(): out.update(m.flat(k))
         for c, d in self.per_class.items():
-            for k, m in d.items(): out.update({f"{k}_{_key(c)}": m.estimate, f"{k}_{_key(c)}_low": m.low, f"{k}_{_key(c)}_high": m.high})
+            for k, m in d.items(): out.update(m.flat(f"{k}_{_key(c)}"))
         return {**out, 'n': self.n, 'classes': [str(c) for c in self.classes], 'counts': [int(c) for c in self.counts],
                 'alpha': float(self.alpha), 'method': self.method, 'n_boot': int(self.n_boot)}
 

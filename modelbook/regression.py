@@ -176,7 +176,7 @@ class CountEvaluation(_MetricReport):
     def to_dict(self) -> dict:
         "Flat, JSON-able dict: estimate, `_low` and `_high` per metric, plus the settings."
         out = {}
-        for k, m in self.metrics.items(): out.update({k: m.estimate, f"{k}_low": m.low, f"{k}_high": m.high})
+        for k, m in self.metrics.items(): out.update(m.flat(k))
         out.update(n=int(self.n), mean_observed=float(self.mean_observed), mean_predicted=float(self.mean_predicted), baseline=self.baseline,
                    block=int(self.block), alpha=float(self.alpha), method=self.method, n_boot=int(self.n_boot), unit=self.unit)
         return out

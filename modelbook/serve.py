@@ -180,7 +180,8 @@ def _column_check(spec: dict) -> Callable:
 # %% ../nbs/07_serve.ipynb #9512259f
 def _bad_rows(spec: dict, values: tuple) -> dict:
     "The rows of one column that break each rule of its spec: {rule: row indices}, rules in the order pydantic checks them."
-    typed = np.fromiter((type(x) in _kinds(spec) for x in values), bool, len(values))
+    kinds = _kinds(spec)
+    typed = np.fromiter((type(x) in kinds for x in values), bool, len(values))
     ok = np.flatnonzero(typed)
     v, bad = np.array([values[i] for i in ok] + [None], dtype=object)[:-1], {'type': np.flatnonzero(~typed)}   # [None]: a 1-d object array whatever the values
     if spec['dtype'] == 'category':
