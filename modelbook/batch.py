@@ -621,10 +621,10 @@ def _mp_context():
 
 @functools.cache
 def _warm():
-    "Import papermill and nbconvert and load the report template once per process, not in the first run of each worker."
+    "Import papermill and build the report exporter once per process, not in the first run of each worker."
     import papermill  # noqa: F401
-    from nbconvert import HTMLExporter
-    HTMLExporter(exclude_input=True).from_notebook_node(nbformat.v4.new_notebook())
+    from modelbook.experiments import _report_exporter
+    _report_exporter().from_notebook_node(nbformat.v4.new_notebook())
 
 def _outcome(get) -> dict:
     try: return get()
