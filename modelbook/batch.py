@@ -135,7 +135,7 @@ sys.modules['debugpy'] = None
 from ipykernel.kernelapp import IPKernelApp
 app = IPKernelApp.instance()
 app.initialize()
-del sys.modules['debugpy']
+if sys.modules.get('debugpy', 0) is None: del sys.modules['debugpy']
 app.start()
 """
 
