@@ -18,9 +18,9 @@ from .monitor import reference_profile, drift_report, target_drift
 from .regression import evaluate_count, paired_deviance_test, compare_counts
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'ACTIONS', 'TRIGGERS', 'GATES', 'DRIFT_POLICIES', 'Policy', 'scale_factor', 'performance_alert',
-           'labelled_window', 'gate_challenger', 'Backtest', 'replay', 'plot_backtest', 'backtest', 'alarm_agreement',
-           'first_model_candidate']
+__all__ = ['STRATEGIES', 'ACTIONS', 'TRIGGERS', 'GATES', 'DRIFT_POLICIES', 'Policy', 'scale_factor', 'metric_alert',
+           'performance_alert', 'labelled_window', 'performance_words', 'gate_challenger', 'Backtest', 'replay',
+           'plot_backtest', 'backtest', 'alarm_agreement', 'first_model_candidate']
 
 # %% ../nbs/08b_backtest.ipynb #5442ba2b
 show_figures_inline()
@@ -91,6 +91,20 @@ def scale_factor(y_true, # observed counts of the latest labelled month
     return float(y.sum() / mu.sum())
 
 # %% ../nbs/08b_backtest.ipynb #30ab36fc
+def metric_alert(estimate:float, low:float, high:float,  # the window's metric and its (1 - alpha) interval
+                 *, baseline:float,     # the metric's held-out value, expected at deployment
+                 better:str,            # 'higher' or 'lower': which way the metric improves
+                 tolerance:float=0.25,  # relative slack around the baseline
+                 bar:float|None=None,   # the card's bar (success.minimum, or maximum for an error): no alert while the window meets it
+                ) -> bool:
+    "True when the whole interval is worse than baseline x (1 -/+ tolerance) and the estimate misses the card's bar."
+    if better not in ('higher', 'lower'): raise ConfigError(f"better must be 'higher' or 'lower'; got {better!r}.")
+    if not (np.isfinite(baseline) and baseline > 0 and tolerance >= 0):
+        raise ConfigError(f"A performance alert needs a positive finite baseline and a tolerance of 0 or more; got baseline={baseline!r}, "
+                          f"tolerance={tolerance!r}. Remedy: baseline = the held-out value of a positive metric (MAE, lift, ROC AUC), tolerance e.g. 0.25.")
+    if better == 'lower': return bool(low > baseline * (1 + tolerance) and (bar is None or estimate > bar))
+    return bool(high < baseline * (1 - tolerance) and (bar is None or estimate < bar))
+
 def performance_alert(estimate:float, # the month's MAE
                       low:float,      # lower end of its (1 - alpha) interval
                       *, baseline:float,  # validation MAE expected at deployment
@@ -98,33 +112,69 @@ def performance_alert(estimate:float, # the month's MAE
                       maximum:float=np.inf,  # the card's bar (success.maximum): no alert at or below it
                      ) -> bool:
     "True when the MAE is significantly above baseline x (1 + tolerance) (interval's low end above it) and above the card's maximum."
-    if not (np.isfinite(baseline) and baseline > 0 and tolerance >= 0):
-        raise ConfigError(f"performance_alert needs a positive finite baseline and a tolerance of 0 or more; got baseline={baseline!r}, "
-                          f"tolerance={tolerance!r}. Remedy: baseline = the validation MAE, tolerance e.g. 0.25.")
-    return bool(low > baseline * (1 + tolerance) and estimate > maximum)
+    return metric_alert(estimate, low, np.inf, baseline=baseline, better='lower', tolerance=tolerance, bar=maximum)
 
 # %% ../nbs/08b_backtest.ipynb #8dc4e2b5
+def _window_metric(model, bundle:dict, X:pd.DataFrame, y:pd.Series, card, *, n_boot:int, seed:int):
+    "The card's success metric on a labelled window of a binary or multiclass card (a MetricCI), and which way it improves."
+    from modelbook.batch import _better
+    metric = card.success.metric; better = _better(card.task, metric)
+    if card.task == 'binary':
+        from modelbook.evaluate import evaluate_binary
+        econ = card.economics
+        ev = evaluate_binary(y.to_numpy(), model.predict_proba(X)[:, 1], share=card.decision.share, cost_per_contact=econ.cost_per_contact,
+                             margin_per_sale=econ.margin_per_sale, n_boot=n_boot, alpha=card.success.alpha, seed=seed)
+    else:
+        from modelbook.multiclass import evaluate_multiclass
+        ev = evaluate_multiclass(y.astype(str).to_numpy(), model.predict_proba(X), classes=[str(c) for c in model.classes_],
+                                 n_boot=n_boot, alpha=card.success.alpha, seed=seed)
+    return ev[metric], better
+
 def labelled_window(model,            # the registered pipeline (`RegisteredModel.model`)
-                    bundle:dict,      # its bundle: `profile` (with the target's), `contract`, `holdout`
+                    bundle:dict,      # its bundle: `profile` (with the target's), `contract`, `holdout`, `metrics`
                     labelled:pd.DataFrame,  # the window's rows with their labels: the contract's features and the card's target
                     card,             # the `Card`: target, task, alpha, block, tolerance, bar
                     *, n_boot:int=300, seed:int=0,
                    ) -> dict:
-    "Target drift of a labelled window and, for a count card, its MAE with CI and the performance alert against the held-out MAE."
+    "Target drift of a labelled window, and the card's metric with CI on it and the performance alert against the held-out value."
     from modelbook.data import conform
     t, m = card.data.target, card.monitoring
     if t not in labelled.columns:
         raise DataError(f"The labelled window has no target column `{t}`; it has {list(labelled.columns)[:10]}. Remedy: pass the window's rows with their labels.")
     y = labelled[t] if card.task != 'binary' else (labelled[t].astype(str) == str(card.data.positive)).astype(int)
     out = {'target_drift': target_drift(bundle['profile'], y, alpha=m.alpha) if 'target' in bundle['profile'] else None, 'performance': None}
+    X = conform(labelled, bundle['contract'], where='the labelled window')
     if card.task == 'count':
-        mu = model.predict(conform(labelled, bundle['contract'], where='the labelled window'))
-        ev = evaluate_count(y.to_numpy(dtype=float), mu, block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha, seed=seed)['mae']
+        ev = evaluate_count(y.to_numpy(dtype=float), model.predict(X), block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha, seed=seed)['mae']
         h = bundle['holdout']; baseline = float(np.mean(np.abs(np.asarray(h['y'], float) - np.asarray(h['p'], float))))
-        maximum = card.success.maximum if card.success.maximum is not None else np.inf
-        out['performance'] = dict(metric='mae', estimate=ev.estimate, low=ev.low, high=ev.high, baseline=baseline, tolerance=m.tolerance, maximum=maximum,
-                                  alert=performance_alert(ev.estimate, ev.low, baseline=baseline, tolerance=m.tolerance, maximum=maximum))
+        metric, better, bar = 'mae', 'lower', card.success.maximum if card.success.maximum is not None else np.inf
+    else:
+        if card.success.metric not in (bundle.get('metrics') or {}):
+            raise DataError(f"The model's bundle records no held-out `{card.success.metric}` (metrics.json), so the window's performance has no baseline. "
+                            "Remedy: register the model again with this version of modelbook.")
+        if card.task == 'multiclass' and (absent := sorted(set(map(str, model.classes_)) - set(y.astype(str)))):
+            out['performance_note'] = (f"No performance check: the window has no row of class(es) {', '.join(absent)}, and "
+                                       f"{card.success.metric} needs every class. Remedy: a longer window.")
+            return out
+        ev, better = _window_metric(model, bundle, X, y, card, n_boot=n_boot, seed=seed)
+        metric, baseline = card.success.metric, float(bundle['metrics'][card.success.metric])
+        bar = card.success.minimum if better == 'higher' else card.success.maximum
+    out['performance'] = dict(metric=metric, better=better, level=1 - card.success.alpha, estimate=ev.estimate, low=ev.low, high=ev.high, baseline=baseline, tolerance=m.tolerance,
+                              bar=bar, **({'maximum': bar} if card.task == 'count' else {}),
+                              alert=metric_alert(ev.estimate, ev.low, ev.high, baseline=baseline, better=better, tolerance=m.tolerance, bar=bar))
     return out
+
+def performance_words(p:dict) -> str:
+    "A window's performance check (`labelled_window(...)['performance']`) in one sentence: metric and interval, baseline, rule, verdict."
+    f = (lambda v: f"{v:.1f}") if p['metric'] in ('mae', 'rmse') else (lambda v: f"{v:.3g}")
+    lower = p['better'] == 'lower'
+    worse, end, limit = ('above', 'low', p['baseline'] * (1 + p['tolerance'])) if lower else ('below', 'high', p['baseline'] * (1 - p['tolerance']))
+    bar = p.get('bar')
+    bar_w = ('' if bar is None else f" and the estimate {worse} the card's bar {bar:g}" if np.isfinite(bar)
+             else f" and the estimate {worse} the card's bar (the card sets none, so no alert)")
+    return (f"{'PERFORMANCE ALERT' if p['alert'] else 'no performance alert'}: {p['metric']} {f(p['estimate'])} "
+            f"({p.get('level', 0.95):.0%} CI {f(p['low'])} to {f(p['high'])}) against the held-out {f(p['baseline'])}; an alert needs the "
+            f"interval's {end} end {worse} {f(limit)} (tolerance {p['tolerance']:g}){bar_w}.")
 
 # %% ../nbs/08b_backtest.ipynb #79fa4db4
 GATES = ('not_worse', 'better')

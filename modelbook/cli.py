@@ -130,8 +130,9 @@ def monitor(args) -> int:
     for k, what in (('predictions', "the model's answers"), ('target', 'the target')):
         if a.get(k) is not None: print(f"{'DRIFT ALERT' if a[k] else 'no drift alert'} on {what}")
     if p := d.get('performance'):
-        print(f"{'PERFORMANCE ALERT' if p['alert'] else 'no performance alert'}: MAE {p['estimate']:.1f} (95% CI {p['low']:.1f} to {p['high']:.1f}); "
-              f"held-out MAE {p['baseline']:.1f}, tolerance {p['tolerance']:g}")
+        from modelbook.backtest import performance_words
+        print(performance_words(p))
+    elif note := d.get('performance_note'): print(note)
     if act := d.get('action'): print(f"card policy: {act['text']}: {'ACTION DUE' if act['due'] else 'no action due'}")
     return _exit_code(d)
 

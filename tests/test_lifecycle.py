@@ -1,6 +1,7 @@
 """The thin lifecycle end to end, through the `modelbook` command on a throwaway copy of the project:
 run -> registry -> serve over real HTTP on loopback -> monitor; and bad input that must fail cleanly."""
 import json, subprocess, sys
+from pathlib import Path
 import numpy as np, pandas as pd, pytest, yaml
 from conftest import BIN, copy_project, modelbook, env_for as _env, serving
 
@@ -61,12 +62,29 @@ def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_pat
     shifted.to_csv(tmp_path/'shifted.csv', index=False)
     same = modelbook(root, 'monitor', 'caravan', '--current', str(tmp_path/'same.csv'))
     assert same.returncode == 0, same.stdout + same.stderr
-    assert 'no drift alert' in same.stdout
+    assert 'no drift alert' in same.stdout and 'no performance alert: lift' in same.stdout   # the held-out rows, labelled: their own lift
     moved = modelbook(root, 'monitor', 'caravan', '--current', str(tmp_path/'shifted.csv'))
     assert moved.returncode == 3, moved.stdout + moved.stderr
     assert 'DRIFT ALERT' in moved.stdout
     reports = sorted((root/'reports'/'caravan-monitor').glob('*/report.html'))
     assert len(reports) >= 2
+
+def test_monitor_raises_a_performance_alert_when_labels_no_longer_follow_the_scores(trained, tmp_path):
+    "The champion's held-out customers, their labels shuffled: same features, same buyer rate, no drift; the lift is gone: exit 4."
+    root, _ = trained
+    from modelbook.config import load_card
+    from modelbook.data import split_data, read_dataset
+    test = split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test
+    test.drop(columns='Purchase').to_csv(tmp_path/'batch.csv', index=False)
+    test.assign(Purchase=np.random.default_rng(0).permutation(test.Purchase.to_numpy())).to_csv(tmp_path/'labels.csv', index=False)
+    r = modelbook(root, 'monitor', 'caravan', '--current', str(tmp_path/'batch.csv'), '--labels', str(tmp_path/'labels.csv'))
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert 'no drift alert:' in r.stdout and 'no drift alert on the target' in r.stdout and 'PERFORMANCE ALERT: lift' in r.stdout, r.stdout
+    report = r.stdout.split('report: ')[1].split()[0]                   # this run's report; its drift.json is beside it
+    drift = json.loads((Path(report).parent/'drift.json').read_text())
+    perf = drift['performance']
+    assert (perf['metric'], perf['better'], perf['alert'], drift['alerts']['performance']) == ('lift', 'higher', True, True)
+    assert perf['high'] < perf['baseline'] * (1 - perf['tolerance']) and perf['estimate'] < 2.0, perf    # caravan's bar: lift 2
 
 def test_unknown_parameter_is_refused_before_any_kernel_starts(trained):
     root, _ = trained
