@@ -167,7 +167,7 @@ class MonitoringSpec(_Section):
     max_drifted_share: float = Field(0.2, ge=0, le=1)  # alarm when more columns than this share drift
     expected_drift: list[str] = []                 # feature columns whose movement is expected (the season): reported, not counted in the verdict
     reference: Literal['training', 'previous'] = 'training'  # drift against the training data, or against the previous window (sudden change)
-    tolerance: float = Field(0.25, ge=0)           # performance alert: error significantly above the validation error x (1 + tolerance), and past the bar
+    tolerance: float = Field(0.25, ge=0)           # performance alert: the card's metric on a labelled window worse than its held-out value x (1 +/- tolerance) with its whole interval, and past the bar
     lag: int = Field(1, ge=1)                      # labels of a month arrive this many months later
     action: Literal['none', 'recalibrate', 'retrain'] = 'none'   # what an alert leads to
     trigger: Literal['drift', 'performance', 'either', 'schedule'] = 'either'  # which alert leads to the action; `schedule`: every month
