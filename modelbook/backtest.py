@@ -255,6 +255,13 @@ class Backtest:
         "Number of times each strategy replaced its model (or, for `recalibrate`, refitted its scale)."
         return self.table.groupby('strategy', sort=False)['retrained'].sum().astype(int).rename('retrains')
 
+    def updates(self, strategy:str, n:int|None=None) -> str:
+        "How often a strategy updated its model, in words: '4 retrains', or '4 recalibrations' for one that refits a scale."
+        n = int(self.retrains()[strategy]) if n is None else int(n)
+        action = _policy(strategy, self.settings['window'], self.settings.get('policy')).action
+        word = 'recalibration' if action == 'recalibrate' else 'retrain'
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
     def _pred(self, s:str) -> pd.DataFrame:
         if s not in self.strategies: raise ConfigError(f"Strategy {s!r} is not in this backtest; it has {self.strategies}.")
         return self.predictions[self.predictions['strategy'] == s]
@@ -382,7 +389,7 @@ def plot_backtest(bt:Backtest) -> Figure:
     for j, s in enumerate(bt.strategies):   # lines dodged sideways a little so that identical strategies stay visible
         t = bt.table[bt.table['strategy'] == s]; x = np.arange(len(t)) + 0.06 * (j - (k - 1) / 2); c, mk = _STYLE.get(s, ('grey', 'o'))
         ax.fill_between(x, t['mae_low'], t['mae_high'], color=c, alpha=0.12)
-        ax.plot(x, t['mae'], '-', c=c, lw=1.5, label=f"{s} ({int(t['retrained'].sum())} retrains)")
+        ax.plot(x, t['mae'], '-', c=c, lw=1.5, label=f"{s} ({bt.updates(s, t['retrained'].sum())})")
         ax.plot(x[t['retrained'].to_numpy()], t['mae'][t['retrained']], mk, c=c, ms=6)
     if np.isfinite(st['maximum']): ax.axhline(st['maximum'], c='grey', ls='--', lw=1, label=f"card's bar: MAE {st['maximum']:g}")
     ax.axhline(bt.baseline * (1 + st['tolerance']), c='grey', ls=':', lw=1, label=f"alert line: validation MAE × {1 + st['tolerance']:g}")
@@ -403,7 +410,7 @@ def _card_finding(self:Backtest, season:pd.DataFrame) -> str:
     words = {'better': 'better than the card', 'worse': 'worse than the card', 'not established': 'not told apart from the card'}
     lines = '; '.join(f"`{c.strategy}` {words[c.verdict]} (deviance {c.deviance_diff:+.2f}, 95% CI {c.diff_low:+.2f} to {c.diff_high:+.2f}, {_fmt_p(c.p_value)})"
                       for c in vs.itertuples() if c.strategy not in same)
-    return (f"**The card's policy** (`card`): {self.settings['policy_text']}; {int(r.retrains)} retrains, "
+    return (f"**The card's policy** (`card`): {self.settings['policy_text']}; {self.updates('card', r.retrains)}, "
             f"MAE {r.mae:.1f} {unit} (95% CI {r.mae_low:.1f} to {r.mae_high:.1f}), mean deviance {r.deviance:.1f}."
             + (f" It made exactly the predictions of {', '.join(f'`{s}`' for s in same)} this season." if same else '')
             + (f" Against the alternatives (paired block bootstrap on the same hours): {lines}." if lines else ''))
@@ -422,7 +429,7 @@ def _findings(self:Backtest) -> str:
     if 'card' in self.strategies: out.append(_card_finding(self, season))
     best = season.iloc[0]
     same = [s for s in season.strategy[1:] if np.array_equal(self._pred(s)['mu'].to_numpy(), self._pred(best.strategy)['mu'].to_numpy())]
-    out.append(f"**Best strategy over the season: `{best.strategy}`** ({int(best.retrains)} retrains): {_season_line(best, st['unit'])}."
+    out.append(f"**Best strategy over the season: `{best.strategy}`** ({self.updates(best.strategy, best.retrains)}): {_season_line(best, st['unit'])}."
                + (f" {', '.join(f'`{s}`' for s in same)} made exactly the same predictions this season (the same models every month)." if same else ''))
     rest = [s for s in season.strategy[1:] if s not in same]
     for other in dict.fromkeys([s for s in ['static'] if s in rest] + rest[:1]):
@@ -437,14 +444,14 @@ Backtest.findings = _findings
 def _bt_html(self:Backtest) -> str:
     s = self.season()
     rows = "".join(f"<tr><td>{html.escape(r.strategy)}</td><td>{r.mae:.1f} ({r.mae_low:.1f} to {r.mae_high:.1f})</td>"
-                   f"<td>{r.deviance:.1f} ({r.deviance_low:.1f} to {r.deviance_high:.1f})</td><td>{r.retrains}</td></tr>" for r in s.itertuples())
+                   f"<td>{r.deviance:.1f} ({r.deviance_low:.1f} to {r.deviance_high:.1f})</td><td>{self.updates(r.strategy, r.retrains)}</td></tr>" for r in s.itertuples())
     return (f"<div><table><caption>Season {html.escape(str(self.settings['test'][0]))}-{html.escape(str(self.settings['test'][-1]))}: whole-season "
             f"metrics, {_level(self.settings['alpha'])} block-bootstrap CIs</caption><thead><tr><th>Strategy</th><th>MAE ({html.escape(self.settings['unit'])})</th>"
-            f"<th>Mean Poisson deviance</th><th>Retrains</th></tr></thead><tbody>{rows}</tbody></table></div>")
+            f"<th>Mean Poisson deviance</th><th>Model updates</th></tr></thead><tbody>{rows}</tbody></table></div>")
 
 def _bt_summary(self:Backtest) -> str:
     return "\n".join([f"Backtest of {', '.join(self.strategies)} over {len(self.settings['test'])} periods"] +
-                     [f"  {r.strategy:<12} {_season_line(r, self.settings['unit'])}; {r.retrains} retrains" for r in self.season().itertuples()])
+                     [f"  {r.strategy:<12} {_season_line(r, self.settings['unit'])}; {self.updates(r.strategy, r.retrains)}" for r in self.season().itertuples()])
 
 Backtest._repr_html_, Backtest.summary, Backtest.__str__, Backtest.__repr__ = _bt_html, _bt_summary, _bt_summary, _bt_summary
 
