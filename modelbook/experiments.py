@@ -152,7 +152,7 @@ class TrainedCandidate:
     calibration: object = None  # binary: expected calibration error; count: predicted / observed total; each with its bootstrap CI
     share_decision: object = None  # profit-maximising share chosen on out-of-fold training scores, judged on the test set
     tuning: object = None          # `Tuning` of the card's grid for this kind, on folds that respect the card's split (None without one)
-    selection: object = None       # `SelectionAssessment` of L1 feature selection for this kind (None without one)
+    selection: object = None       # `SelectionAssessment` of the card's feature selection for this kind (None without one)
 
     @property
     def inference(self):
@@ -235,16 +235,16 @@ def _tuned_builder(card, kind: str, cols: dict, X_tr, y_tr, seed: int, groups=No
     plain = lambda **p: make_model(kind, **cols, task=card.task, seed=seed, **p)
     t = card.tuning
     if t is None or (kind not in t.grids and kind not in t.select): return plain, None, None
-    from modelbook.tuning import assess_selection, tune_card, with_selection
+    from modelbook.tuning import assess_card_selection, tune_card, with_selection
     C, selection, tuning = t.select.get(kind), None, None
     if C is not None:
-        selection = assess_selection(plain(), X_tr, y_tr, C=C, folds=t.folds, repeats=t.repeats, seed=seed, alpha=card.success.alpha)
+        selection = assess_card_selection(card, kind, X_tr, y_tr, **cols, groups=groups, seed=seed)   # on the card's folds, like the grid (Tuning chapter)
         C = C if selection.helps else None
     params = {}
     if kind in t.grids:
         tuning = tune_card(card, kind, X_tr, y_tr, **cols, groups=groups, seed=seed, select=C)   # folds and score from the card (Tuning chapter)
         params = tuning.chosen
-    return (lambda: with_selection(plain(**params), C=C)) if C is not None else (lambda: plain(**params)), tuning, selection
+    return ((lambda: with_selection(plain(**params), C=C, time_gap=selection.time_gap)) if C is not None else (lambda: plain(**params))), tuning, selection
 
 def train_candidate(card,                      # a `Card`, or the name of one
                     kind: str,                 # model kind from the card's `models`

@@ -21,18 +21,21 @@ __all__ = ['SQLITE_BUSY_TIMEOUT_MS', 'prepare_sqlite_store', 'client', 'experime
 
 # %% ../nbs/05_track.ipynb #20f7cf2d
 warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm's notebook check, met when MLflow imports it in a kernel
-logging.getLogger('mlflow').setLevel(logging.WARNING)               # not the store's migration chatter in every report
 os.environ.setdefault('MLFLOW_ALLOW_PICKLE_DESERIALIZATION', 'false')   # nothing we start may unpickle an artefact
 os.environ.setdefault('MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR', 'false')
+logging.getLogger('mlflow').setLevel(logging.WARNING)               # not the store's migration chatter in every report
+
+# %% ../nbs/05_track.ipynb #87df39b7
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-# %% ../nbs/05_track.ipynb #168adcb4
+# %% ../nbs/05_track.ipynb #ba09e1ac
 import fcntl, functools, sqlite3
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+# %% ../nbs/05_track.ipynb #168adcb4
 SQLITE_BUSY_TIMEOUT_MS = 60_000   # how long a writer waits for SQLite's lock before `database is locked`
 
 @event.listens_for(Engine, 'connect')
