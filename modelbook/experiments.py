@@ -14,8 +14,8 @@ from .errors import ParameterError, ConfigError, DataError
 
 # %% auto #0
 __all__ = ['notebook_parameters', 'check_parameters', 'parse_value', 'RunResult', 'new_run_id', 'html_report', 'run_notebook',
-           'TrainedCandidate', 'train_candidate', 'run_training', 'run_monitoring', 'log_window', 'read_batch',
-           'run_backtest']
+           'TrainedCandidate', 'oof_folds', 'oof_scores', 'train_candidate', 'run_training', 'run_monitoring',
+           'log_window', 'read_batch', 'run_backtest']
 
 # %% ../nbs/06_experiments.ipynb #3a96f619
 def _parameters_cell(nb: nbformat.NotebookNode, path) -> str:
@@ -214,6 +214,34 @@ class TrainedCandidate:
                          bundle, datasets={'train': (self.split.train, c.data.target), 'test': (self.split.test, c.data.target)},
                          artifacts=artifacts, success_metric=c.success.metric, trusted_types=TRUSTED_TYPES)
 
+# %% ../nbs/06_experiments.ipynb #e3a1b7c2
+def oof_folds(card,           # the `Card`: its split decides the folds
+              y,              # the training rows' labels (in time order for a time split)
+              *, groups=None, # the card's group column on these rows, for a group split
+              seed: int=0, n_splits: int=5,
+             ) -> list[tuple]:
+    "(train, score) row positions for out-of-fold scores that respect the card's split: whole groups, forward in time, or stratified rows."
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
+    X0 = np.zeros((len(y), 1))
+    if card.split.method == 'group':
+        if groups is None: raise ConfigError(f"Card `{card.name}` splits by `{card.split.group_column}`: pass groups=<that column of the training rows>.")
+        return list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(X0, y, groups))
+    if card.split.method == 'time': return list(TimeSeriesSplit(n_splits, gap=card.evaluation.block).split(X0))
+    return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(X0, y))
+
+def oof_scores(build,          # () -> a fresh unfitted pipeline
+               X, y,           # the training rows and labels (pandas)
+               folds: list,    # from `oof_folds`
+              ) -> tuple:
+    "The rows that got an out-of-fold score (positions, ascending) and their positive-class probabilities."
+    import numpy as np
+    idx, p = [], []
+    for tr, te in folds:
+        m = build().fit(X.iloc[tr], y.iloc[tr]); idx.append(te); p.append(m.predict_proba(X.iloc[te])[:, 1])
+    idx, p = np.concatenate(idx), np.concatenate(p); order = np.argsort(idx, kind='stable')
+    return idx[order], p[order]
+
 # %% ../nbs/06_experiments.ipynb #070f7eb2
 def _contract(card, features: list[str]) -> dict:
     from modelbook.contract import load_contract, contract_columns
@@ -289,11 +317,9 @@ def train_candidate(card,                      # a `Card`, or the name of one
     v = verdict(ev, metric=card.success.metric, minimum=card.success.minimum, ci_lower_min=card.success.ci_lower_min)
     threshold = float(np.sort(p)[::-1][max(int(np.ceil(share * len(p))) - 1, 0)])
     from modelbook.calibration import ece_ci, optimal_share
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
     ece = ece_ci(y_te.to_numpy(), p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed)
-    p_oof = cross_val_predict(build(), X_tr, y_tr, method='predict_proba',
-                              cv=StratifiedKFold(5, shuffle=True, random_state=seed))[:, 1]
-    share_decision = optimal_share(y_tr.to_numpy(), p_oof, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
+    scored, p_oof = oof_scores(build, X_tr, y_tr, oof_folds(card, y_tr, groups=groups, seed=seed))   # folds that follow the card's split
+    share_decision = optimal_share(y_tr.to_numpy()[scored], p_oof, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
                                    share=share, y_eval=y_te.to_numpy(), p_eval=p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed,
                                    words=card.decision.words())
     return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, p, ev, v, threshold, contract, profile, fit_s, guards, ece, share_decision,
