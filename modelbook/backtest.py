@@ -18,9 +18,10 @@ from .monitor import reference_profile, drift_report, target_drift
 from .regression import evaluate_count, paired_deviance_test, compare_counts
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'ACTIONS', 'TRIGGERS', 'GATES', 'DRIFT_POLICIES', 'Policy', 'scale_factor', 'metric_alert',
-           'performance_alert', 'labelled_window', 'performance_words', 'gate_challenger', 'Backtest', 'replay',
-           'plot_backtest', 'backtest', 'alarm_agreement', 'first_model_candidate']
+__all__ = ['STRATEGIES', 'ACTIONS', 'TRIGGERS', 'LABEL_KEYS', 'GATES', 'DRIFT_POLICIES', 'Policy', 'scale_factor', 'metric_alert',
+           'performance_alert', 'labelled_window', 'performance_words', 'join_labels', 'served_scores',
+           'gate_challenger', 'Backtest', 'replay', 'plot_backtest', 'backtest', 'alarm_agreement',
+           'first_model_candidate']
 
 # %% ../nbs/08b_backtest.ipynb #5442ba2b
 show_figures_inline()
@@ -115,18 +116,18 @@ def performance_alert(estimate:float, # the month's MAE
     return metric_alert(estimate, low, np.inf, baseline=baseline, better='lower', tolerance=tolerance, bar=maximum)
 
 # %% ../nbs/08b_backtest.ipynb #8dc4e2b5
-def _window_metric(model, bundle:dict, X:pd.DataFrame, y:pd.Series, card, *, n_boot:int, seed:int):
+def _window_metric(scores, y:pd.Series, card, *, classes, n_boot:int, seed:int):
     "The card's success metric on a labelled window of a binary or multiclass card (a MetricCI), and which way it improves."
     from modelbook.batch import _better
     metric = card.success.metric; better = _better(card.task, metric)
     if card.task == 'binary':
         from modelbook.evaluate import evaluate_binary
         econ = card.economics
-        ev = evaluate_binary(y.to_numpy(), model.predict_proba(X)[:, 1], share=card.decision.share, cost_per_contact=econ.cost_per_contact,
+        ev = evaluate_binary(y.to_numpy(), scores, share=card.decision.share, cost_per_contact=econ.cost_per_contact,
                              margin_per_sale=econ.margin_per_sale, n_boot=n_boot, alpha=card.success.alpha, seed=seed)
     else:
         from modelbook.multiclass import evaluate_multiclass
-        ev = evaluate_multiclass(y.astype(str).to_numpy(), model.predict_proba(X), classes=[str(c) for c in model.classes_],
+        ev = evaluate_multiclass(y.astype(str).to_numpy(), scores, classes=classes,
                                  n_boot=n_boot, alpha=card.success.alpha, seed=seed)
     return ev[metric], better
 
@@ -134,7 +135,8 @@ def labelled_window(model,            # the registered pipeline (`RegisteredMode
                     bundle:dict,      # its bundle: `profile` (with the target's), `contract`, `holdout`, `metrics`
                     labelled:pd.DataFrame,  # the window's rows with their labels: the contract's features and the card's target
                     card,             # the `Card`: target, task, alpha, block, tolerance, bar
-                    *, n_boot:int=300, seed:int=0,
+                    *, served=None,   # the answers the service logged for these rows (`served_scores`); None: score them with `model`
+                    n_boot:int=300, seed:int=0,
                    ) -> dict:
     "Target drift of a labelled window, and the card's metric with CI on it and the performance alert against the held-out value."
     from modelbook.data import conform
@@ -143,9 +145,12 @@ def labelled_window(model,            # the registered pipeline (`RegisteredMode
         raise DataError(f"The labelled window has no target column `{t}`; it has {list(labelled.columns)[:10]}. Remedy: pass the window's rows with their labels.")
     y = labelled[t] if card.task != 'binary' else (labelled[t].astype(str) == str(card.data.positive)).astype(int)
     out = {'target_drift': target_drift(bundle['profile'], y, alpha=m.alpha) if 'target' in bundle['profile'] else None, 'performance': None}
-    X = conform(labelled, bundle['contract'], where='the labelled window')
+    classes = [str(c) for c in getattr(model, 'classes_', [])]
+    if served is None:   # re-score the window with the registered model
+        X = conform(labelled, bundle['contract'], where='the labelled window')
+        served = model.predict(X) if card.task == 'count' else model.predict_proba(X)[:, 1] if card.task == 'binary' else model.predict_proba(X)
     if card.task == 'count':
-        ev = evaluate_count(y.to_numpy(dtype=float), model.predict(X), block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha, seed=seed)['mae']
+        ev = evaluate_count(y.to_numpy(dtype=float), served, block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha, seed=seed)['mae']
         h = bundle['holdout']; baseline = float(np.mean(np.abs(np.asarray(h['y'], float) - np.asarray(h['p'], float))))
         metric, better, bar = 'mae', 'lower', card.success.maximum if card.success.maximum is not None else np.inf
     else:
@@ -156,7 +161,7 @@ def labelled_window(model,            # the registered pipeline (`RegisteredMode
             out['performance_note'] = (f"No performance check: the window has no row of class(es) {', '.join(absent)}, and "
                                        f"{card.success.metric} needs every class. Remedy: a longer window.")
             return out
-        ev, better = _window_metric(model, bundle, X, y, card, n_boot=n_boot, seed=seed)
+        ev, better = _window_metric(served, y, card, classes=classes, n_boot=n_boot, seed=seed)
         metric, baseline = card.success.metric, float(bundle['metrics'][card.success.metric])
         bar = card.success.minimum if better == 'higher' else card.success.maximum
     out['performance'] = dict(metric=metric, better=better, level=1 - card.success.alpha, estimate=ev.estimate, low=ev.low, high=ev.high, baseline=baseline, tolerance=m.tolerance,
@@ -175,6 +180,39 @@ def performance_words(p:dict) -> str:
     return (f"{'PERFORMANCE ALERT' if p['alert'] else 'no performance alert'}: {p['metric']} {f(p['estimate'])} "
             f"({p.get('level', 0.95):.0%} CI {f(p['low'])} to {f(p['high'])}) against the held-out {f(p['baseline'])}; an alert needs the "
             f"interval's {end} end {worse} {f(limit)} (tolerance {p['tolerance']:g}){bar_w}.")
+
+LABEL_KEYS = ('request_id', 'record')   # how a label finds the logged answer it judges
+
+def join_labels(log:pd.DataFrame,     # a window of the prediction log (`log_window`): features and the answers as served
+                labels:pd.DataFrame,  # labels that arrived: `request_id`, `record` and the card's target
+                *, target:str,        # the card's target column
+               ) -> pd.DataFrame:
+    "The logged rows that have a label, with it; `attrs` counts the labels of other windows and the logged rows still unlabelled."
+    if missing := [k for k in (*LABEL_KEYS, target) if k not in labels.columns]:
+        raise DataError(f"Labels joined to a prediction log need columns {', '.join(LABEL_KEYS)} and the target `{target}`; missing {missing}. "
+                        "Remedy: keep each answer's request_id and record (its position in the request) with the label.")
+    keys = labels[[*LABEL_KEYS, target]].astype({'request_id': str, 'record': 'int64'})
+    if (dup := keys.duplicated(list(LABEL_KEYS))).any():
+        raise DataError(f"The labels hold {int(dup.sum())} repeated (request_id, record) pair(s), e.g. request_id {keys.loc[dup, 'request_id'].iloc[0]}, record {int(keys.loc[dup, 'record'].iloc[0])}; "
+                        "each logged answer takes one label.")
+    joined = log.drop(columns=[target], errors='ignore').merge(keys, on=list(LABEL_KEYS), how='inner')
+    if not len(joined):
+        raise DataError(f"None of the {len(labels):,} labels matches a logged answer of this window ({len(log):,} rows, e.g. request_id "
+                        f"{log['request_id'].iloc[0] if len(log) else '-'}). Remedy: pick the window (--since/--until) the labelled requests were served in.")
+    joined.attrs.update(other_windows=len(keys) - len(joined), unlabelled=len(log) - len(joined))
+    return joined
+
+def served_scores(rows:pd.DataFrame,   # logged rows (`join_labels`)
+                  task:str,            # the card's task
+                  *, classes=(),       # multiclass: the model's classes, in its order
+                 ) -> np.ndarray:
+    "The answers as the service logged them: P(positive) for binary, class probabilities (n, K) for multiclass, expected counts for count."
+    cols = {'binary': ['probability'], 'count': ['expected_count'], 'multiclass': [f"probability_{c}" for c in classes]}[task]
+    if missing := [c for c in cols if c not in rows.columns]:
+        raise DataError(f"The prediction log has no column(s) {missing} for a {task} model; it has {list(rows.columns)[:12]}. "
+                        "Remedy: monitor the log of a service that served this card's model.")
+    out = rows[cols].to_numpy(dtype=float)
+    return out if task == 'multiclass' else out[:, 0]
 
 # %% ../nbs/08b_backtest.ipynb #79fa4db4
 GATES = ('not_worse', 'better')

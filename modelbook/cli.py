@@ -241,7 +241,8 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser('monitor', help='drift and performance report of a batch against the champion (exit 3 on drift, 4 on a performance alert)')
     m.add_argument('card'); m.add_argument('--current', required=True, help="CSV or Parquet batch, or the service's prediction log folder")
     m.add_argument('--alias', default='champion'); m.add_argument('--progress', action='store_true')
-    m.add_argument('--labels', help="the window's labelled rows (features and target, CSV or Parquet) once they arrive: target drift and performance")
+    m.add_argument('--labels', help="the window's labels once they arrive (CSV or Parquet): target drift and performance. For a prediction log, "
+                   "request_id, record and the target judge the answers as served; otherwise the rows' features and target are re-scored")
     m.add_argument('--since', help='prediction log only: first time included (ISO 8601, UTC unless stated)')
     m.add_argument('--until', help='prediction log only: first time excluded (ISO 8601)')
     m.add_argument('--previous', help="the previous window's batch, when the card's monitoring.reference is `previous`"); m.set_defaults(func=monitor)

@@ -69,15 +69,25 @@ def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_pat
     reports = sorted((root/'reports'/'caravan-monitor').glob('*/report.html'))
     assert len(reports) >= 2
 
-def test_monitor_raises_a_performance_alert_when_labels_no_longer_follow_the_scores(trained, tmp_path):
-    "The champion's held-out customers, their labels shuffled: same features, same buyer rate, no drift; the lift is gone: exit 4."
+def test_monitor_judges_the_answers_as_served_and_alerts_when_labels_no_longer_follow_them(trained, tmp_path):
+    """The champion serves its held-out customers over HTTP with the prediction log on; their labels come back keyed by
+    request id and record, shuffled: same features, same buyer rate, no drift; the lift of the answers as served is gone: exit 4."""
     root, _ = trained
+    import httpx
     from modelbook.config import load_card
     from modelbook.data import split_data, read_dataset
-    test = split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test
-    test.drop(columns='Purchase').to_csv(tmp_path/'batch.csv', index=False)
-    test.assign(Purchase=np.random.default_rng(0).permutation(test.Purchase.to_numpy())).to_csv(tmp_path/'labels.csv', index=False)
-    r = modelbook(root, 'monitor', 'caravan', '--current', str(tmp_path/'batch.csv'), '--labels', str(tmp_path/'labels.csv'))
+    test = split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test.reset_index(drop=True)
+    log_dir, keys = tmp_path/'log', []
+    with serving(root, '--log-dir', log_dir) as (url, proc), httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
+        for start in range(0, len(test), 500):
+            part = test.iloc[start:start + 500]
+            r = http.post('/predict', json={'records': part.drop(columns='Purchase').to_dict(orient='records')})
+            assert r.status_code == 200, r.text
+            keys += [(r.json()['request_id'], k) for k in range(len(part))]
+    # leaving the block stopped the service, which flushed its log
+    labels = pd.DataFrame(keys, columns=['request_id', 'record']).assign(Purchase=np.random.default_rng(0).permutation(test.Purchase.to_numpy()))
+    labels.sample(frac=1, random_state=1).to_csv(tmp_path/'labels.csv', index=False)           # labels arrive in any order
+    r = modelbook(root, 'monitor', 'caravan', '--current', str(log_dir), '--labels', str(tmp_path/'labels.csv'))
     assert r.returncode == 4, r.stdout + r.stderr
     assert 'no drift alert:' in r.stdout and 'no drift alert on the target' in r.stdout and 'PERFORMANCE ALERT: lift' in r.stdout, r.stdout
     report = r.stdout.split('report: ')[1].split()[0]                   # this run's report; its drift.json is beside it
@@ -85,6 +95,8 @@ def test_monitor_raises_a_performance_alert_when_labels_no_longer_follow_the_sco
     perf = drift['performance']
     assert (perf['metric'], perf['better'], perf['alert'], drift['alerts']['performance']) == ('lift', 'higher', True, True)
     assert perf['high'] < perf['baseline'] * (1 - perf['tolerance']) and perf['estimate'] < 2.0, perf    # caravan's bar: lift 2
+    assert drift['labels'] == {'other_windows': 0, 'unlabelled': 0, 'labelled': len(test), 'logged': len(test), 'model_versions': ['1']}, drift['labels']
+    assert 'Judged on the answers as served' in Path(report).read_text()
 
 def test_unknown_parameter_is_refused_before_any_kernel_starts(trained):
     root, _ = trained

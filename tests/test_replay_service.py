@@ -59,9 +59,14 @@ def test_season_through_the_service(tmp_path):
     np.testing.assert_allclose(log['expected_count'].to_numpy(), expected, rtol=1e-9)  # the service answered what the backtest predicted
 
     codes = {}
-    for m in months:
+    for i, m in enumerate(months):
         labelled = tmp_path/f'labels-{m}.csv'                                            # the month's labels, a month later
-        df.loc[df['_month'] == m, [*features, card.data.target]].to_csv(labelled, index=False)
+        if i % 2 == 0:   # every other month they come back keyed by the answer they judge: request id and record
+            wl = log[[sent[q][0] == m for q in log['request_id']]]
+            ym = df.loc[df['_month'] == m, card.data.target].to_numpy()
+            pd.DataFrame({'request_id': wl['request_id'], 'record': wl['record'],
+                          card.data.target: [ym[sent[q][1] + k] for q, k in zip(wl['request_id'], wl['record'])]}).to_csv(labelled, index=False)
+        else: df.loc[df['_month'] == m, [*features, card.data.target]].to_csv(labelled, index=False)
         since, until = windows[m]
         res = modelbook(root, 'monitor', 'bikeshare', '--alias', 'season', '--current', str(log_dir), '--since', since, '--until', until,
                        '--labels', str(labelled))
@@ -70,7 +75,8 @@ def test_season_through_the_service(tmp_path):
                             if json.loads(f.read_text())['since'] == since).read_text())
         assert d['rows'] == len(mu[m]) and 'expected_count' in json.dumps(d['predictions'])
         assert d['verdict'] == bool(static.loc[m, 'drift']), (m, d['sentence'])        # the same drift verdict as in process
-        assert d['performance']['estimate'] == pytest.approx(static.loc[m, 'mae'], rel=1e-9)
+        assert d['performance']['estimate'] == pytest.approx(static.loc[m, 'mae'], rel=1e-9)   # served answers = in-process predictions
+        assert ('labels' in d) == (i % 2 == 0) and (i % 2 or d['labels']['labelled'] == len(mu[m])), d.get('labels')
         assert d['alerts']['target'] is not None and 'card policy:' in res.stdout
         codes[names[m]] = res.returncode
         assert res.returncode == (4 if static.loc[m, 'alert'] else 3 if static.loc[m, 'drift'] else 0), (names[m], res.stdout)
