@@ -151,6 +151,12 @@ def group_bootstrap_indices(groups,  # the group of each row of the evaluation s
     out[np.repeat(np.arange(n_boot), L), np.arange(L.sum()) - np.repeat(np.cumsum(L) - L, L)] = members[first + np.arange(L.sum())]
     return np.sort(out, axis=1)
 
+def _replicates(y:np.ndarray, groups, *, n_boot:int, seed:int, by_class=bootstrap_indices) -> tuple[np.ndarray, np.ndarray|None, str|None]:
+    "Replicates of checked labels: rows within their class (`by_class`), or whole groups when `groups` is given; the group codes and the groups' name."
+    if groups is None: return by_class(y, n_boot=n_boot, seed=seed), None, None
+    codes = _group_codes(groups, len(y))
+    return group_bootstrap_indices(codes, y=y, n_boot=n_boot, seed=seed), codes, str(getattr(groups, 'name', None) or 'group')
+
 def _group_note(group:str, n_groups:int) -> str:
     "How whole groups were resampled, for the first note of an evaluation."
     return (f"resamples of whole groups of `{group}` ({n_groups:,} groups, drawn with replacement: a cluster bootstrap), which keeps the rows "
@@ -270,7 +276,8 @@ def _batched(stat, y:np.ndarray, s:np.ndarray, idx:np.ndarray, max_cells:int=20_
     if (lengths == idx.shape[1]).all():
         return np.concatenate([np.atleast_1d(stat(y[i], s[i])) for i in np.array_split(idx, max(1, math.ceil(idx.size / max_cells)))])
     out = np.empty(len(idx))
-    for m in np.unique(lengths): out[rows] = _batched(stat, y, s, idx[(rows := np.flatnonzero(lengths == m)), :m], max_cells)
+    for m in np.unique(lengths):
+        rows = np.flatnonzero(lengths == m); out[rows] = _batched(stat, y, s, idx[rows, :m], max_cells)
     return out
 
 def _jackknife(stat, y:np.ndarray, s:np.ndarray, *, n_groups:int=200, seed:int=0, groups:np.ndarray|None=None) -> np.ndarray:
@@ -363,9 +370,8 @@ def bootstrap_metric(stat,  # stat(y, s) -> value per row; must accept (b, n) ba
     "Estimate `stat` on the data and give a bootstrap confidence interval."
     _check_alpha(alpha); _check_method(method)
     y, s = _check_pair(y_true, y_score, need=None)
-    codes = None if groups is None else _group_codes(groups, len(y))
-    if idx is None:
-        idx = bootstrap_indices(y, n_boot=n_boot, stratified=stratified, seed=seed) if codes is None else group_bootstrap_indices(codes, y=y, n_boot=n_boot, seed=seed)
+    if idx is None: idx, codes, _ = _replicates(y, groups, n_boot=n_boot, seed=seed, by_class=partial(bootstrap_indices, stratified=stratified))
+    else: codes = None if groups is None else _group_codes(groups, len(y))
     return _bootstrap(stat, y, s, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
 
 def _bootstrap(stat, y:np.ndarray, s:np.ndarray, idx:np.ndarray, *, name:str, alpha:float, method:str, seed:int, groups:np.ndarray|None=None) -> MetricCI:
@@ -496,13 +502,12 @@ def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
     y, p = _check_pair(y_true, y_score, need='both')
     if y.ndim != 1: raise DataError(f"y_true must be 1-D (one label per customer); got shape {y.shape}.")
     _check_probabilities(p); share = _check_share(share); _check_alpha(alpha); _check_method(method)
-    codes = None if groups is None else _group_codes(groups, len(y))
-    idx = bootstrap_indices(y, n_boot=n_boot, seed=seed) if codes is None else group_bootstrap_indices(codes, y=y, n_boot=n_boot, seed=seed)
+    idx, codes, group = _replicates(y, groups, n_boot=n_boot, seed=seed)
     metrics = {k: _bootstrap(fn, y, p, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
                for k, (name, fn) in _metric_specs(share, cost_per_contact, margin_per_sale).items()}
     return Evaluation(metrics, n=len(y), n_positive=int(y.sum()), share=share, cost_per_contact=cost_per_contact,
                       margin_per_sale=margin_per_sale, alpha=alpha, method=method, n_boot=n_boot, words={**WORDS, **(words or {})},
-                      group=None if codes is None else str(getattr(groups, 'name', None) or 'group'), n_groups=0 if codes is None else int(codes.max() + 1))
+                      group=group, n_groups=0 if codes is None else int(codes.max() + 1))
 
 # %% ../nbs/04_evaluate.ipynb #01fcb181
 @dataclass

@@ -13,8 +13,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from .config import show_figures_inline
 from .errors import ConfigError, DataError
-from .evaluate import MetricCI, Verdict, roc_auc, group_bootstrap_indices, _MetricReport, _bootstrap, _check_alpha, _check_method, _fmt, _judged, _level, _out, _reliability
-from .evaluate import _few_groups, _group_codes, _group_note
+from .evaluate import MetricCI, Verdict, roc_auc, _MetricReport, _bootstrap, _check_alpha, _check_method, _fmt, _judged, _level, _out, _reliability
+from .evaluate import _few_groups, _group_codes, _group_note, _replicates
 from .calibration import _ece, _check_bins
 from .compare import mcnemar_classes, corrected_resampled_ttest, adjust_pvalues, _pair_row, _sentence, _ADJUST, _cv_info
 
@@ -173,12 +173,6 @@ def _mc_extra(self:MulticlassEvaluation) -> tuple[list[str], str]:
 MulticlassEvaluation._caption, MulticlassEvaluation._extra = _mc_caption, _mc_extra    # text and HTML: `evaluate._MetricReport`
 
 # %% ../nbs/04f_multiclass.ipynb #cc135fe4
-def _indices(y:np.ndarray, groups, *, n_boot:int, seed:int) -> tuple[np.ndarray, np.ndarray|None]:
-    "Bootstrap replicates of checked class codes: within each class, or whole groups when `groups` is given; and the group codes."
-    if groups is None: return class_bootstrap_indices(y, n_boot=n_boot, seed=seed), None
-    codes = _group_codes(groups, len(y))
-    return group_bootstrap_indices(codes, y=y, n_boot=n_boot, seed=seed), codes
-
 def evaluate_multiclass(y_true,  # observed classes (names) of the evaluation set, shape (n,)
                         proba,   # predicted probabilities, shape (n, K), columns in the order of `classes`
                         *, classes,  # the classes, e.g. `model.classes_`
@@ -191,13 +185,13 @@ def evaluate_multiclass(y_true,  # observed classes (names) of the evaluation se
     "Macro one-vs-rest ROC AUC, log loss, accuracy, macro F1 and per-class precision and recall, with stratified (or whole-group) bootstrap intervals."
     _check_alpha(alpha); _check_method(method)
     y, P = _check_multi(class_codes(y_true, classes), proba)
-    idx, codes = _indices(y, groups, n_boot=n_boot, seed=seed)
+    idx, codes, group = _replicates(y, groups, n_boot=n_boot, seed=seed, by_class=class_bootstrap_indices)
     ci = lambda fn, name: _bootstrap(fn, y, P, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
     metrics = {k: ci(fn, _NAMES[k]) for k, fn in _FNS.items()}
     per_class = {c: {'precision': ci(partial(precision_of, k=k), f"Precision ({c})"), 'recall': ci(partial(recall_of, k=k), f"Recall ({c})")}
                  for k, c in enumerate(classes)}
     return MulticlassEvaluation(metrics, per_class, list(classes), np.bincount(y, minlength=P.shape[1]).tolist(), alpha, method, n_boot,
-                               *((None, 0) if codes is None else (str(getattr(groups, 'name', None) or 'group'), int(codes.max() + 1))))
+                               group, 0 if codes is None else int(codes.max() + 1))
 
 # %% ../nbs/04f_multiclass.ipynb #f3dcc453
 def design_effect(x,       # a per-row quantity whose mean is the metric: 1/0 for a right/wrong decision, or the row's log loss
@@ -283,7 +277,7 @@ def classwise_calibration(y_true, proba, *, classes, n_bins:int=10, strategy:str
     "One-vs-rest ECE of every class and the classwise ECE, with stratified (or whole-group) bootstrap intervals."
     _check_alpha(alpha); _check_method(method); _check_bins(n_bins, strategy)
     y, P = _check_multi(class_codes(y_true, classes), proba)
-    idx, codes = _indices(y, groups, n_boot=n_boot, seed=seed)
+    idx, codes, _ = _replicates(y, groups, n_boot=n_boot, seed=seed, by_class=class_bootstrap_indices)
     one = lambda k: lambda yy, PP: _ece((yy == k).astype(np.int64), PP[..., k], n_bins, strategy)
     ci = lambda fn, name: _bootstrap(fn, y, P, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
     return ClasswiseCalibration({c: ci(one(k), f"ECE ({c} vs rest)") for k, c in enumerate(classes)},
