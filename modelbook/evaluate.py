@@ -18,9 +18,9 @@ from sklearn.metrics import roc_curve
 from .errors import ConfigError, DataError
 
 # %% auto #0
-__all__ = ['WORDS', 'bootstrap_indices', 'roc_auc', 'average_precision', 'brier_loss', 'lift_at', 'profit_at', 'MetricCI',
-           'bootstrap_metric', 'Evaluation', 'evaluate_binary', 'Verdict', 'verdict', 'plot_roc', 'plot_calibration',
-           'plot_gains', 'plot_profit']
+__all__ = ['WORDS', 'bootstrap_indices', 'group_bootstrap_indices', 'roc_auc', 'average_precision', 'brier_loss', 'lift_at',
+           'profit_at', 'MetricCI', 'bootstrap_metric', 'Evaluation', 'evaluate_binary', 'Verdict', 'verdict',
+           'plot_roc', 'plot_calibration', 'plot_gains', 'plot_profit']
 
 # %% ../nbs/04_evaluate.ipynb #d050894b
 show_figures_inline()
@@ -109,6 +109,62 @@ def bootstrap_indices(y,  # 0/1 labels of the evaluation set, shape (n,)
     parts = [np.flatnonzero(y == c) for c in (1, 0)]
     idx = np.concatenate([p[rng.integers(0, len(p), size=(n_boot, len(p)))] for p in parts], axis=1)
     return np.sort(idx, axis=1)
+
+# %% ../nbs/04_evaluate.ipynb #64e3a3eb
+def _group_codes(groups, n:int) -> np.ndarray:
+    "Codes 0..G-1 of the group of each of `n` rows; a wrong length, a missing group or a single group raise `DataError` naming `groups`."
+    g = np.asarray(groups, dtype=object)
+    if g.ndim != 1 or len(g) != n:
+        raise DataError(f"groups must give the group of every row of the evaluation set: 1-D, length {n}; got shape {g.shape}. "
+                        "Remedy: pass the held-out rows' group column, e.g. split.test[card.split.group_column].")
+    codes, uniques = pd.factorize(g)
+    if (codes < 0).any():
+        raise DataError(f"groups holds {int((codes < 0).sum())} missing values; every row needs a group. Remedy: fill them or drop those rows.")
+    if len(uniques) < 2:
+        raise DataError(f"groups holds a single group ({uniques[0]!r}); resampling whole groups needs at least 2, and 20 or more for a "
+                        "trustworthy interval. Remedy: evaluate on more groups, or drop `groups` if the rows are independent.")
+    return codes
+
+def group_bootstrap_indices(groups,  # the group of each row of the evaluation set (e.g. its day), shape (n,)
+                            *, y=None,  # labels or class codes: a replicate that misses one of their classes is redrawn
+                            n_boot:int=1000,  # number of replicates
+                            seed:int=0,  # seed of numpy's default_rng
+                           ) -> np.ndarray:  # int array (n_boot, longest replicate); each row sorted, padded with n
+    "Row indices of `n_boot` cluster-bootstrap replicates: as many whole groups as there are, drawn with replacement."
+    n = len(groups) if y is None else len(y)
+    codes = _group_codes(groups, n)
+    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 1):
+        raise ConfigError(f"n_boot must be a positive integer; got {n_boot!r}. Remedy: use n_boot=1000 or more.")
+    rng, sizes = np.random.default_rng(seed), np.bincount(codes)
+    G = len(sizes); draw = rng.integers(0, G, size=(n_boot, G))
+    if y is not None:
+        has = np.zeros((G, len(cls := np.unique(y))), bool); has[codes, np.searchsorted(cls, y)] = True
+        for _ in range(100):
+            if not len(bad := np.flatnonzero(~has[draw].any(1).all(1))): break
+            draw[bad] = rng.integers(0, G, size=(len(bad), G))
+        else: raise DataError(f"Classes {cls[has.sum(0) == has.sum(0).min()].tolist()} lie in only {has.sum(0).min()} of {G} groups, so resamples "
+                              "of whole groups keep missing them. Remedy: hold out more groups, or pool the rare class.")
+    members, lens = np.argsort(codes, kind='stable'), sizes[draw]
+    L, flat = lens.sum(1), lens.ravel()
+    first = np.repeat((np.cumsum(sizes) - sizes)[draw.ravel()] - (np.cumsum(flat) - flat), flat)   # where each drawn group starts in `members`
+    out = np.full((n_boot, L.max()), n)
+    out[np.repeat(np.arange(n_boot), L), np.arange(L.sum()) - np.repeat(np.cumsum(L) - L, L)] = members[first + np.arange(L.sum())]
+    return np.sort(out, axis=1)
+
+def _replicates(y:np.ndarray, groups, *, n_boot:int, seed:int, by_class=bootstrap_indices) -> tuple[np.ndarray, np.ndarray|None, str|None]:
+    "Replicates of checked labels: rows within their class (`by_class`), or whole groups when `groups` is given; the group codes and the groups' name."
+    if groups is None: return by_class(y, n_boot=n_boot, seed=seed), None, None
+    codes = _group_codes(groups, len(y))
+    return group_bootstrap_indices(codes, y=y, n_boot=n_boot, seed=seed), codes, str(getattr(groups, 'name', None) or 'group')
+
+def _group_note(group:str, n_groups:int) -> str:
+    "How whole groups were resampled, for the first note of an evaluation."
+    return (f"resamples of whole groups of `{group}` ({n_groups:,} groups, drawn with replacement: a cluster bootstrap), which keeps the rows "
+            "of a group together, so what they share widens the intervals as it should; class counts vary between resamples")
+
+def _few_groups(group:str, n_groups:int) -> list[str]:
+    "A warning note when the interval rests on fewer than 20 groups."
+    return [f"Only {n_groups} groups of `{group}`: the intervals rest on few independent pieces and can be too narrow. Hold out more groups."] if n_groups < 20 else []
 
 # %% ../nbs/04_evaluate.ipynb #7a904691
 def _desc(y:np.ndarray, s:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,16 +271,24 @@ def _acceleration(jack:np.ndarray) -> float:
 
 # %% ../nbs/04_evaluate.ipynb #003e783f
 def _batched(stat, y:np.ndarray, s:np.ndarray, idx:np.ndarray, max_cells:int=20_000_000) -> np.ndarray:
-    "Apply `stat` to the replicates `y[idx], s[idx]`, in chunks of rows to bound memory."
-    chunks = max(1, math.ceil(idx.size / max_cells))
-    return np.concatenate([np.atleast_1d(stat(y[i], s[i])) for i in np.array_split(idx, chunks)])
+    "Apply `stat` to the replicates `y[idx], s[idx]`, in chunks of rows to bound memory; replicates padded with n (whole groups) per length."
+    lengths = (idx < len(y)).sum(1)
+    if (lengths == idx.shape[1]).all():
+        return np.concatenate([np.atleast_1d(stat(y[i], s[i])) for i in np.array_split(idx, max(1, math.ceil(idx.size / max_cells)))])
+    out = np.empty(len(idx))
+    for m in np.unique(lengths):
+        rows = np.flatnonzero(lengths == m); out[rows] = _batched(stat, y, s, idx[rows, :m], max_cells)
+    return out
 
-def _jackknife(stat, y:np.ndarray, s:np.ndarray, *, n_groups:int=200, seed:int=0) -> np.ndarray:
-    "Leave-one-group-out values of `stat` for stratified groups."
+def _jackknife(stat, y:np.ndarray, s:np.ndarray, *, n_groups:int=200, seed:int=0, groups:np.ndarray|None=None) -> np.ndarray:
+    "Leave-one-group-out values of `stat` for stratified groups of rows, or for whole `groups` (codes 0..G-1) dealt into at most `n_groups`."
     rng, n = np.random.default_rng(seed), len(y)
-    g = min(n_groups, n)
-    order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)[::-1]])   # (1, 0) for 0/1 labels; every class for more
-    gid = np.empty(n, int); gid[order] = np.arange(n) % g
+    if groups is not None:
+        g = min(n_groups, G := groups.max() + 1); gid = (rng.permutation(G) % g)[groups]
+    else:
+        g = min(n_groups, n)
+        order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)[::-1]])   # (1, 0) for 0/1 labels; every class for more
+        gid = np.empty(n, int); gid[order] = np.arange(n) % g
     keep = gid[None, :] != np.arange(g)[:, None]
     sizes, out = keep.sum(1), np.empty(g)
     for m in np.unique(sizes):
@@ -300,18 +364,20 @@ def bootstrap_metric(stat,  # stat(y, s) -> value per row; must accept (b, n) ba
                      method:str='percentile',  # 'percentile' or 'bca'
                      stratified:bool=True,  # keep buyer and non-buyer counts fixed
                      seed:int=0,  # seed for resampling and jackknife groups
-                     idx:np.ndarray|None=None,  # precomputed bootstrap_indices
+                     idx:np.ndarray|None=None,  # precomputed bootstrap_indices or group_bootstrap_indices
+                     groups=None,  # the group of each row: resample whole groups (and leave them out in the BCa jackknife)
                     ) -> MetricCI:
     "Estimate `stat` on the data and give a bootstrap confidence interval."
     _check_alpha(alpha); _check_method(method)
     y, s = _check_pair(y_true, y_score, need=None)
-    if idx is None: idx = bootstrap_indices(y, n_boot=n_boot, stratified=stratified, seed=seed)
-    return _bootstrap(stat, y, s, idx, name=name, alpha=alpha, method=method, seed=seed)
+    if idx is None: idx, codes, _ = _replicates(y, groups, n_boot=n_boot, seed=seed, by_class=partial(bootstrap_indices, stratified=stratified))
+    else: codes = None if groups is None else _group_codes(groups, len(y))
+    return _bootstrap(stat, y, s, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
 
-def _bootstrap(stat, y:np.ndarray, s:np.ndarray, idx:np.ndarray, *, name:str, alpha:float, method:str, seed:int) -> MetricCI:
-    "The interval of `stat` over the replicates `idx` of checked arrays (labels by class for the BCa jackknife; `s` may carry more axes)."
+def _bootstrap(stat, y:np.ndarray, s:np.ndarray, idx:np.ndarray, *, name:str, alpha:float, method:str, seed:int, groups:np.ndarray|None=None) -> MetricCI:
+    "The interval of `stat` over the replicates `idx` of checked arrays (labels by class, or group codes, for the BCa jackknife; `s` may carry more axes)."
     est, reps = float(stat(y, s)), _batched(stat, y, s, idx)
-    acc = _acceleration(_jackknife(stat, y, s, seed=seed)) if method == 'bca' else 0.0
+    acc = _acceleration(_jackknife(stat, y, s, seed=seed, groups=groups)) if method == 'bca' else 0.0
     lo, hi = _interval(reps, est, alpha, method, acc)
     return MetricCI(name, est, lo, hi, alpha, method, len(idx), reps, acc)
 
@@ -369,6 +435,8 @@ class Evaluation(_MetricReport):
     method: str = 'percentile'
     n_boot: int = 1000
     words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name the decision and the rows (the card's `decision`)
+    group: str|None = None  # what whole groups were resampled (e.g. 'day'); None: single rows, stratified by class
+    n_groups: int = 0  # groups in the evaluation set (cluster bootstrap)
 
     def __getitem__(self, key:str) -> MetricCI: return self.metrics[key]
     def _better(self, key:str) -> str: return _BETTER.get(key, 'higher')
@@ -379,7 +447,7 @@ class Evaluation(_MetricReport):
         for k, m in self.metrics.items(): out.update(m.flat(k))
         out.update(n=int(self.n), n_positive=int(self.n_positive), share=float(self.share), alpha=float(self.alpha),
                    method=self.method, n_boot=int(self.n_boot), cost_per_contact=float(self.cost_per_contact),
-                   margin_per_sale=float(self.margin_per_sale))
+                   margin_per_sale=float(self.margin_per_sale), group=self.group, n_groups=int(self.n_groups))
         return out
 
     def table(self) -> pd.DataFrame:
@@ -392,9 +460,10 @@ def _notes(self:Evaluation) -> list[str]:
     rate, pct = self.n_positive / self.n, _pct(self.share)
     kind = 'BCa (grouped-jackknife acceleration)' if self.method == 'bca' else 'percentile'
     w = self.words
-    notes = [f"Intervals are {_level(self.alpha)} {kind} bootstrap intervals from {self.n_boot:,} resamples that keep "
-             f"the {self.n_positive:,} {w['events']} and {self.n - self.n_positive:,} {w['non_events']} fixed. They show sampling noise "
-             f"in this evaluation set only, not refitting the model or changes in future {w['rows']}."]
+    how = (_group_note(self.group, self.n_groups) if self.group else f"resamples that keep the {self.n_positive:,} {w['events']} and "
+           f"{self.n - self.n_positive:,} {w['non_events']} fixed, treating {w['rows']} as independent (pass `groups` when they share a day or a household)")
+    notes = [f"Intervals are {_level(self.alpha)} {kind} bootstrap intervals from {self.n_boot:,} {how}. They show sampling noise "
+             f"in this evaluation set only, not refitting the model or changes in future {w['rows']}.", *(_few_groups(self.group, self.n_groups) if self.group else [])]
     if self.n_positive < 50:
         notes.append(f"Only {self.n_positive} {w['events']} (fewer than 50): intervals are wide and can be unstable. Treat the "
                      f"estimates as rough and evaluate on more {w['events']} before a large decision.")
@@ -427,16 +496,18 @@ def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
                     seed:int=0,  # seed for resampling
                     method:str='percentile',  # 'percentile' or 'bca'
                     words:dict|None=None,  # how reports name the decision and rows: a card's `decision.words()`
+                    groups=None,  # the group of each row (e.g. the card's `split.group_column`): resample whole groups; a named Series names them
                    ) -> Evaluation:
-    "ROC AUC, average precision, Brier loss, lift and profit per 1,000 customers, with stratified bootstrap intervals."
+    "ROC AUC, average precision, Brier loss, lift and profit per 1,000 customers, with stratified (or whole-group) bootstrap intervals."
     y, p = _check_pair(y_true, y_score, need='both')
     if y.ndim != 1: raise DataError(f"y_true must be 1-D (one label per customer); got shape {y.shape}.")
     _check_probabilities(p); share = _check_share(share); _check_alpha(alpha); _check_method(method)
-    idx = bootstrap_indices(y, n_boot=n_boot, seed=seed)
-    metrics = {k: bootstrap_metric(fn, y, p, name=name, alpha=alpha, method=method, seed=seed, idx=idx)
+    idx, codes, group = _replicates(y, groups, n_boot=n_boot, seed=seed)
+    metrics = {k: _bootstrap(fn, y, p, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
                for k, (name, fn) in _metric_specs(share, cost_per_contact, margin_per_sale).items()}
     return Evaluation(metrics, n=len(y), n_positive=int(y.sum()), share=share, cost_per_contact=cost_per_contact,
-                      margin_per_sale=margin_per_sale, alpha=alpha, method=method, n_boot=n_boot, words={**WORDS, **(words or {})})
+                      margin_per_sale=margin_per_sale, alpha=alpha, method=method, n_boot=n_boot, words={**WORDS, **(words or {})},
+                      group=group, n_groups=0 if codes is None else int(codes.max() + 1))
 
 # %% ../nbs/04_evaluate.ipynb #01fcb181
 @dataclass

@@ -297,7 +297,7 @@ def train_candidate(card,                      # a `Card`, or the name of one
                                      time_column=card.split.time_column, threshold=card.guards.leakage_threshold), fail_on=card.guards.fail_on)
     X_tr, y_tr = split_xy(split.train, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
     X_te, y_te = split_xy(split.test, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
-    groups = split.train[card.split.group_column] if card.split.method == 'group' else None
+    groups, test_groups = ((split.train[card.split.group_column], split.test[card.split.group_column]) if card.split.method == 'group' else (None, None))
     build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed, groups)
     t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
     block = card.evaluation.block if card.split.method == 'time' else 1   # rows in time order come in clusters (hours of a day); shuffled rows do not
@@ -308,12 +308,12 @@ def train_candidate(card,                      # a `Card`, or the name of one
         return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'], tuning=tuning)
     if card.task == 'multiclass':
         from modelbook.multiclass import evaluate_card
-        P, ev, v, cal = evaluate_card(card, model, X_te, y_te, n_boot=n_boot, seed=seed)
+        P, ev, v, cal = evaluate_card(card, model, X_te, y_te, n_boot=n_boot, seed=seed, groups=test_groups)   # whole groups (days) resampled
         return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, P, ev, v, None, contract, profile, fit_s, guards, cal, tuning=tuning)
     p = model.predict_proba(X_te)[:, 1]
     econ, share = card.economics, card.decision.share
     ev = evaluate_binary(y_te.to_numpy(), p, share=share, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
-                         n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed, words=card.decision.words())
+                         n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed, words=card.decision.words(), groups=test_groups)
     v = verdict(ev, metric=card.success.metric, minimum=card.success.minimum, ci_lower_min=card.success.ci_lower_min)
     threshold = float(np.sort(p)[::-1][max(int(np.ceil(share * len(p))) - 1, 0)])
     from modelbook.calibration import ece_ci, optimal_share

@@ -20,8 +20,10 @@ def test_weather_card_run_register_serve_score_monitor(tmp_path):
     for k in ('roc_auc_ovr', 'log_loss', 'accuracy', 'macro_f1', 'recall_light_rain_snow'):
         assert m[f'{k}_low'] <= m[k] <= m[f'{k}_high'], (k, m)
     assert 0.5 < m['roc_auc_ovr_low'] and m['accuracy'] > max(m['counts']) / m['n'] - 0.05   # some skill, near or above the majority rate
+    assert m['group'] == 'day' and 20 <= m['n_groups'] <= 366 // 4 + 1                  # whole held-out days resampled (a quarter of 2011's days)
     html = (run_dir/'report.html').read_text()
     assert 'Verdict: the' in html and 'ROC AUC (macro one-vs-rest)' in html and 'Which classes it confuses' in html and 'classwise ECE' in html
+    assert f"resamples of whole groups of `day` ({m['n_groups']} groups" in html        # the report says which bootstrap it used
     assert html.count('data:image/png;base64') >= 2                      # the confusion matrix and the reliability diagrams
     tracking = json.loads((run_dir/'tracking.json').read_text())
     assert tracking['version'] == '1' and tracking['champion'] and 'no champion yet' in tracking['reason']
