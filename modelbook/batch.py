@@ -385,21 +385,22 @@ def _holdout(run) -> dict:
         f = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location + '/modelbook/holdout.json', dst_path=d)
         return json.loads(Path(f).read_text())
 
-def _outcomes(task: str, pred: pd.DataFrame, run) -> tuple[np.ndarray, np.ndarray]:
-    "What a paired test needs of a run's test rows: outcomes and scores (binary), counts and predicted means (count), classes and the most probable class (multiclass)."
-    if task == 'binary': return pred['y'].to_numpy(), pred['p'].to_numpy(dtype=float)
+def _outcomes(task: str, pred: pd.DataFrame, run) -> tuple[np.ndarray, np.ndarray, np.ndarray|None]:
+    "What a paired test needs of a run's test rows: outcomes and scores (binary), counts and predicted means (count), classes and the most probable class (multiclass); and their groups (held-out days), if any."
+    if task == 'binary': return pred['y'].to_numpy(), pred['p'].to_numpy(dtype=float), None
     h = _holdout(run)                 # predictions.parquet keeps y as int8 and, for several classes, only the observed class's probability
-    if task == 'count': return np.asarray(h['y'], dtype=float), pred['p'].to_numpy(dtype=float)
-    return np.asarray(h['y'], dtype=object), np.asarray(h['classes'], dtype=object)[np.asarray(h['p']).argmax(1)]
+    groups = np.asarray(h['groups'], dtype=object) if 'groups' in h else None
+    if task == 'count': return np.asarray(h['y'], dtype=float), pred['p'].to_numpy(dtype=float), groups
+    return np.asarray(h['y'], dtype=object), np.asarray(h['classes'], dtype=object)[np.asarray(h['p']).argmax(1)], groups
 
 def _evidence(run_id: str) -> dict:
     "What the leaderboard takes from one MLflow run: its card, metrics and verdict, and its test rows' hashes, outcomes and scores."
     from modelbook.reproduce import recorded   # refuses a run without predictions.parquet, saying why
     rec = recorded(run_id)
     card, pred = rec['record']['card'], rec['predictions']
-    y, p = _outcomes(card['task'], pred, rec['run'])
+    y, p, groups = _outcomes(card['task'], pred, rec['run'])
     return {'run_id': run_id, 'card': card, 'metrics': rec['metrics'], 'verdict': rec['run'].data.tags.get('verdict', ''),
-            'row_hash': pred['row_hash'].to_numpy(), 'y': y, 'p': p}
+            'row_hash': pred['row_hash'].to_numpy(), 'y': y, 'p': p, 'groups': groups}
 
 # %% ../nbs/06b_batch.ipynb #5d890b34
 def _better(task: str, metric: str) -> str:
@@ -446,7 +447,7 @@ def _test(best: dict, other: dict, *, task: str, alpha: float, block: int):
         return paired_deviance_test(best['y'], other['p'], best['p'], block=block, alpha=alpha)   # deviance(other) - deviance(best)
     if task == 'multiclass':
         from modelbook.compare import mcnemar_classes
-        return mcnemar_classes(best['y'], best['p'], other['p'], alpha=alpha)                     # accuracy(best) - accuracy(other)
+        return mcnemar_classes(best['y'], best['p'], other['p'], alpha=alpha, groups=best.get('groups'))   # accuracy(best) - accuracy(other); by day if grouped
     from modelbook.compare import delong_test
     return delong_test(best['y'], best['p'], other['p'], alpha=alpha)                            # AUC(best) - AUC(other)
 
@@ -597,6 +598,7 @@ def leaderboard(result: BatchResult, # a finished batch
                       'verdict': [e['verdict'] for e in ev], 'key': [r.key[:12] for r, _ in runs], 'run_id': [e['run_id'] for e in ev]})
     cmp = _comparisons(ev, task=card['task'], alpha=alpha, block=int((card.get('evaluation') or {}).get('block', 1)))
     test = {'count': 'paired bootstrap test of mean Poisson deviance', 'multiclass': "McNemar's test of accuracy"}.get(card['task'], 'DeLong test of ROC AUC')
+    if card['task'] == 'multiclass' and ev[0].get('groups') is not None: test += f", clustered by `{card['split']['group_column']}`"
     return Leaderboard(pd.concat([t, cmp], axis=1)[_LB_COLS], card, metric, better, alpha, test, result.batch_id, skipped)
 
 # %% ../nbs/06b_batch.ipynb #65f5efdd

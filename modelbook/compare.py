@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.parallel import Parallel, delayed
 from statsmodels.stats.multitest import multipletests
 from .errors import ConfigError, DataError
-from .evaluate import roc_auc, _check_pair, _labels, _check_alpha, _check_share, _n_mailed, _tie_bounds, _level, _pct
+from .evaluate import roc_auc, _check_pair, _labels, _check_alpha, _check_share, _n_mailed, _tie_bounds, _level, _pct, _group_codes
 
 # %% auto #0
 __all__ = ['TestResult', 'corrected_resampled_ttest', 'repeated_cv_scores', 'delong_test', 'mcnemar_test', 'top_share',
@@ -247,8 +247,9 @@ def mcnemar_test(y,  # 0/1 labels of the test set
         raise DataError(f"y, decisions_a and decisions_b must describe the same customers; got lengths {len(y)}, {len(da)} and {len(db)}.")
     return _mcnemar(da == y, db == y, alpha=alpha, exact=exact)
 
-def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None) -> TestResult:
+def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None, groups=None) -> TestResult:
     "McNemar's test on paired correct (True) / wrong decisions of two models; estimate = accuracy of a minus b."
+    if groups is not None: return _mcnemar_clustered(ok_a, ok_b, _group_codes(groups, len(ok_a)), alpha=alpha)
     N = len(ok_a)
     b, c = int((ok_a & ~ok_b).sum()), int((~ok_a & ok_b).sum())
     stat, p, used = (v.item() for v in _mcnemar_p(b, c, exact))
@@ -259,6 +260,20 @@ def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None) 
                       diff, diff - h, diff + h, alpha=alpha, se=se, statistic_name='min(b, c)' if used else 'chi2',
                       details=dict(accuracy_a=float(ok_a.mean()), accuracy_b=float(ok_b.mean()), a_only_correct=b,
                                    b_only_correct=c, n=N, exact=bool(used)))
+
+def _mcnemar_clustered(ok_a:np.ndarray, ok_b:np.ndarray, codes:np.ndarray, *, alpha:float) -> TestResult:
+    "McNemar's test when rows come in groups (Durkalski et al. 2003): (sum_k d_k)^2 / sum_k d_k^2, d_k = b_k - c_k of group k."
+    d = ok_a.astype(np.float64) - ok_b.astype(np.float64)         # +1: only a right, -1: only b right
+    dk, nk = np.bincount(codes, weights=d), np.bincount(codes).astype(np.float64)
+    K, N, ss = len(dk), len(d), float((dk ** 2).sum())
+    stat = float(dk.sum() ** 2 / ss) if ss > 0 else 0.0
+    p = float(stats.chi2.sf(stat, 1)) if ss > 0 else 1.0
+    diff = float(d.mean())
+    se = math.sqrt(K / (K - 1) * float(((dk - nk * diff) ** 2).sum())) / N   # cluster-robust SE of the mean difference
+    h = stats.norm.ppf(1 - alpha / 2) * se
+    return TestResult('McNemar, clustered by group (Durkalski)', stat, p, diff, diff - h, diff + h, alpha=alpha, se=se, statistic_name='chi2',
+                      details=dict(accuracy_a=float(ok_a.mean()), accuracy_b=float(ok_b.mean()), a_only_correct=int((d > 0).sum()),
+                                   b_only_correct=int((d < 0).sum()), n=N, n_groups=K, exact=False))
 
 # %% ../nbs/04b_compare.ipynb #252c79fb
 def top_share(scores,  # scores, higher = more likely buyer, shape (n,)
@@ -277,6 +292,7 @@ def mcnemar_classes(y,  # observed classes of the test set (any labels)
                     pred_b,  # model b's predicted class per row, same rows
                     *, alpha:float=0.05,  # significance level; the CI has level 1 - alpha
                     exact:bool|None=None,  # None: exact binomial if fewer than 25 discordant rows, else chi-square
+                    groups=None,  # the group of each row (e.g. its day) when rows of a group are not independent: the clustered test
                    ) -> TestResult:
     "McNemar's test for the accuracy of two models' paired class predictions (multiclass or binary); estimate = accuracy of a minus b."
     _check_alpha(alpha)
@@ -284,7 +300,7 @@ def mcnemar_classes(y,  # observed classes of the test set (any labels)
     if not (y.ndim == a.ndim == b.ndim == 1 and len(y) == len(a) == len(b)) or len(y) == 0:
         raise DataError(f"y, pred_a and pred_b must be 1-D and describe the same rows; got shapes {y.shape}, {a.shape} and {b.shape}. "
                         "Remedy: predict both models on the same test rows, e.g. model.predict(X_test).")
-    return _mcnemar(a == y, b == y, alpha=alpha, exact=exact)
+    return _mcnemar(a == y, b == y, alpha=alpha, exact=exact, groups=groups)
 
 # %% ../nbs/04b_compare.ipynb #af26ffa8
 _ADJUST = {'holm': ('holm', 'Holm'), 'bh': ('fdr_bh', 'BH')}

@@ -199,9 +199,10 @@ class TrainedCandidate:
         v = self.verdict
         from modelbook.data import fingerprint
         as_y = float if count else int   # p holds the predicted means of a count model, the probabilities of a binary one
-        holdout = {'test_fingerprint': fingerprint(self.split.test), 'y': [as_y(v) for v in self.y_test], 'p': [float(v) for v in self.p_test]} if c.task != 'multiclass' else \
+        groups = {'groups': [str(g) for g in self.split.test[c.split.group_column]]} if c.split.method == 'group' else {}   # for clustered paired tests
+        holdout = {'test_fingerprint': fingerprint(self.split.test), 'y': [as_y(v) for v in self.y_test], 'p': [float(v) for v in self.p_test], **groups} if c.task != 'multiclass' else \
                   {'test_fingerprint': fingerprint(self.split.test), 'classes': [str(k) for k in self.model.classes_], 'y': [str(v) for v in self.y_test],
-                   'p': [[float(x) for x in row] for row in self.p_test]}
+                   'p': [[float(x) for x in row] for row in self.p_test], **groups}
         bundle = {'contract.json': self.contract, 'profile.json': self.profile, 'card.json': c.model_dump(), 'holdout.json': holdout,
                   'serving.json': self._serving(), 'metrics.json': self.evaluation.to_dict()}
         metrics = {k: v_ for k, v_ in self.evaluation.to_dict().items() if isinstance(v_, float)}

@@ -345,6 +345,7 @@ def compare_multiclass(p_test:dict,  # model name -> its probabilities on the te
                        cv_scores:pd.DataFrame|None=None,  # per-fold scores from repeated_cv_scores (columns = the same names)
                        alpha:float=0.05,  # significance level, applied to the adjusted p-values
                        method:str='holm',  # p-value adjustment across pairs: 'holm' or 'bh'
+                       groups=None,  # the group of each test row (e.g. its day) when a group's rows are not independent: clustered McNemar
                       ) -> MulticlassComparison:
     "Test every pair of multiclass candidates: McNemar on the most probable class; optionally the corrected CV t-test; adjusted across pairs."
     _check_alpha(alpha); adjust_pvalues([], method)
@@ -353,7 +354,7 @@ def compare_multiclass(p_test:dict,  # model name -> its probabilities on the te
     pred = {k: np.asarray(classes, dtype=object)[_check_multi(class_codes(y, classes), P)[1].argmax(1)] for k, P in p_test.items()}
     cv, rows = _cv_info(cv_scores, names, None, None), []
     for a, b in itertools.combinations(names, 2):
-        r = mcnemar_classes(y, pred[a], pred[b], alpha=alpha)
+        r = mcnemar_classes(y, pred[a], pred[b], alpha=alpha, groups=groups)
         rows.append(_pair_row('mcnemar_classes', a, b, r, r.details['accuracy_a'], r.details['accuracy_b']))
         if cv is not None:
             r = corrected_resampled_ttest(cv_scores[a], cv_scores[b], n_train=cv['n_train'], n_test=cv['n_test'], alpha=alpha)

@@ -251,7 +251,8 @@ def _beats_multiclass_champion(new_h: dict, old_h: dict, old_version, alpha: flo
     from modelbook.compare import mcnemar_classes
     if new_h.get('classes') != old_h.get('classes'): return False, f"not comparable with champion v{old_version}: the classes differ"
     pred = lambda h: np.asarray(h['classes'], dtype=object)[np.asarray(h['p']).argmax(1)]
-    t = mcnemar_classes(np.asarray(new_h['y'], dtype=object), pred(new_h), pred(old_h), alpha=alpha)
+    groups = new_h.get('groups') if new_h.get('groups') == old_h.get('groups') else None   # held-out days: the clustered test
+    t = mcnemar_classes(np.asarray(new_h['y'], dtype=object), pred(new_h), pred(old_h), alpha=alpha, groups=groups)
     verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
     return verb == 'beats', (f"{verb} champion v{old_version}: accuracy difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), "
                              f"{t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
