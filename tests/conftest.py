@@ -34,10 +34,14 @@ def _cpu_seconds() -> float:
     import resource
     return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    "Start each test's CPU count before its fixtures are set up (a shared fixture is charged to the test that builds it)."
+    item._cpu_start = _cpu_seconds()
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     "Attach each test's CPU seconds (setup to teardown) to its teardown report, so that xdist brings it to the controller."
-    if call.when == 'setup': item._cpu_start = _cpu_seconds()
     outcome = yield
     if call.when == 'teardown' and hasattr(item, '_cpu_start'):
         outcome.get_result().user_properties.append(('cpu_seconds', _cpu_seconds() - item._cpu_start))
