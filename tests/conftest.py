@@ -77,6 +77,14 @@ def copy_project(dest: Path, only: tuple[str, ...] = ()) -> Path:
         shutil.copy2(ROOT/f, dest/f)
     return dest
 
+def run_card(dest: Path, card: str, **params) -> tuple[Path, Path, dict]:
+    "Copy the project into `dest` and `modelbook run CARD -p NAME VALUE ...` there, which must succeed; (project root, the run's folder, its metrics.json)."
+    root = copy_project(dest)
+    r = modelbook(root, 'run', card, *[a for k, v in params.items() for a in ('-p', k, str(v))])
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir, = sorted((root/'reports'/card).iterdir())
+    return root, run_dir, json.loads((run_dir/'metrics.json').read_text())
+
 @pytest.fixture
 def project_copy(tmp_path):
     "A throwaway copy of the project (tracked files only) that a test may break."
