@@ -288,9 +288,11 @@ def _spawn_safe():
     try: yield
     finally: main.__dict__.update(saved)
 
+_START_TIMEOUT = 120   # seconds for a LocalCluster's worker processes to start and join its scheduler
+
 @contextmanager
-def _dask_client(scheduler: str|None):
-    "A client of the scheduler at `scheduler`, or of a LocalCluster (2 single-threaded worker processes) kept for the block."
+def _dask_client(scheduler: str|None, *, start_timeout: float=_START_TIMEOUT):
+    "A client of the scheduler at `scheduler`, or of a LocalCluster (2 single-threaded worker processes, started within `start_timeout` s) kept for the block."
     from distributed import Client, LocalCluster
     if scheduler:
         try: client = Client(scheduler, timeout='10s')
@@ -299,8 +301,24 @@ def _dask_client(scheduler: str|None):
                                "and that the scheduler is running, or leave `scheduler` out to use a local cluster.") from e
         with client: yield client
         return
-    with _spawn_safe(): cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address='127.0.0.1:0', silence_logs=logging.CRITICAL)
-    with cluster, Client(cluster) as client: yield client
+    t0 = time.perf_counter()
+    try:   # death_timeout bounds each worker's start; distributed reports an expired one as an AssertionError or a TimeoutError
+        with _spawn_safe(): cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address='127.0.0.1:0',
+                                                   silence_logs=logging.CRITICAL, death_timeout=start_timeout)
+    except Exception as e:
+        what = f"did not start within {start_timeout:g} s" if time.perf_counter() - t0 >= start_timeout else "failed to start"
+        raise ServiceError(f"The local Dask cluster (2 worker processes) {what} ({type(e).__name__}: {e}). On an overloaded machine, "
+                           "score in this process with `score_file`, or start a scheduler and workers yourself and pass its address.") from e
+    with cluster, Client(cluster, timeout=start_timeout) as client: yield client
+
+def _within(client, collection, seconds: float|None, what: str):
+    "The result of computing `collection` on the cluster; `ServiceError` naming `what` if it takes longer than `seconds`."
+    future = client.compute(collection)
+    try: return future.result(timeout=seconds)
+    except TimeoutError as e:
+        future.cancel()
+        raise ServiceError(f"Dask did not finish {what} within {seconds:g} s, so it was cancelled. Check the workers (a lost or "
+                           "stuck worker stops a pass), or allow more time with `timeout`.") from e
 
 # %% ../nbs/07b_score.ipynb #a8d818d9
 def _bytes_per_row(path: Path) -> float:
@@ -333,6 +351,7 @@ def score_file_dask(model,                       # a `modelbook.track.Registered
                     *, scheduler: str|None=None,  # address of a running distributed scheduler; None: a LocalCluster for this call
                     partition_rows: int=100_000,  # about this many rows per partition (Parquet: whole row groups)
                     id_columns: list[str]=(),    # input columns copied to the output to identify rows; the row number by default
+                    timeout: float|None=3600,    # seconds each pass over the file (counting, scoring) may take; None: no limit
                    ) -> ScoreResult:
     "`score_file` on Dask: partitions scored by workers, written as a folder of Parquet parts."
     t0, scorer, input, output = time.perf_counter(), _Scorer.of(model), Path(input), Path(output)
@@ -343,12 +362,13 @@ def score_file_dask(model,                       # a `modelbook.track.Registered
     columns = _needed(_file_columns(input, fin), list(scorer.contract), ids, where=str(input), model=f"model `{scorer.name}` v{scorer.version}")
     with _dask_client(scheduler) as client:
         ddf = _read_dask(input, fin, columns, partition_rows)
-        sizes = [int(n) for n in ddf.map_partitions(len).compute()]   # the same reading as below, so the same partitions
+        sizes = [int(n) for n in _within(client, ddf.map_partitions(len), timeout, f'counting the rows of {input}')]   # the same reading as below, so the same partitions
         meta = _score_chunk(scorer, ddf._meta, ids, first_row=0, where=str(input), csv=fin == 'csv')
         scored = ddf.map_partitions(_score_partition, scorer, ids, sizes, str(input), fin == 'csv', meta=meta)
         with _atomic(output) as tmp:
-            scored.to_parquet(str(tmp), write_index=False, name_function=lambda i: f"part-{i:05d}.parquet", write_metadata_file=False,
-                              custom_metadata={k.encode(): v.encode() for k, v in _metadata(scorer, input).items()})
+            write = scored.to_parquet(str(tmp), write_index=False, name_function=lambda i: f"part-{i:05d}.parquet", write_metadata_file=False,
+                                      custom_metadata={k.encode(): v.encode() for k, v in _metadata(scorer, input).items()}, compute=False)
+            _within(client, write, timeout, f'scoring {input} into {output}')
         peak = max([_peak_rss() or 0, *[v or 0 for v in client.run(_peak_rss).values()]]) or None
     return ScoreResult(int(sum(sizes)), len(sizes), time.perf_counter() - t0, output, scorer.name, scorer.version, peak)
 

@@ -34,10 +34,14 @@ def _cpu_seconds() -> float:
     import resource
     return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    "Start each test's CPU count before its fixtures are set up (a shared fixture is charged to the test that builds it)."
+    item._cpu_start = _cpu_seconds()
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     "Attach each test's CPU seconds (setup to teardown) to its teardown report, so that xdist brings it to the controller."
-    if call.when == 'setup': item._cpu_start = _cpu_seconds()
     outcome = yield
     if call.when == 'teardown' and hasattr(item, '_cpu_start'):
         outcome.get_result().user_properties.append(('cpu_seconds', _cpu_seconds() - item._cpu_start))
@@ -72,6 +76,14 @@ def copy_project(dest: Path, only: tuple[str, ...] = ()) -> Path:
         (dest/f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT/f, dest/f)
     return dest
+
+def run_card(dest: Path, card: str, **params) -> tuple[Path, Path, dict]:
+    "Copy the project into `dest` and `modelbook run CARD -p NAME VALUE ...` there, which must succeed; (project root, the run's folder, its metrics.json)."
+    root = copy_project(dest)
+    r = modelbook(root, 'run', card, *[a for k, v in params.items() for a in ('-p', k, str(v))])
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir, = sorted((root/'reports'/card).iterdir())
+    return root, run_dir, json.loads((run_dir/'metrics.json').read_text())
 
 @pytest.fixture
 def project_copy(tmp_path):

@@ -2,15 +2,11 @@
 reports deviance and MAE with block-bootstrap intervals, and logs and registers it in the copy's own MLflow store."""
 import json, subprocess
 import httpx, numpy as np, pandas as pd, pytest
-from conftest import BIN, copy_project, env_for, modelbook, serving as cli_service
+from conftest import BIN, env_for, modelbook, run_card, serving as cli_service
 
 @pytest.mark.slow   # train_candidate on a count card is tested in 06_experiments and 04e; this is the CLI and its report (make test-all)
 def test_run_bikeshare_reports_deviance_and_mae_with_cis(tmp_path):
-    root = copy_project(tmp_path/'project')
-    r = modelbook(root, 'run', 'bikeshare', '-p', 'model', 'hgb', '-p', 'n_boot', '200')
-    assert r.returncode == 0, r.stdout + r.stderr
-    run_dir, = sorted((root/'reports'/'bikeshare').iterdir())
-    m = json.loads((run_dir/'metrics.json').read_text())
+    root, run_dir, m = run_card(tmp_path/'project', 'bikeshare', model='hgb', n_boot=200)
     assert (m['block'], m['n_boot'], m['unit']) == (24, 200, 'bikers per hour')
     for k in ('poisson_deviance', 'mae', 'rmse', 'deviance_explained', 'mean_ratio'):
         assert m[f'{k}_low'] < m[k] < m[f'{k}_high'], (k, m)
@@ -32,7 +28,7 @@ def test_run_bikeshare_reports_deviance_and_mae_with_cis(tmp_path):
     # is not champion (its predicted / observed total misses the card's calibration limit), so both use an alias set here.
     subprocess.run([BIN/'python', '-c', "from modelbook.track import client; client().set_registered_model_alias('bikeshare', 'candidate', '1')"],
                    cwd=root, env=env_for(root), check=True)
-    rows = pd.read_csv(root/'data'/'raw'/'bikeshare.csv')[serving_cols := serving_features(root)].iloc[::101].reset_index(drop=True)
+    rows = pd.read_csv(root/'data'/'raw'/'bikeshare.csv')[serving_features(root)].iloc[::101].reset_index(drop=True)
     rows.to_csv(batch := tmp_path/'batch.csv', index=False)
     r = modelbook(root, 'score', 'bikeshare', str(batch), str(tmp_path/'scored.parquet'), '--alias', 'candidate')
     assert r.returncode == 0, r.stdout + r.stderr

@@ -5,17 +5,13 @@ probability per class and the predicted class (through the compiled model, from 
 same outputs, and `modelbook monitor` on the log reports feature and prediction drift."""
 import json, os, signal
 import httpx, numpy as np, pandas as pd, pytest
-from conftest import copy_project, modelbook, serving
+from conftest import modelbook, run_card, serving
 
 CLASSES = ['clear', 'cloudy/misty', 'light rain/snow']
 
 @pytest.mark.slow   # about 75 s CPU, 3 min wall: the pieces are tested in-process in 04f, 05_track, 07_serve (real uvicorn), 07b and 08 (make test-all)
 def test_weather_card_run_register_serve_score_monitor(tmp_path):
-    root = copy_project(tmp_path/'project')
-    r = modelbook(root, 'run', 'weather', '-p', 'model', 'glm', '-p', 'n_boot', '200')
-    assert r.returncode == 0, r.stdout + r.stderr
-    run_dir, = sorted((root/'reports'/'weather').iterdir())
-    m = json.loads((run_dir/'metrics.json').read_text())
+    root, run_dir, m = run_card(tmp_path/'project', 'weather', model='glm', n_boot=200)
     assert (m['classes'], m['n_boot']) == (CLASSES, 200) and sum(m['counts']) == m['n']
     for k in ('roc_auc_ovr', 'log_loss', 'accuracy', 'macro_f1', 'recall_light_rain_snow'):
         assert m[f'{k}_low'] <= m[k] <= m[f'{k}_high'], (k, m)
