@@ -248,6 +248,10 @@ def _check_task(card: Card, p: Path):
             raise ConfigError(f"Card {p}: `tuning` names model kinds {', '.join(unknown)} that are not in `models` ({', '.join(card.models)}).")
         if t.select and card.task != 'binary':
             raise ConfigError(f"Card {p}: `tuning.select` (feature selection) is available for binary cards; remove it from this {card.task} card and keep `tuning.grids`.")
+        if card.split.method == 'group' and (perm := sorted(k for k, v in t.select.items() if v == 'permutation')):
+            raise ConfigError(f"Card {p}: `tuning.select` asks for permutation selection for {', '.join(perm)}, but the card splits by whole "
+                              f"`{card.split.group_column}` groups, and permutation selection's inner split sees rows, not groups: it would put "
+                              "a group on both sides. Use a number there (the C of L1 selection), judged on whole-group folds.")
         if card.split.method == 'time' and 'repeats' in t.model_fields_set and t.repeats > 1:
             raise ConfigError(f"Card {p}: `tuning.repeats` is {t.repeats}, but a time split is tuned on forward-chaining folds, which can be chained "
                               "only one way; remove `tuning.repeats` or set it to 1.")
