@@ -267,6 +267,8 @@ def _beats_champion(name: str, version: str, alpha: float,
     new_h, old_h = _bundle(name, version).get('holdout'), _bundle(name, old.version).get('holdout')
     if not (new_h and old_h) or new_h['test_fingerprint'] != old_h['test_fingerprint'] or new_h['y'] != old_h['y']:
         return False, f"not comparable with champion v{old.version}: held-out sets differ (or were not recorded)"
+    if np.array_equal(np.asarray(new_h['p'], dtype=float), np.asarray(old_h['p'], dtype=float)):
+        return False, f"does not beat champion v{old.version}: the same held-out predictions (the same model, trained again)"
     if task == 'count': return _beats_count_champion(new_h, old_h, old.version, alpha, block)
     if task == 'multiclass': return _beats_multiclass_champion(new_h, old_h, old.version, alpha)
     t = delong_test(np.array(new_h['y']), np.array(new_h['p']), np.array(old_h['p']), alpha=alpha)
