@@ -31,6 +31,12 @@ Measured 2026-11-26 21:21 UTC, 2 CPUs, load average 0.8 (nothing else running), 
   8-run batch: serial 3.19 s, run_batch(workers=2) 1.72 s, speedup 1.86x (rounds 1.83, 1.94, 1.73; target >= 1.8x);
   control in the same rounds, plain papermill serial vs ProcessPool(2): 1.91x.
   An earlier run the same evening at load ~1 (another agent finishing): speedup 1.70x (1.70, 1.66, 1.78), p99 0.481 s.
+  A later run, quiet (load 0.2): ours 0.402 s / p99 0.472 s (0.62x plain), speedup 1.63x (1.58, 1.71, 1.74); control 1.88x.
+  So the speedup is NOT reliably >= 1.8x since the runs got shorter: a trivial run now costs ~0.31 s CPU in 0.40 s
+  wall (kernel start-up 0.26 s of it, mostly imports: ipykernel 0.13 s, of which jupyter_client 0.12 s), so two
+  concurrent runs contend for the 2 cores; plain papermill's 0.63 s runs hold ~0.2 s of idle waiting each and
+  parallelise better. In absolute terms our 8-run batch on 2 workers (1.7-1.9 s) finishes sooner than plain papermill's
+  ProcessPool(2) (2.6-2.8 s). The next step is cutting the kernel's start-up CPU (a pre-imported kernel fork server).
   The P1 anchor measured plain papermill at 0.55 s (median of one-notebook runs) on a pip-installed (compiled) venv.
 """
 from __future__ import annotations
