@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from .config import show_figures_inline
+from .config import METRICS, show_figures_inline
 from .errors import ConfigError, DataError
 from .evaluate import _level
 from .compare import _fmt_p
@@ -118,8 +118,7 @@ def performance_alert(estimate:float, # the month's MAE
 # %% ../nbs/08b_backtest.ipynb #8dc4e2b5
 def _window_metric(scores, y:pd.Series, card, *, classes, n_boot:int, seed:int):
     "The card's success metric on a labelled window of a binary or multiclass card (a MetricCI), and which way it improves."
-    from modelbook.batch import _better
-    metric = card.success.metric; better = _better(card.task, metric)
+    metric = card.success.metric; better = METRICS[card.task][metric]     # the card's metric fits its task (load_card checks it)
     if card.task == 'binary':
         from modelbook.evaluate import evaluate_binary
         econ = card.economics
@@ -165,7 +164,7 @@ def labelled_window(model,            # the registered pipeline (`RegisteredMode
         metric, baseline = card.success.metric, float(bundle['metrics'][card.success.metric])
         bar = card.success.minimum if better == 'higher' else card.success.maximum
     out['performance'] = dict(metric=metric, better=better, level=1 - card.success.alpha, estimate=ev.estimate, low=ev.low, high=ev.high, baseline=baseline, tolerance=m.tolerance,
-                              bar=bar, **({'maximum': bar} if card.task == 'count' else {}),
+                              bar=bar,
                               alert=metric_alert(ev.estimate, ev.low, ev.high, baseline=baseline, better=better, tolerance=m.tolerance, bar=bar))
     return out
 

@@ -228,7 +228,9 @@ def oof_folds(card,           # the `Card`: its split decides the folds
     if card.split.method == 'group':
         if groups is None: raise ConfigError(f"Card `{card.name}` splits by `{card.split.group_column}`: pass groups=<that column of the training rows>.")
         return list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(X0, y, groups))
-    if card.split.method == 'time': return list(TimeSeriesSplit(n_splits, gap=card.evaluation.block).split(X0))
+    if card.split.method == 'time':
+        from modelbook.tuning import cv_plan
+        return list(TimeSeriesSplit(n_splits, gap=cv_plan(card).cv.gap).split(X0))   # the gap the card's tuning folds keep
     return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(X0, y))
 
 def oof_scores(build,          # () -> a fresh unfitted pipeline
@@ -401,6 +403,7 @@ def log_window(folder: str|Path,              # a prediction log folder
 def read_batch(current: str|Path, # a CSV or Parquet file, or a prediction log folder
                contract: dict,        # feature column -> spec: the registered model's contract
                *, since: str|None=None, until: str|None=None,   # a window of a prediction log (see `log_window`)
+               window=None,           # that window, if already read with `log_window` (a log is then not read again)
               ):
     "The batch to monitor: the contract's feature columns of a file, or of a prediction log folder's rows (in a time window)."
     from modelbook.data import read_table, conform
@@ -408,7 +411,7 @@ def read_batch(current: str|Path, # a CSV or Parquet file, or a prediction log f
     if not current.is_dir():
         if since or until: raise ParameterError(f"`since`/`until` pick a window of a prediction log folder; {current} is a file. Remedy: drop them, or pass the log folder.")
         return conform(read_table(current), contract, where=str(current))
-    return conform(log_window(current, since=since, until=until), contract, where=f"prediction log {current}")
+    return conform(window if window is not None else log_window(current, since=since, until=until), contract, where=f"prediction log {current}")
 
 # %% ../nbs/06_experiments.ipynb #3ad96093
 def run_backtest(card: str|Path,                # a count card name or YAML path

@@ -5,6 +5,12 @@ from pathlib import Path
 import numpy as np, pandas as pd, pytest, yaml
 from conftest import BIN, copy_project, modelbook, env_for as _env, serving
 
+def caravan_test_rows() -> pd.DataFrame:
+    "The held-out customers of the caravan card's split, with their labels: the rows the champion was judged on."
+    from modelbook.config import load_card
+    from modelbook.data import split_data, read_dataset
+    return split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test
+
 def registered_versions(root) -> list:
     code = "from modelbook.track import client; print([str(v.version) for v in client().search_model_versions()])"
     r = subprocess.run([sys.executable, '-c', code], cwd=root, env=_env(root), capture_output=True, text=True)
@@ -52,9 +58,7 @@ def test_serve_predicts_like_the_model_in_process(trained):
 @pytest.mark.slow   # drift verdicts are tested in 08_monitor; `modelbook monitor` itself runs at the end of the load test (make test-all)
 def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_path):
     root, _ = trained
-    from modelbook.config import load_card
-    from modelbook.data import split_data, read_dataset
-    test = split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test
+    test = caravan_test_rows()
     test.to_csv(tmp_path/'same.csv', index=False)
     shifted = test.copy()
     for c in [c for c in test.columns if c.startswith('M') and c not in ('MOSTYPE', 'MOSHOOFD')][:30]:
@@ -74,9 +78,7 @@ def test_monitor_judges_the_answers_as_served_and_alerts_when_labels_no_longer_f
     request id and record, shuffled: same features, same buyer rate, no drift; the lift of the answers as served is gone: exit 4."""
     root, _ = trained
     import httpx
-    from modelbook.config import load_card
-    from modelbook.data import split_data, read_dataset
-    test = split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test.reset_index(drop=True)
+    test = caravan_test_rows().reset_index(drop=True)
     log_dir, keys = tmp_path/'log', []
     with serving(root, '--log-dir', log_dir) as (url, proc), httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
         for start in range(0, len(test), 500):
