@@ -79,8 +79,8 @@ wheel: $(STAMP) ## build the wheel into dist/
 verify: $(STAMP) ## re-check every raw data file against its datasheet
 	$(BIN)/modelbook data verify
 
-lock: ## regenerate requirements.lock from requirements.in (needs the network)
-	$(BIN)/uv pip compile --python-version 3.11 -q requirements.in -o requirements.lock
+lock: ## regenerate requirements.lock from requirements.in and requirements.overrides (needs the network)
+	$(BIN)/uv pip compile --python-version 3.11 -q requirements.in --override requirements.overrides -o requirements.lock
 
 clean: ## remove run outputs and built docs (keeps .venv and the tracking store)
 	rm -rf reports/* _docs _proc dist build

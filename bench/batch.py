@@ -183,7 +183,7 @@ def main():
     print(hdr2); print('-' * len(hdr2))
     print(f"{'serial (8 x our run, in process)':34s} {statistics.median(ser):9.2f} {min(ser):7.2f} {max(ser):7.2f}  {', '.join(f'{x:.2f}' for x in ser)}")
     print(f"{'run_batch(workers=2)':34s} {statistics.median(par):9.2f} {min(par):7.2f} {max(par):7.2f}  {', '.join(f'{x:.2f}' for x in par)}")
-    print(f"{'run_batch(workers=2), cold':34s} {cold:9.2f} {'':7s} {'':7s}  first batch of the process (starts the fork server)")
+    print(f"{'run_batch(workers=2), cold':34s} {cold:9.2f} {'':7s} {'':7s}  first batch of the process (first-time imports, pool start)")
     sp = [s / p for s, p in zip(ser, par)]
     print(f"{'speedup serial / parallel':34s} {statistics.median(ser) / statistics.median(par):9.2f}x (ratio of medians); per round {', '.join(f'{x:.2f}' for x in sp)}")
     ps, pp = got['ps'], got['pp']
