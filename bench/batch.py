@@ -4,7 +4,7 @@ On the P1 anchor's trivial notebook (cell 1, tagged `parameters`: `x = 1`; cell 
 
 1. per-run wall time, interleaved, >= 20 runs each, after one warm-up run of each:
    - plain `papermill.execute_notebook` (defaults: 5 s shutdown budget);
-   - plain papermill + `engine_options()`: the batch kernel manager alone (no debugger in the kernel, no 0.2 s wait for
+   - plain papermill + `engine_options()`: the headless kernel manager alone (no debugger in the kernel, no 0.2 s wait for
      IOPub silence, shutdown polled every 10 ms, 1 s shutdown budget);
    - our run: `run_notebook` under the batch engine, as a batch worker runs it (adds parameter check, run folder,
      HTML report, run.json);
@@ -25,7 +25,7 @@ fresh clone) first: it compiles the venv's bytecode; without it every kernel com
 (this environment sets PYTHONDONTWRITEBYTECODE) and a trivial run costs ~1.4 s instead of ~0.6 s, plain papermill included.
 
 Measured 2026-11-26 23:09 UTC, 2 CPUs, load average 1.0 (nothing else running), 24 runs per variant, 7 batch rounds:
-  plain papermill median 0.647 s, p99 0.721; plain + batch kernel manager 0.409 / 0.479;
+  plain papermill median 0.647 s, p99 0.721; plain + headless kernel manager 0.409 / 0.479;
   ours (run_notebook, batch engine) 0.430 / 0.489 = 0.66x plain (target <= 1.2x); 0 shutdowns over 1 s (max 0.155 s);
   a kernel needing 10 s to exit: plain 3.13 s per run, ours 0.87;
   8-run batch: serial 3.35 s, run_batch(workers=2) 1.79 s, speedup 1.87x (rounds 1.96, 1.86, 1.90, 1.95, 1.75, 1.89,
@@ -110,7 +110,7 @@ def main():
             res = run_notebook(nb, {'x': i}, folder=tmp/'ours'/f'{time.time_ns()}', kernel='modelbook')
         assert res.ok, res.error
     variants = {'plain papermill (default)': lambda i: plain(i),
-                'plain + batch kernel manager': lambda i: plain(i, **b.engine_options()),
+                'plain + headless kernel manager': lambda i: plain(i, **b.engine_options()),
                 'ours: run_notebook, batch engine': ours,
                 'ref: plain + shutdown immediate': lambda i: plain(i, shutdown_kernel='immediate')}
     b._warm()

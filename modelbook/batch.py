@@ -13,7 +13,7 @@ import yaml
 import modelbook
 from .config import paths, tracking_uri, load_card
 from .errors import ConfigError, ParameterError
-from .experiments import check_parameters, run_notebook, new_run_id
+from .experiments import check_parameters, run_notebook, new_run_id, _kernel_manager
 
 # %% auto #0
 __all__ = ['SHUTDOWN_WAIT', 'BatchSpec', 'load_batch', 'expand', 'raw_data_hashes', 'run_key', 'engine_options', 'BatchRun',
@@ -130,65 +130,10 @@ def run_key(notebook: str|Path, # the experiment notebook
 # %% ../nbs/06b_batch.ipynb #ba1f68c2
 SHUTDOWN_WAIT = 1.0   # seconds a kernel gets to shut down: half to exit after the request, then SIGTERM, then SIGKILL
 
-# ipykernel_launcher's steps, with debugpy unimportable while ipykernel starts: it then starts without a debugger
-_HEADLESS_LAUNCH = """import sys
-from pathlib import Path
-if sys.path and (sys.path[0] == '' or Path(sys.path[0]) == Path.cwd()): del sys.path[0]
-sys.modules['debugpy'] = None
-from ipykernel.kernelapp import IPKernelApp
-app = IPKernelApp.instance()
-app.initialize()
-if sys.modules.get('debugpy', 0) is None: del sys.modules['debugpy']
-app.start()
-"""
-
-def _headless_cmd(cmd: list[str]) -> list[str]:
-    "A kernel command that runs `-m ipykernel_launcher`, changed to start ipykernel without its debugger; any other command as it is."
-    i = cmd.index('-m') if '-m' in cmd else -1
-    if i < 1 or cmd[i + 1:i + 2] != ['ipykernel_launcher']: return cmd
-    return [*cmd[:i], '-c', _HEADLESS_LAUNCH, *cmd[i + 2:]]
-
-@functools.cache
-def _batch_kernel_manager() -> type:
-    "jupyter_client's AsyncKernelManager for headless runs: no debugger, no 0.2 s wait for IOPub silence, a 10 ms shutdown poll."
-    from queue import Empty
-    from jupyter_client import AsyncKernelManager
-    from jupyter_client.asynchronous import AsyncKernelClient
-    from traitlets import default
-
-    class BatchKernelClient(AsyncKernelClient):
-        async def wait_for_ready(self, timeout: float|None=None) -> None:
-            "jupyter_client's test (kernel_info answered, IOPub connected), then drain what IOPub holds without waiting for silence."
-            deadline = time.monotonic() + (float('inf') if timeout is None else timeout)
-            while True:
-                self.kernel_info()
-                try: msg = await self.shell_channel.get_msg(timeout=1)
-                except Empty: msg = None
-                if msg is not None and msg['msg_type'] == 'kernel_info_reply':
-                    try: await self.iopub_channel.get_msg(timeout=0.2)     # IOPub is connected: the reply's status message came
-                    except Empty: pass
-                    else:
-                        self._handle_kernel_info_reply(msg); break
-                if not await self.is_alive(): raise RuntimeError("Kernel died before replying to kernel_info")
-                if time.monotonic() > deadline: raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
-            while True:
-                try: await self.iopub_channel.get_msg(timeout=0.01)
-                except Empty: break
-
-    class BatchKernelManager(AsyncKernelManager):
-        @default('client_factory')
-        def _client_factory_default(self): return BatchKernelClient
-        def format_kernel_cmd(self, extra_arguments: list[str]|None=None) -> list[str]:
-            return _headless_cmd(super().format_kernel_cmd(extra_arguments))
-        async def _async_finish_shutdown(self, waittime: float|None=None, pollinterval: float=0.01, restart: bool=False) -> None:
-            await super()._async_finish_shutdown(waittime, pollinterval, restart)
-
-    return BatchKernelManager
-
 def engine_options() -> dict:
-    "Keyword arguments for papermill's nbclient engine: the batch kernel manager and a short kernel-shutdown budget."
+    "Keyword arguments for papermill's nbclient engine: the headless kernel manager (`_kernel_manager`) and a short kernel-shutdown budget."
     from traitlets.config import Config
-    return {'kernel_manager_class': _batch_kernel_manager(), 'config': Config({'KernelManager': {'shutdown_wait_time': SHUTDOWN_WAIT}})}
+    return {'kernel_manager_class': _kernel_manager(), 'config': Config({'KernelManager': {'shutdown_wait_time': SHUTDOWN_WAIT}})}
 
 @functools.cache
 def _batch_engine():

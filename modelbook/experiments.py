@@ -103,6 +103,66 @@ def html_report(notebook: str|Path, # an executed notebook
     tmp = Path(out).with_suffix('.tmp'); tmp.write_text(body, encoding='utf-8'); tmp.replace(out)
     return Path(out)
 
+# %% ../nbs/06_experiments.ipynb #229754bb
+# ipykernel_launcher's steps, with debugpy unimportable while ipykernel starts: it then starts without a debugger
+_HEADLESS_LAUNCH = """import sys
+from pathlib import Path
+if sys.path and (sys.path[0] == '' or Path(sys.path[0]) == Path.cwd()): del sys.path[0]
+sys.modules['debugpy'] = None
+from ipykernel.kernelapp import IPKernelApp
+app = IPKernelApp.instance()
+app.initialize()
+if sys.modules.get('debugpy', 0) is None: del sys.modules['debugpy']
+app.start()
+"""
+
+def _headless_cmd(cmd: list[str]) -> list[str]:
+    "A kernel command that runs `-m ipykernel_launcher`, changed to start ipykernel without its debugger; any other command as it is."
+    i = cmd.index('-m') if '-m' in cmd else -1
+    if i < 1 or cmd[i + 1:i + 2] != ['ipykernel_launcher']: return cmd
+    return [*cmd[:i], '-c', _HEADLESS_LAUNCH, *cmd[i + 2:]]
+
+@functools.cache
+def _kernel_manager() -> type:
+    "jupyter_client's AsyncKernelManager for headless runs: no debugger, no 0.2 s wait for IOPub silence, a 10 ms shutdown poll, local sockets."
+    from queue import Empty
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from traitlets import CaselessStrEnum, default
+
+    class HeadlessKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float|None=None) -> None:
+            "jupyter_client's test (kernel_info answered, IOPub connected), then drain what IOPub holds without waiting for silence."
+            deadline = time.monotonic() + (float('inf') if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try: msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty: msg = None
+                if msg is not None and msg['msg_type'] == 'kernel_info_reply':
+                    try: await self.iopub_channel.get_msg(timeout=0.2)     # IOPub is connected: the reply's status message came
+                    except Empty: pass
+                    else:
+                        self._handle_kernel_info_reply(msg); break
+                if not await self.is_alive(): raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline: raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+            while True:
+                try: await self.iopub_channel.get_msg(timeout=0.01)
+                except Empty: break
+
+    class HeadlessKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(['tcp', 'ipc'], default_value='ipc' if os.name == 'posix' else 'tcp', config=True)
+        def _ip_default(self) -> str:
+            "For IPC: a short socket path of this kernel's own (a Unix socket path must fit in ~100 bytes)."
+            return os.path.join(tempfile.gettempdir(), f"modelbook-kernel-{secrets.token_hex(6)}") if self.transport == 'ipc' else super()._ip_default()
+        @default('client_factory')
+        def _client_factory_default(self): return HeadlessKernelClient
+        def format_kernel_cmd(self, extra_arguments: list[str]|None=None) -> list[str]:
+            return _headless_cmd(super().format_kernel_cmd(extra_arguments))
+        async def _async_finish_shutdown(self, waittime: float|None=None, pollinterval: float=0.01, restart: bool=False) -> None:
+            await super()._async_finish_shutdown(waittime, pollinterval, restart)
+
+    return HeadlessKernelManager
+
 # %% ../nbs/06_experiments.ipynb #e2284726
 def run_notebook(notebook: str|Path,         # the experiment notebook to run
                  parameters: dict|None=None,  # values for its `parameters` cell
@@ -118,7 +178,8 @@ def run_notebook(notebook: str|Path,         # the experiment notebook to run
     folder.mkdir(parents=True, exist_ok=False)
     os.environ.setdefault('MODELBOOK_ROOT', str(paths().root))   # the kernel runs in the run's folder: tell it where the project is
     out_nb, t0, error = folder/notebook.name, time.perf_counter(), None
-    try: pm.execute_notebook(notebook, out_nb, parameters=params, kernel_name=kernel, cwd=folder, progress_bar=progress)
+    try: pm.execute_notebook(notebook, out_nb, parameters=params, kernel_name=kernel, cwd=folder, progress_bar=progress,
+                             kernel_manager_class=_kernel_manager())
     except pm.PapermillExecutionError as e: error = f"{e.ename}: {e.evalue}"
     seconds = time.perf_counter() - t0
     if error:

@@ -53,6 +53,7 @@ def test_batch_of_8_isolates_a_failure_skips_completed_runs_and_reruns_after_a_c
     assert r1.returncode == 1, r1.stdout + r1.stderr[-3000:]
     assert '8 runs, 7 completed, 0 skipped (done before), 1 failed' in r1.stdout, r1.stdout
     assert '8/8 done (1 failed)' in r1.stdout                                  # the progress line's last state
+    assert 'without encryption' not in r1.stderr                              # kernels on IPC sockets: no TCP port, no ipykernel warning
     first = runs(root, r1)
     done = {json.dumps(x['params'], sort_keys=True): x for x in first if x['status'] == 'completed'}
     assert len(done) == 7
