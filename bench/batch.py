@@ -24,14 +24,14 @@ Run: `.venv/bin/python bench/batch.py` (add `--train` for a real train.ipynb bat
 fresh clone) first: it compiles the venv's bytecode; without it every kernel compiles ipykernel and IPython from source
 (this environment sets PYTHONDONTWRITEBYTECODE) and a trivial run costs ~1.4 s instead of ~0.6 s, plain papermill included.
 
-Measured 2026-11-26 23:09 UTC, 2 CPUs, load average 1.0 (nothing else running), 24 runs per variant, 7 batch rounds:
-  plain papermill median 0.647 s, p99 0.721; plain + headless kernel manager 0.409 / 0.479;
-  ours (run_notebook, batch engine) 0.430 / 0.489 = 0.66x plain (target <= 1.2x); 0 shutdowns over 1 s (max 0.155 s);
-  a kernel needing 10 s to exit: plain 3.13 s per run, ours 0.87;
-  8-run batch: serial 3.35 s, run_batch(workers=2) 1.79 s, speedup 1.87x (rounds 1.96, 1.86, 1.90, 1.95, 1.75, 1.89,
-  1.91; target >= 1.8x); control in the same rounds, plain papermill serial vs ProcessPool(2): 1.84x.
-  Two earlier runs the same evening (22:48, 22:53), 7 rounds each: speedup 1.87x (rounds 1.65-2.02) and 1.87x
-  (rounds 1.80-1.94); controls 1.87x and 1.80x.
+Measured 2026-11-26 23:28 UTC (kernels on IPC sockets), 2 CPUs, load average 0.3, 24 runs per variant, 7 rounds:
+  plain papermill median 0.655 s, p99 0.696; plain + headless kernel manager 0.406 / 0.485;
+  ours (run_notebook, batch engine) 0.422 / 0.477 = 0.64x plain (target <= 1.2x); 0 shutdowns over 1 s (max 0.176 s);
+  a kernel needing 10 s to exit: plain 3.17 s per run, ours 0.88;
+  8-run batch: serial 3.31 s, run_batch(workers=2) 1.73 s, speedup 1.91x (rounds 1.87, 1.74, 1.90, 1.86, 1.94, 1.68,
+  2.06; target >= 1.8x); control in the same rounds, plain papermill serial vs ProcessPool(2): 1.89x.
+  Three earlier runs the same evening (22:48, 22:53, 23:09; kernels on TCP), 7 rounds each: speedup 1.87x each
+  (rounds 1.65-2.02); controls 1.87x, 1.80x, 1.84x; ours 0.66-0.70x plain, p99 0.49-0.54 s.
   History: at 21:19-21:54, with 3 rounds, the speedup was 1.70x, 1.86x and 1.63x. What moved it: a batch's fixed
   cost before the first run (run_batch -> first run starting: 67 ms -> ~35 ms: datasheets read with libyaml, 25 -> 3
   ms; the package hashed once, not per run), and 3 rounds were too few for this machine's noise (per round 1.58-2.02).
