@@ -397,7 +397,7 @@ def _test(best: dict, other: dict, *, task: str, alpha: float, block: int):
         from modelbook.compare import mcnemar_classes
         return mcnemar_classes(best['y'], best['p'], other['p'], alpha=alpha, groups=best.get('groups'))   # accuracy(best) - accuracy(other); by day if grouped
     from modelbook.compare import delong_test
-    return delong_test(best['y'], best['p'], other['p'], alpha=alpha)                            # AUC(best) - AUC(other)
+    return delong_test(best['y'], best['p'], other['p'], alpha=alpha, groups=best.get('groups'))   # AUC(best) - AUC(other); by group if grouped
 
 def _comparisons(ev: list[dict], *, task: str, alpha: float, block: int) -> pd.DataFrame:
     "Best (ev[0]) against each other run: difference, raw and Holm p-value, and the words for it."

@@ -246,6 +246,15 @@ def _beats_count_champion(new_h: dict, old_h: dict, old_version, alpha: float, b
     return verb == 'beats', (f"{verb} champion v{old_version}: mean Poisson deviance lower by {t.estimate:+.3g} (95% CI {t.ci_low:+.3g} to "
                              f"{t.ci_high:+.3g}), {t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
 
+def _beats_binary_champion(new_h: dict, old_h: dict, old_version, alpha: float) -> tuple[bool, str]:
+    "Binary models: a higher ROC AUC than the champion on the same rows, by DeLong's test (clustered when the held-out rows come in groups)."
+    from modelbook.compare import delong_test
+    groups = new_h.get('groups') if new_h.get('groups') == old_h.get('groups') else None   # held-out groups (e.g. days): the clustered test
+    t = delong_test(np.array(new_h['y']), np.array(new_h['p']), np.array(old_h['p']), alpha=alpha, groups=groups)
+    verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
+    return verb == 'beats', (f"{verb} champion v{old_version}: ROC AUC difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), "
+                             f"{t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
+
 def _beats_multiclass_champion(new_h: dict, old_h: dict, old_version, alpha: float) -> tuple[bool, str]:
     "Multiclass models: more correct decisions (the most probable class) than the champion on the same rows, by McNemar's test."
     from modelbook.compare import mcnemar_classes
@@ -260,7 +269,6 @@ def _beats_multiclass_champion(new_h: dict, old_h: dict, old_version, alpha: flo
 def _beats_champion(name: str, version: str, alpha: float,
                     *, task: str='binary', block: int=1, # count cards: paired deviance test with the card's bootstrap block
                    ) -> tuple[bool, str]:
-    from modelbook.compare import delong_test
     old = champion_version(name)
     if old is None: return True, "no champion yet"
     if str(old.version) == str(version): return True, "it is the champion"
@@ -271,9 +279,7 @@ def _beats_champion(name: str, version: str, alpha: float,
         return False, f"does not beat champion v{old.version}: the same held-out predictions (the same model, trained again)"
     if task == 'count': return _beats_count_champion(new_h, old_h, old.version, alpha, block)
     if task == 'multiclass': return _beats_multiclass_champion(new_h, old_h, old.version, alpha)
-    t = delong_test(np.array(new_h['y']), np.array(new_h['p']), np.array(old_h['p']), alpha=alpha)
-    verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
-    return verb == 'beats', f"{verb} champion v{old.version}: ROC AUC difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), DeLong p = {t.p_value:.3g} at alpha {alpha:g}"
+    return _beats_binary_champion(new_h, old_h, old.version, alpha)
 
 def _ece_check(tags: dict, max_ece: float) -> tuple[bool, str]:
     ece = tags.get('metric.ece')
