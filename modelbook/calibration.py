@@ -91,12 +91,13 @@ def ece_ci(y,  # 0/1 labels of the evaluation set, shape (n,)
            alpha:float=0.05,  # 1 - confidence level
            method:str='percentile',  # 'percentile' or 'bca'
            seed:int=0,  # seed for resampling
+           groups=None,  # the group of each row (e.g. its day): resample whole groups when rows come in groups
           ) -> MetricCI:
-    "Expected calibration error with a stratified bootstrap confidence interval."
+    "Expected calibration error with a stratified bootstrap confidence interval (whole groups resampled with `groups`)."
     y, p = _check_pair(y, p, need='both')
     _check_probabilities(p); _check_bins(n_bins, strategy)
     return bootstrap_metric(partial(_ece, n_bins=n_bins, strategy=strategy), y, p, name=f"ECE ({n_bins} {strategy} bins)",
-                            n_boot=n_boot, alpha=alpha, method=method, seed=seed)
+                            n_boot=n_boot, alpha=alpha, method=method, seed=seed, groups=groups)
 
 # %% ../nbs/04c_calibration.ipynb #fbc1d185
 def brier_decomposition(y,  # 0/1 labels, shape (n,)

@@ -262,13 +262,14 @@ def mcnemar_test(y,  # 0/1 labels of the test set
                  decisions_b,  # model b's 0/1 decisions
                  *, alpha:float=0.05,  # significance level; the CI has level 1 - alpha
                  exact:bool|None=None,  # None: exact binomial if fewer than 25 discordant customers, else chi-square
+                 groups=None,  # the group of each customer (e.g. its day) when rows come in groups: the clustered test
                 ) -> TestResult:
-    "McNemar's test for the accuracy of two models' paired binary decisions; estimate = accuracy of a minus b."
+    "McNemar's test for the accuracy of two models' paired binary decisions; estimate = accuracy of a minus b; by group with `groups`."
     _check_alpha(alpha)
     y = _labels(y).astype(bool); da, db = _decisions(decisions_a, 'decisions_a'), _decisions(decisions_b, 'decisions_b')
     if not (len(y) == len(da) == len(db)):
         raise DataError(f"y, decisions_a and decisions_b must describe the same customers; got lengths {len(y)}, {len(da)} and {len(db)}.")
-    return _mcnemar(da == y, db == y, alpha=alpha, exact=exact)
+    return _mcnemar(da == y, db == y, alpha=alpha, exact=exact, groups=groups)
 
 def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None, groups=None) -> TestResult:
     "McNemar's test on paired correct (True) / wrong decisions of two models; estimate = accuracy of a minus b."
@@ -350,6 +351,7 @@ _PHRASE = {'delong': ('ranks better than', 'on the test set', 'AUC', 'DeLong'),
 def _sentence(row:dict, alpha:float, adjusted:str, **fill) -> str:
     "The plain-words verdict of one oriented pair."
     verb, where, metric, test = (s.format(**fill) for s in _PHRASE[row['test']])
+    if 'clustered' in str(row.get('test_name', '')): test = row['test_name']   # say when groups, not rows, were counted
     facts = (f"{metric} {_f3(row['estimate_a'])} vs {_f3(row['estimate_b'])}, difference {_f3(row['difference'])}, "
              f"{_level(alpha)} CI {_f3(row['ci_low'])} to {_f3(row['ci_high'])}, {test} {_fmt_p(row['p_value'])}, "
              f"{adjusted}-adjusted {_fmt_p(row['p_adjusted'])}")
@@ -366,14 +368,14 @@ def _pair_row(test:str, a:str, b:str, r:TestResult, est_a:float, est_b:float) ->
     return dict(test=test, model_a=a, model_b=b, estimate_a=est_a, estimate_b=est_b, difference=r.estimate,
                 ci_low=r.ci_low, ci_high=r.ci_high, statistic=r.statistic, p_value=r.p_value, test_name=r.name)
 
-def _pairs(names:list[str], y, p_test:dict, cv:pd.DataFrame|None, share:float|None, n_train, n_test, alpha) -> list[dict]:
+def _pairs(names:list[str], y, p_test:dict, cv:pd.DataFrame|None, share:float|None, n_train, n_test, alpha, groups=None) -> list[dict]:
     "All pairwise tests, unadjusted."
     rows = []
     for a, b in itertools.combinations(names, 2):
-        r = delong_test(y, p_test[a], p_test[b], alpha=alpha)
+        r = delong_test(y, p_test[a], p_test[b], alpha=alpha, groups=groups)
         rows.append(_pair_row('delong', a, b, r, r.details['auc_a'], r.details['auc_b']))
         if share is not None:
-            r = mcnemar_test(y, top_share(p_test[a], share), top_share(p_test[b], share), alpha=alpha)
+            r = mcnemar_test(y, top_share(p_test[a], share), top_share(p_test[b], share), alpha=alpha, groups=groups)
             rows.append(_pair_row('mcnemar', a, b, r, r.details['accuracy_a'], r.details['accuracy_b']))
         if cv is not None:
             r = corrected_resampled_ttest(cv[a], cv[b], n_train=n_train, n_test=n_test, alpha=alpha)
@@ -469,6 +471,7 @@ def compare_models(p_test:dict,  # model name -> its scores on the test set (sam
                    share:float|None=None,  # also run McNemar on the decisions 'select the top share'
                    alpha:float=0.05,  # significance level, applied to the adjusted p-values
                    method:str='holm',  # p-value adjustment across pairs: 'holm' or 'bh'
+                   groups=None,  # the group of each test row (e.g. its day) when rows come in groups: DeLong and McNemar by group
                   ) -> Comparison:
     "Test every pair of candidates (DeLong; optionally McNemar and the corrected CV t-test) and write the verdicts."
     _check_alpha(alpha); adjust_pvalues([], method)
@@ -477,7 +480,7 @@ def compare_models(p_test:dict,  # model name -> its scores on the test set (sam
                           f"{len(p_test) if isinstance(p_test, dict) else type(p_test).__name__}. Remedy: {{'glm': p_glm, 'hgb': p_hgb}}.")
     names, y = list(p_test), _labels(y_test)
     cv = _cv_info(cv_scores, names, n_train, n_test)
-    t = pd.DataFrame(_pairs(names, y, p_test, cv_scores, share, (cv or {}).get('n_train'), (cv or {}).get('n_test'), alpha))
+    t = pd.DataFrame(_pairs(names, y, p_test, cv_scores, share, (cv or {}).get('n_train'), (cv or {}).get('n_test'), alpha, groups))
     t['p_adjusted'] = t.groupby('test')['p_value'].transform(lambda p: adjust_pvalues(p.to_numpy(), method))
     t['verdict'] = np.where(t.p_adjusted < alpha, t.model_a + ' better', 'not established')
     fill = dict(pct=_pct(share) if share else '', k=(cv or {}).get('n_splits'), r=(cv or {}).get('n_repeats'),

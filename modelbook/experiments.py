@@ -381,7 +381,7 @@ def train_candidate(card,                      # a `Card`, or the name of one
     v = verdict(ev, metric=card.success.metric, minimum=card.success.minimum, ci_lower_min=card.success.ci_lower_min)
     threshold = float(np.sort(p)[::-1][max(int(np.ceil(share * len(p))) - 1, 0)])
     from modelbook.calibration import ece_ci, optimal_share
-    ece = ece_ci(y_te.to_numpy(), p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed)
+    ece = ece_ci(y_te.to_numpy(), p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed, groups=test_groups)
     scored, p_oof = oof_scores(build, X_tr, y_tr, oof_folds(card, y_tr, groups=groups, seed=seed))   # folds that follow the card's split
     share_decision = optimal_share(y_tr.to_numpy()[scored], p_oof, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
                                    share=share, y_eval=y_te.to_numpy(), p_eval=p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed,

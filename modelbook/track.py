@@ -246,11 +246,14 @@ def _beats_count_champion(new_h: dict, old_h: dict, old_version, alpha: float, b
     return verb == 'beats', (f"{verb} champion v{old_version}: mean Poisson deviance lower by {t.estimate:+.3g} (95% CI {t.ci_low:+.3g} to "
                              f"{t.ci_high:+.3g}), {t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
 
+def _shared_groups(new_h: dict, old_h: dict) -> list|None:
+    "The held-out rows' groups (e.g. days) when both versions recorded the same ones: the paired tests then count groups, not rows."
+    return new_h.get('groups') if new_h.get('groups') == old_h.get('groups') else None
+
 def _beats_binary_champion(new_h: dict, old_h: dict, old_version, alpha: float) -> tuple[bool, str]:
     "Binary models: a higher ROC AUC than the champion on the same rows, by DeLong's test (clustered when the held-out rows come in groups)."
     from modelbook.compare import delong_test
-    groups = new_h.get('groups') if new_h.get('groups') == old_h.get('groups') else None   # held-out groups (e.g. days): the clustered test
-    t = delong_test(np.array(new_h['y']), np.array(new_h['p']), np.array(old_h['p']), alpha=alpha, groups=groups)
+    t = delong_test(np.array(new_h['y']), np.array(new_h['p']), np.array(old_h['p']), alpha=alpha, groups=_shared_groups(new_h, old_h))
     verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
     return verb == 'beats', (f"{verb} champion v{old_version}: ROC AUC difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), "
                              f"{t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
@@ -260,8 +263,7 @@ def _beats_multiclass_champion(new_h: dict, old_h: dict, old_version, alpha: flo
     from modelbook.compare import mcnemar_classes
     if new_h.get('classes') != old_h.get('classes'): return False, f"not comparable with champion v{old_version}: the classes differ"
     pred = lambda h: np.asarray(h['classes'], dtype=object)[np.asarray(h['p']).argmax(1)]
-    groups = new_h.get('groups') if new_h.get('groups') == old_h.get('groups') else None   # held-out days: the clustered test
-    t = mcnemar_classes(np.asarray(new_h['y'], dtype=object), pred(new_h), pred(old_h), alpha=alpha, groups=groups)
+    t = mcnemar_classes(np.asarray(new_h['y'], dtype=object), pred(new_h), pred(old_h), alpha=alpha, groups=_shared_groups(new_h, old_h))
     verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
     return verb == 'beats', (f"{verb} champion v{old_version}: accuracy difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), "
                              f"{t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
