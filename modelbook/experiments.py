@@ -285,13 +285,10 @@ def oof_folds(card,           # the `Card`: its split decides the folds
     "(train, score) row positions for out-of-fold scores that respect the card's split: whole groups, forward in time, or stratified rows."
     import numpy as np
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
-    X0 = np.zeros((len(y), 1))
-    if card.split.method == 'group':
-        if groups is None: raise ConfigError(f"Card `{card.name}` splits by `{card.split.group_column}`: pass groups=<that column of the training rows>.")
-        return list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(X0, y, groups))
-    if card.split.method == 'time':
-        from modelbook.tuning import cv_plan
-        return list(TimeSeriesSplit(n_splits, gap=cv_plan(card).cv.gap).split(X0))   # the gap the card's tuning folds keep
+    from modelbook.tuning import _card_plan
+    X0, plan = np.zeros((len(y), 1)), _card_plan(card, groups, seed)   # the card's tuning folds; refuses a group split without its groups
+    if card.split.method == 'group': return list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(X0, y, groups))
+    if card.split.method == 'time': return list(TimeSeriesSplit(n_splits, gap=plan.cv.gap).split(X0))   # the gap the tuning folds keep
     return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(X0, y))
 
 def oof_scores(build,          # () -> a fresh unfitted pipeline

@@ -167,7 +167,7 @@ def tune_card(card,                  # a `Card` with a `tuning` section that has
     "Search the card's grid for `kind` on the card's folds (`cv_plan`), scored by the card's metric; tested at the card's alpha."
     plan, t = _card_plan(card, groups, seed), card.tuning
     return tune(kind, X, y, numeric=numeric, categorical=categorical, grid=t.grids[kind], folds=t.folds, repeats=t.repeats, seed=seed,
-                alpha=card.success.alpha, select=select, time_gap=_inner_gap(card, kind, select), task=card.task, cv=plan.cv, groups=groups,
+                alpha=card.success.alpha, select=select, time_gap=_inner_gap(card, kind, select, plan), task=card.task, cv=plan.cv, groups=groups,
                 scoring=plan.scoring, better=plan.better, how=plan.how)
 
 def _card_plan(card, groups, seed: int) -> CVPlan:
@@ -175,7 +175,7 @@ def _card_plan(card, groups, seed: int) -> CVPlan:
     if plan.groups is not None and groups is None: raise ConfigError(f"Card `{card.name}` splits by `{plan.groups}`: pass groups=<that column of the training rows>.")
     return plan
 
-def _inner_gap(card, kind: str, C) -> int|None:
+def _inner_gap(card, kind: str, C, plan: CVPlan) -> int|None:
     "Permutation selection's inner split for a card: None (at random) for a row split, forward chaining's gap for a time split; refused for a group split."
     if not isinstance(C, str): return None                 # L1 selection, or none: no inner split
     s = card.split
@@ -183,7 +183,7 @@ def _inner_gap(card, kind: str, C) -> int|None:
         raise ConfigError(f"Card `{card.name}` splits by whole `{s.group_column}` groups, and `tuning.select: {{{kind}: permutation}}` cannot keep a group "
                           f"on one side: it measures importances on an inner held-out part of each training fold, and a pipeline step is fitted on the rows "
                           f"without their groups, so rows of one `{s.group_column}` would be on both sides. Select with L1 instead (`{kind}: 0.05`) or not at all.")
-    return cv_plan(card).cv.gap if s.method == 'time' else None
+    return plan.cv.gap if s.method == 'time' else None
 
 # %% ../nbs/03c_tuning.ipynb #287f86ea
 class L1Selector(SelectorMixin, BaseEstimator):
@@ -331,6 +331,7 @@ def assess_card_selection(card,                  # a `Card` whose `tuning.select
     "Assess the card's selection for `kind` on the card's folds (`cv_plan`), with permutation selection's inner split following the card's split; tested at the card's alpha."
     C = (card.tuning.select if card.tuning else {}).get(kind)
     if C is None: raise ConfigError(f"Card `{card.name}` selects no features for `{kind}`: add `tuning.select: {{{kind}: 0.05}}` (L1) or `{{{kind}: permutation}}`.")
-    plan, gap = _card_plan(card, groups, seed), _inner_gap(card, kind, C)
+    plan = _card_plan(card, groups, seed)
+    gap = _inner_gap(card, kind, C, plan)
     return assess_selection(make_model(kind, numeric=numeric, categorical=categorical, task=card.task, seed=seed), X, y, C=C, seed=seed,
                             alpha=card.success.alpha, cv=plan.cv, groups=groups, time_gap=gap, how=plan.how)
