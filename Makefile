@@ -66,6 +66,7 @@ export: $(STAMP) ## notebooks -> package, and clean the notebooks
 	$(BIN)/nbdev_export
 	$(BIN)/nbdev_clean
 	$(BIN)/nbdev_clean --fname nbs/experiments
+	$(BIN)/nbdev_clean --fname nbs/guides
 
 docs: $(BYTECODE) ## build the static HTML site into _docs/
 	$(PY) docs/build.py

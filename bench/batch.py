@@ -1,4 +1,4 @@
-"""Benchmark of modelbook.batch (on demand, not part of the tests).
+"""Benchmark of modelbook.run.batch (on demand, not part of the tests).
 
 On the P1 anchor's trivial notebook (cell 1, tagged `parameters`: `x = 1`; cell 2: `y = x + 1`), kernel `modelbook`:
 
@@ -52,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def batch_module():
-    import modelbook.batch as b
+    import modelbook.run.batch as b
     return b
 
 
@@ -96,7 +96,7 @@ def main():
     a = ap.parse_args()
     b = batch_module()
     import papermill as pm
-    from modelbook.experiments import run_notebook
+    from modelbook.run.notebook import run_notebook
     time_shutdowns()
     tmp = Path(tempfile.mkdtemp(prefix='bench-batch-'))
     nb = trivial_notebook(tmp)
@@ -202,12 +202,12 @@ def main():
 
     if a.train:
         os.environ['MLFLOW_TRACKING_URI'] = f"sqlite:///{tmp/'mlflow.db'}"
-        from modelbook.config import paths
+        from modelbook.core.config import paths
         spec = b.BatchSpec(paths().experiments/'train.ipynb', parameters={'card': 'caravan', 'model': 'glm', 'n_boot': 200, 'register': False},
                            grid={'seed': [0, 1]})
         t = time.perf_counter()
         res = b.run_batch(spec, workers=2, folder=tmp/'train-batches', progress=True)
-        from modelbook.track import client
+        from modelbook.lifecycle.registry import client
         c = client(); parent = c.get_run(res.parent_run_id)
         kids = c.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{res.parent_run_id}'")
         print(f"\ntrain.ipynb batch (glm, seeds 0 and 1, n_boot 200): {time.perf_counter() - t:.1f} s wall; {res.headline()}")

@@ -13,7 +13,7 @@ same two files.
 
 Contenders, each run in its own fresh process (so each has its own peak RSS), runs interleaved round by round:
   ours      `reference_profile(ref)` + JSON round trip (untimed) + `drift_report(profile, cur)` from
-            modelbook.monitor; flags = BH-adjusted p < 0.05 (the report's `drifted`).
+            modelbook.monitor.drift; flags = BH-adjusted p < 0.05 (the report's `drifted`).
   plain     scipy.stats.ks_2samp(method='asymp') per numeric column, scipy.stats.chi2_contingency on the 2 x k table
             of value counts per categorical column, 10-bin quantile PSI per numeric column (the anchor's baseline);
             flags = raw p < 0.05 (as the anchor; BH-adjusted flags reported too).
@@ -98,7 +98,8 @@ def bh(p):
 
 # -- the children ----------------------------------------------------------------------------------------------------
 def child_ours(a) -> dict:
-    from modelbook.monitor import reference_profile, drift_report
+    from modelbook.data.profile import reference_profile
+    from modelbook.monitor.drift import drift_report
     ref, cur, load_s, rss_loaded = load(a.data)
     t0 = time.perf_counter()
     profile = reference_profile(ref, categorical=CAT_COLS, numeric=NUM_COLS)

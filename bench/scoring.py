@@ -1,4 +1,4 @@
-"""Benchmark: batch scoring of a large Parquet file with bounded memory (modelbook.score.score_file).
+"""Benchmark: batch scoring of a large Parquet file with bounded memory (modelbook.deploy.score.score_file).
 
 Not a test; run on demand (a few minutes; it writes ~0.5 GB under /tmp and deletes it afterwards):
 
@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def _score_module():
-    import modelbook.score as m
+    import modelbook.deploy.score as m
     return m
 
 
@@ -50,7 +50,7 @@ def _own_peak() -> int:
 # -- the child: score in a fresh process ------------------------------------------------------------------------
 def child(args) -> None:
     t0 = time.perf_counter()
-    from modelbook.track import load_registered
+    from modelbook.lifecycle.registry import load_registered
     score = _score_module()
     model = load_registered(args.model, alias=args.alias)
     loaded = time.perf_counter() - t0
@@ -60,7 +60,7 @@ def child(args) -> None:
 
 
 def child_generate(args) -> None:
-    from modelbook.data import read_dataset
+    from modelbook.data.load import read_dataset
     features = json.loads(Path(args.features).read_text())
     g = generate(Path(args.generate), read_dataset(args.model)[features], args.rows, args.row_group)
     print(json.dumps(g))
@@ -70,8 +70,8 @@ def child_generate(args) -> None:
 def _scratch_model(folder: Path, name: str) -> None:
     "Train and register a Caravan gradient-boosting candidate in a temporary MLflow store (it becomes champion)."
     os.environ['MLFLOW_TRACKING_URI'] = f"sqlite:///{folder}/mlflow.db"
-    from modelbook.experiments import train_candidate
-    from modelbook.track import log_candidate
+    from modelbook.lifecycle.train import train_candidate
+    from modelbook.lifecycle.registry import log_candidate
     t = log_candidate(train_candidate(name, 'hgb', n_boot=50).candidate())
     print(f"scratch model: `{name}` v{t.version} ({'champion' if t.champion else 'NOT champion: ' + t.reason})", flush=True)
 
@@ -96,7 +96,7 @@ def generate(path: Path, features: pd.DataFrame, rows: int, row_group: int) -> d
 
 def reference(model, path: Path, n: int, contract: dict) -> tuple[float, np.ndarray]:
     "Seconds for model.predict_proba on the first n rows of the file (conformed in memory beforehand), and the probabilities."
-    from modelbook.data import conform
+    from modelbook.data.load import conform
     with pq.ParquetFile(path) as f: X = next(f.iter_batches(batch_size=n, columns=list(contract))).to_pandas()
     X = conform(X, contract, where=str(path))
     t0 = time.perf_counter()
@@ -132,7 +132,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix='modelbook-bench-scoring-', dir='/tmp'))
     try:
         if args.scratch: _scratch_model(work, args.model)
-        from modelbook.track import load_registered
+        from modelbook.lifecycle.registry import load_registered
         model = load_registered(args.model, alias=args.alias)
         contract = model.bundle['contract']
         print(f"model: `{model.name}` v{model.version}; python {platform.python_version()}, {os.cpu_count()} CPUs, "

@@ -113,8 +113,8 @@ def measure(port: int, path: str, singles: list[bytes], batches: list[bytes], pi
 def _scratch_model(folder: Path, name: str, kind: str) -> None:
     "Train and register a Caravan candidate of `kind` in a temporary MLflow store (it becomes champion)."
     os.environ['MLFLOW_TRACKING_URI'] = f"sqlite:///{folder}/mlflow.db"
-    from modelbook.experiments import train_candidate
-    from modelbook.track import log_candidate
+    from modelbook.lifecycle.train import train_candidate
+    from modelbook.lifecycle.registry import log_candidate
     t = log_candidate(train_candidate(name, kind, n_boot=50).candidate())
     print(f"scratch model: `{name}` v{t.version} ({'champion' if t.champion else 'NOT champion: ' + t.reason})", flush=True)
 
@@ -138,7 +138,7 @@ def in_process(served, frame, records, body: bytes) -> dict:
     t0 = time.perf_counter()
     for _ in range(20): served.model.predict_proba(X1000)
     pipe_rows = 20 * BATCH_ROWS / (time.perf_counter() - t0)
-    from modelbook.serve import _validate_columns, _scores
+    from modelbook.deploy.service import _validate_columns, _scores
     t0 = time.perf_counter()
     for _ in range(20): _scores(served, _validate_columns(served, body, BATCH_ROWS))
     compiled_rows = 20 * BATCH_ROWS / (time.perf_counter() - t0)
@@ -158,10 +158,10 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix='modelbook-bench-serving-') as tmp:
         work = Path(tmp)
         if args.scratch: _scratch_model(work, args.model, args.kind)
-        from modelbook.config import tracking_uri
-        from modelbook.data import read_dataset
-        from modelbook.serve import served_from_registry
-        from modelbook.track import champion_version, load_registered
+        from modelbook.core.config import tracking_uri
+        from modelbook.data.load import read_dataset
+        from modelbook.deploy.service import served_from_registry
+        from modelbook.lifecycle.registry import champion_version, load_registered
         mv = champion_version(args.model, alias=args.alias)
         if mv is None: print(f"no `{args.model}@{args.alias}` in {tracking_uri()}; use --scratch", file=sys.stderr); return 2
         served = served_from_registry(load_registered(args.model, version=str(mv.version)))

@@ -1,4 +1,4 @@
-"""Benchmark: validating a data contract with pandera (modelbook.contract.validate) vs plain vectorised pandas.
+"""Benchmark: validating a data contract with pandera (modelbook.data.contract.validate) vs plain vectorised pandas.
 
 Not a test; run on demand:  MODELBOOK_ROOT=/path/to/project python bench/bench_validation.py [--rows 1000000]
 
@@ -25,10 +25,10 @@ import pandera.pandas as pa
 
 HERE = Path(__file__).resolve().parent
 
-import modelbook.contract as C
+import modelbook.data.contract as C
 
-from modelbook.config import paths
-from modelbook.data import read_dataset, datasheet
+from modelbook.core.config import paths
+from modelbook.data.load import read_dataset, datasheet
 
 
 # -- the hand-written pandas equivalent -------------------------------------------------------------------------

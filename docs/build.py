@@ -3,7 +3,7 @@
 1. nbdev's notebook processing (what `nbdev_proc_nbs` runs, without its Quarto install, in one process) turns nbs/ into _proc/ (show_doc for every exported name, hidden cells dropped);
 2. each processed notebook's Quarto front matter becomes a `# Title` heading and its summary a lead paragraph,
    and Quarto cell options (`#| echo: false`, ...) become myst-nb cell tags;
-3. the home page gets a table of contents listing the chapters in order;
+3. the home page gets a table of contents listing the chapters in order, then the guides (nbs/guides/);
 4. Sphinx with myst-nb renders _proc/ to static HTML in _docs/ (no notebook is executed, nothing is fetched).
 """
 import json, re, shutil, subprocess, sys
@@ -57,8 +57,11 @@ def build(out: Path = ROOT/'_docs', proc: Path = ROOT/'_proc') -> Path:
     # whatever pip is on PATH), so call its processing step directly. In one process (n_workers=0): each of nbdev's
     # spawned workers would import the whole package again to run the show_doc cells, which doubles the CPU it costs.
     subprocess.run([sys.executable, '-c', 'from nbdev.serve import proc_nbs; proc_nbs(force=True, n_workers=0)'], cwd=ROOT, check=True)
-    nbs = sorted(proc.glob('*.ipynb'))
-    chapters = [p.stem for p in nbs if p.stem != 'index']
+    # the guides (nbs/guides/, no code, so nothing for nbdev to process) join the chapters
+    (proc/'guides').mkdir(exist_ok=True)
+    for g in sorted((ROOT/'nbs'/'guides').glob('*.ipynb')): shutil.copy(g, proc/'guides'/g.name)
+    nbs = sorted(proc.glob('*.ipynb')) + sorted((proc/'guides').glob('*.ipynb'))
+    chapters = [p.relative_to(proc).with_suffix('').as_posix() for p in nbs if p.stem != 'index']
     for p in nbs: prepare(p, chapters)
     if out.exists(): shutil.rmtree(out)
     subprocess.run([BIN/'sphinx-build', '-q', '-b', 'html', '-c', str(ROOT/'docs'), '-d', str(proc/'.doctrees'), str(proc), str(out)], check=True)

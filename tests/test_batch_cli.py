@@ -8,7 +8,7 @@ from conftest import BIN, copy_project, env_for
 
 EXPERIMENT = [
     ("x = 1\nfail = False", ['parameters']),
-    ("import numpy as np\nfrom pathlib import Path\nimport modelbook\nfrom modelbook.governance import redact", []),
+    ("import numpy as np\nfrom pathlib import Path\nimport modelbook\nfrom modelbook.data.privacy import redact", []),
     ("if fail: raise ValueError(f'asked to fail at x={x}')\n"
      "phone = f'+31 6 {x:04d} {int(np.random.default_rng(x).integers(10_000)):04d}'\n"
      "Path('out.txt').write_text(f'x={x} redacted={redact(phone, \"phone\")}')\n"
@@ -27,8 +27,8 @@ def runs(root, r) -> list[dict]:
     return json.loads((root/'reports'/'batches'/batch_id/'batch.json').read_text())['runs']
 
 def edit_redact(root):
-    "Rewrite redact's last line in nbs/09_governance.ipynb (same result, new code) and export, as a developer would."
-    path = root/'nbs'/'09_governance.ipynb'
+    "Rewrite redact's last line in nbs/12_data.privacy.ipynb (same result, new code) and export, as a developer would."
+    path = root/'nbs'/'12_data.privacy.ipynb'
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if c.cell_type == 'code' and 'def redact(' in c.source)
     old = "    return _REDACT.get(kind, _mask_shape)(str(value).strip())"
@@ -37,7 +37,7 @@ def edit_redact(root):
     nbformat.write(nb, path)
     r = subprocess.run([BIN/'nbdev_export'], cwd=root, env=env_for(root), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert 'return _REDACT.get(kind, _mask_shape)(text)' in (root/'modelbook'/'governance.py').read_text()
+    assert 'return _REDACT.get(kind, _mask_shape)(text)' in (root/'modelbook'/'data'/'privacy.py').read_text()
 
 def test_batch_of_8_isolates_a_failure_skips_completed_runs_and_reruns_after_a_code_edit(tmp_path):
     root = copy_project(tmp_path/'project', only=('modelbook/', 'nbs/', 'data/raw/', 'settings.ini'))

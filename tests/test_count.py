@@ -26,7 +26,7 @@ def test_run_bikeshare_reports_deviance_and_mae_with_cis(tmp_path):
 
     # served over real HTTP on loopback: one expected count per record, equal to `modelbook score` on the same rows. The version
     # is not champion (its predicted / observed total misses the card's calibration limit), so both use an alias set here.
-    subprocess.run([BIN/'python', '-c', "from modelbook.track import client; client().set_registered_model_alias('bikeshare', 'candidate', '1')"],
+    subprocess.run([BIN/'python', '-c', "from modelbook.lifecycle.registry import client; client().set_registered_model_alias('bikeshare', 'candidate', '1')"],
                    cwd=root, env=env_for(root), check=True)
     rows = pd.read_csv(root/'data'/'raw'/'bikeshare.csv')[serving_features(root)].iloc[::101].reset_index(drop=True)
     rows.to_csv(batch := tmp_path/'batch.csv', index=False)

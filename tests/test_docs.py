@@ -16,12 +16,14 @@ def test_docs_build(tmp_path):
     subprocess.run([sys.executable, 'docs/build.py'], cwd=copy, check=True, capture_output=True)
     site = copy/'_docs'
     chapters = [p.stem for p in (ROOT/'nbs').glob('[0-9]*.ipynb')]
-    for page in ['index', *chapters]: assert (site/f'{page}.html').exists(), f"no page for {page}"
-    text = re.sub(r'<[^>]+>', '', (site/'01_data.html').read_text())
+    guides = [f"guides/{p.stem}" for p in (ROOT/'nbs'/'guides').glob('*.ipynb')]
+    assert guides, "no guides in nbs/guides/"
+    for page in ['index', *chapters, *guides]: assert (site/f'{page}.html').exists(), f"no page for {page}"
+    text = re.sub(r'<[^>]+>', '', (site/'10_data.load.html').read_text())
     assert 'def read_dataset(' in text and 'raw data folder' in text      # show_doc rendered the API with its docments
-    assert '<h1>Data' in (site/'01_data.html').read_text()               # the chapter title became the page title
+    assert '<h1>Data' in (site/'10_data.load.html').read_text()               # the chapter title became the page title
     broken = []
-    for page in site.glob('*.html'):
+    for page in [*site.glob('*.html'), *site.glob('guides/*.html')]:
         p = _Links(); p.feed(page.read_text())
         for href in p.links:
             if re.match(r'^(https?:|mailto:|#|data:|javascript:)', href): continue
@@ -31,10 +33,10 @@ def test_docs_build(tmp_path):
     # formulas are typeset by a MathJax shipped with the site: a page read offline must not depend on a CDN script
     remote = [f"{page.name}: {src}" for page in site.glob('*.html') for src in re.findall(r'<script[^>]*src="(https?:[^"]+)"', page.read_text())]
     assert not remote, f"pages that load scripts from the network: {remote[:5]}"
-    assert 'mathjax/tex-chtml.js' in (site/'04b_compare.html').read_text() and (site/'_static'/'mathjax'/'tex-chtml.js').is_file()
+    assert 'mathjax/tex-chtml.js' in (site/'32_evaluate.compare.html').read_text() and (site/'_static'/'mathjax'/'tex-chtml.js').is_file()
     # every page shows its body, not only its title and summary (nbdev's front-matter step once swallowed the rest of a
     # first cell, and two pages rendered empty)
     thin = [c for c in chapters if (site/f'{c}.html').read_text().count('<p>') < 4]
     assert not thin, f"pages with hardly any text: {thin}"
     nav = (site/'index.html').read_text()
-    for c in chapters: assert f'href="{c}.html"' in nav, f"index does not link {c}"
+    for c in [*chapters, *guides]: assert f'href="{c}.html"' in nav, f"index does not link {c}"

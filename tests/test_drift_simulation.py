@@ -1,4 +1,4 @@
-"""Simulation tests of the drift check (modelbook.monitor.reference_profile + drift_report), issue #8.
+"""Simulation tests of the drift check (modelbook.data.profile.reference_profile + drift_report), issue #8.
 
 (a) a known shift: the data-set verdict fires and the report names exactly the shifted columns;
 (b) no shift, 200 replications: the data-set false-alarm rate is at most 5% + 2 points, and so are the rate of any
@@ -18,7 +18,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from modelbook.monitor import reference_profile, drift_report
+from modelbook.data.profile import reference_profile
+from modelbook.monitor.drift import drift_report
 
 ALPHA = 0.05
 LEVELS = np.array(list("abcde"))

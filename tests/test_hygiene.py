@@ -20,7 +20,7 @@ def test_package_matches_notebooks(tmp_path):
 def test_notebooks_are_clean(tmp_path):
     "nbdev_clean changes nothing: no execution counts or stray metadata in committed notebooks."
     copy = copy_project(tmp_path, only=('nbs/', 'settings.ini'))
-    for args in ([], ['--fname', 'nbs/experiments']):
+    for args in ([], ['--fname', 'nbs/experiments'], ['--fname', 'nbs/guides']):
         subprocess.run([BIN/'nbdev_clean', *args], cwd=copy, check=True, capture_output=True)
     diff = _differences(ROOT/'nbs', copy/'nbs', '**/*.ipynb')
     assert not diff, f"Notebooks not clean (run `make export`): {', '.join('nbs/' + d for d in diff)}"

@@ -7,12 +7,13 @@ from conftest import BIN, copy_project, modelbook, env_for as _env, serving
 
 def caravan_test_rows() -> pd.DataFrame:
     "The held-out customers of the caravan card's split, with their labels: the rows the champion was judged on."
-    from modelbook.config import load_card
-    from modelbook.data import split_data, read_dataset
+    from modelbook.core.config import load_card
+    from modelbook.data.prepare import split_data
+    from modelbook.data.load import read_dataset
     return split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test
 
 def registered_versions(root) -> list:
-    code = "from modelbook.track import client; print([str(v.version) for v in client().search_model_versions()])"
+    code = "from modelbook.lifecycle.registry import client; print([str(v.version) for v in client().search_model_versions()])"
     r = subprocess.run([sys.executable, '-c', code], cwd=root, env=_env(root), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return eval(r.stdout.strip().splitlines()[-1])
@@ -41,7 +42,7 @@ def test_serve_predicts_like_the_model_in_process(trained):
         assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
         served = np.array([p['probability'] for r in answers for p in r.json()['predictions']])
         records = pd.concat([records.iloc[:25], records])
-        code = ("import sys, json, pandas as pd; from modelbook.track import load_registered; from modelbook.data import conform;"
+        code = ("import sys, json, pandas as pd; from modelbook.lifecycle.registry import load_registered; from modelbook.data.load import conform;"
                 "m = load_registered('caravan'); X = conform(pd.read_json(sys.stdin), m.bundle['contract'], where='stdin');"
                 "print(json.dumps(m.model.predict_proba(X)[:, 1].tolist()))")
         local = subprocess.run([sys.executable, '-c', code], input=records.to_json(orient='records'), cwd=root, env=_env(root), capture_output=True, text=True)
@@ -118,7 +119,7 @@ def test_plain_papermill_runs_the_training_notebook(trained, tmp_path):
 
 def _break_caravan(root, edit):
     "Rewrite the project copy's caravan.csv with `edit` and re-record its hash, as if the datasheet were updated."
-    from modelbook.data import file_sha256
+    from modelbook.core.lineage import file_sha256
     csv, sheet = root/'data'/'raw'/'caravan.csv', root/'data'/'raw'/'caravan.datasheet.yaml'
     edit(pd.read_csv(csv)).to_csv(csv, index=False)
     d = yaml.safe_load(sheet.read_text()); d['sha256'] = file_sha256(csv); sheet.write_text(yaml.safe_dump(d, sort_keys=False))
@@ -141,7 +142,7 @@ def test_bad_data_fails_cleanly(tmp_path, edit, expected):
 @pytest.mark.slow   # the gate, promote and rollback are tested in 05_track; this is the CLI on a second version (make test-all)
 def test_promote_refuses_a_version_that_fails_the_gate(trained):
     root, _ = trained
-    code = ("import json; from modelbook.experiments import train_candidate; from modelbook.track import log_candidate; "
+    code = ("import json; from modelbook.lifecycle.train import train_candidate; from modelbook.lifecycle.registry import log_candidate; "
             "t = log_candidate(train_candidate('caravan', 'glm', n_boot=100).candidate()); print(json.dumps([t.version, t.champion]))")
     r = subprocess.run([sys.executable, '-c', code], cwd=root, env=_env(root), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -162,7 +163,7 @@ def test_score_cli_matches_the_service_model(trained, tmp_path):
     assert r.returncode == 0, r.stderr
     out = pd.read_parquet(tmp_path/'scored.parquet')
     assert len(out) == 3000 and out['row'].tolist() == list(range(3000)) and (out['model_version'] == '1').all()
-    code = ("import sys, json, pandas as pd; from modelbook.track import load_registered; from modelbook.data import conform;"
+    code = ("import sys, json, pandas as pd; from modelbook.lifecycle.registry import load_registered; from modelbook.data.load import conform;"
             f"m = load_registered('caravan'); X = conform(pd.read_csv({str(src)!r}), m.bundle['contract'], where='x');"
             "print(json.dumps(m.model.predict_proba(X)[:, 1].tolist()))")
     local = subprocess.run([sys.executable, '-c', code], cwd=root, env=_env(root), capture_output=True, text=True)

@@ -50,7 +50,7 @@ def test_weather_card_run_register_serve_score_monitor(tmp_path):
     assert doc['components']['schemas']['Prediction']['properties']['predicted_class']['enum'] == CLASSES
     assert bad.status_code == 422 and bad.json()['detail'][0]['loc'] == ['body', 'records', 0, 'mnth']
 
-    from modelbook.serve import read_prediction_log
+    from modelbook.data.predlog import read_prediction_log
     log = read_prediction_log(log_dir)
     assert len(log) == 2 * len(rows) and set(log['request_id']) == {out['request_id'], by_columns['request_id']}   # both bodies logged alike
     for rid in (out['request_id'], by_columns['request_id']):

@@ -6,7 +6,7 @@ from conftest import ROOT, BIN
 NOTEBOOKS = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb'))
 
 def test_there_are_chapters():
-    assert {'index.ipynb', '00_config.ipynb', '01_data.ipynb'} <= set(NOTEBOOKS)
+    assert {'index.ipynb', '01_core.config.ipynb', '10_data.load.ipynb'} <= set(NOTEBOOKS)
 
 @pytest.mark.parametrize('notebook', NOTEBOOKS)
 def test_notebook(notebook):

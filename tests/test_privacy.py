@@ -7,7 +7,7 @@ from conftest import BIN, copy_project, env_for, serving
 
 @pytest.fixture(scope='module')
 def planted(tmp_path_factory):
-    from modelbook.data import file_sha256
+    from modelbook.core.lineage import file_sha256
     root = copy_project(tmp_path_factory.mktemp('pii')/'project')
     csv = root/'data'/'raw'/'caravan.csv'
     df = pd.read_csv(csv)
@@ -39,7 +39,7 @@ def test_without_a_policy_the_run_stops(planted, tmp_path):
     assert not any(e in r.stderr + r.stdout for e in emails[:50])
 
 def test_planted_pii_never_reaches_reports_tracking_or_prediction_log(planted):
-    from modelbook.governance import assert_no_pii
+    from modelbook.data.privacy import assert_no_pii
     root, env, emails, phones = planted
     for args in (['data', 'report', 'caravan'], ['run', 'caravan', '-p', 'model', 'glm', '-p', 'n_boot', '100']):
         r = _cmd(root, env, *args)

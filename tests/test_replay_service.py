@@ -19,11 +19,11 @@ def _now() -> str: return datetime.now(timezone.utc).isoformat()
 
 def test_season_through_the_service(tmp_path):
     import httpx
-    from modelbook.backtest import backtest, _season_frame
+    from modelbook.monitor.backtest import backtest, _season_frame
     root = copy_project(tmp_path/'project')
     # registered like any model; the promotion gate may refuse it as champion (its March calibration is off by about 12%),
     # so the replay deploys it under its own alias, as the scenario does: train on January-March, then serve
-    register = ("from modelbook.backtest import first_model_candidate; from modelbook.track import log_candidate, client; "
+    register = ("from modelbook.monitor.backtest import first_model_candidate; from modelbook.lifecycle.registry import log_candidate, client; "
                 "r = log_candidate(first_model_candidate('bikeshare')); client().set_registered_model_alias('bikeshare', 'season', r.version); "
                 "print(r.version, r.reason)")
     r = subprocess.run([BIN/'python', '-c', register], cwd=root, env=env_for(root), capture_output=True, text=True, timeout=600)
@@ -51,7 +51,7 @@ def test_season_through_the_service(tmp_path):
                 windows[m] = (since, _now())
     # leaving the block stopped the service, which flushed its log
 
-    from modelbook.serve import read_prediction_log
+    from modelbook.data.predlog import read_prediction_log
     log = read_prediction_log(log_dir)
     assert len(log) == sum(len(v) for v in mu.values()) and log['request_id'].nunique() == len(sent)
     where = [sent[q] for q in log['request_id']]

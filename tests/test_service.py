@@ -81,7 +81,7 @@ def test_load_20_clients_10000_requests(service, records, trained):
     with httpx.Client(base_url=url, trust_env=False) as http: metrics = http.get('/metrics').text
     assert 'modelbook_predicted_records_total 10000.0' in metrics
     os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)          # graceful stop flushes the log
-    from modelbook.serve import read_prediction_log
+    from modelbook.data.predlog import read_prediction_log
     log = read_prediction_log(log_dir)
     assert len(log) == 10_000 and log['request_id'].is_unique and set(log['request_id']) == set(ids)
     assert (log['model_version'] == '1').all() and log['probability'].between(0, 1).all()

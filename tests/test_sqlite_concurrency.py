@@ -8,7 +8,7 @@ pytestmark = pytest.mark.slow   # several processes importing MLflow at once (ma
 
 WORKER = textwrap.dedent('''
     import sys, mlflow
-    from modelbook.track import client, experiment_id
+    from modelbook.lifecycle.registry import client, experiment_id
     c = client(); exp = experiment_id('stress')
     for r in range(int(sys.argv[2])):
         with mlflow.start_run(experiment_id=exp, run_name=f"w{sys.argv[1]}-{r}"):

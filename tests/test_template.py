@@ -96,7 +96,7 @@ def test_update_brings_template_changes_and_keeps_the_users_card(template, tmp_p
     card = proj/'nbs'/'experiments'/'caravan.yaml'
     card.write_text(card.read_text().replace('share: 0.2', 'share: 0.15')); commit_all(proj, 'Mail 15%, not 20%')
     # the template improves: prose in a chapter and its exported docstring, the README, a new file
-    nb, mod = template/'nbs'/'00_config.ipynb', template/LIB/'config.py'
+    nb, mod = template/'nbs'/'01_core.config.ipynb', template/LIB/'core'/'config.py'
     old = f"Every path and setting of a {LIB} project, from one place."
     assert old in nb.read_text() and old in mod.read_text()
     for f in (nb, mod): f.write_text(f.read_text().replace(old, f"Every path and setting of a {LIB} project, in one module."))
@@ -111,8 +111,8 @@ def test_update_brings_template_changes_and_keeps_the_users_card(template, tmp_p
     git(proj, 'checkout', '--', 'README.md')
     up = cli(proj, 'update')
     assert up.returncode == 0 and f'merged: template {head[:12]}' in up.stdout, up.stdout + up.stderr
-    assert f"Every path and setting of a {PKG} project, in one module." in (proj/PKG/'config.py').read_text()   # renamed on the way in
-    assert f"Every path and setting of a {PKG} project, in one module." in (proj/'nbs'/'00_config.ipynb').read_text()
+    assert f"Every path and setting of a {PKG} project, in one module." in (proj/PKG/'core'/'config.py').read_text()   # renamed on the way in
+    assert f"Every path and setting of a {PKG} project, in one module." in (proj/'nbs'/'01_core.config.ipynb').read_text()
     assert 'A line the template added later.' in (proj/'README.md').read_text() and (proj/'docs'/'NEW.md').is_file()
     assert 'share: 0.15' in card.read_text(), "the user's card edit must survive the update"
     assert yaml.safe_load((proj/'.template-answers.yml').read_text())['commit'] == head

@@ -3,13 +3,13 @@ their outcome is recorded on the candidate, and cards that ask for tuning where 
 import json, subprocess, sys
 import pytest, yaml
 from conftest import copy_project, env_for
-from modelbook.models import HGB_DEFAULTS
+from modelbook.models.estimators import HGB_DEFAULTS
 
 TUNING = {'folds': 2, 'repeats': 1, 'grids': {'hgb': {'learning_rate': [0.05, 0.1]}}, 'select': {'glm': 0.05}}
 
 CODE = """
 import json
-from modelbook.experiments import train_candidate
+from modelbook.lifecycle.train import train_candidate
 out = {}
 for kind in ('glm', 'hgb'):
     r = train_candidate('caravan', kind, n_boot=100)
@@ -53,13 +53,13 @@ def test_bad_tuning_sections_are_refused(tmp_path, edit, expected):
     root = copy_project(tmp_path/'project', only=('nbs/experiments/', 'settings.ini', 'data/'))
     path = root/'nbs'/'experiments'/'caravan.yaml'
     card = yaml.safe_load(path.read_text()); edit(card); path.write_text(yaml.safe_dump(card, sort_keys=False))
-    code = "from modelbook.config import load_card; load_card('caravan')"
+    code = "from modelbook.core.config import load_card; load_card('caravan')"
     r = subprocess.run([sys.executable, '-c', code], cwd=root, env=env_for(root), capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and expected in r.stderr, r.stderr[-1500:]
 
 CODE_TASKS = """
 import json, sys
-from modelbook.experiments import train_candidate
+from modelbook.lifecycle.train import train_candidate
 r = train_candidate(sys.argv[1], 'hgb', n_boot=100)
 c = r.candidate()
 print(json.dumps({'cv': r.tuning.scores.attrs['cv'], 'folds': len(r.tuning.scores), 'metric': r.tuning.scores.attrs['metric'], 'better': r.tuning.better,

@@ -15,7 +15,7 @@ def test_wheel_installs_and_imports(tmp_path):
     site = tmp_path/'site'
     subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--target', site, wheel], check=True)
     env = {**os.environ, 'PYTHONPATH': str(site), 'MODELBOOK_ROOT': str(ROOT)}
-    code = ("import modelbook, modelbook.data as d; print(modelbook.__file__); "
+    code = ("import modelbook, modelbook.data.load as d; print(modelbook.__file__); "
             "print(len(d.read_dataset('caravan')), modelbook.__version__)")
     r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
