@@ -25,7 +25,7 @@ $(STAMP): requirements.lock setup.py settings.ini
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "modelbook needs Python 3.11 or newer, found " + sys.version'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install -q --compile-bytecode --python $(PY) -r requirements.lock   # .pyc written once here, not by the first test processes racing to import
+	$(BIN)/uv pip install -q --compile-bytecode --python $(PY) -r requirements.lock --override requirements.overrides   # .pyc written once here, not by the first test processes racing to import; the overrides keep out what the lock leaves out
 	$(BIN)/uv pip install -q --python $(PY) --no-deps --no-build-isolation -e .
 	$(PY) -m ipykernel install --sys-prefix --name modelbook --display-name "Python (modelbook)" >/dev/null
 	if [ -d .git ]; then $(BIN)/nbdev_install_hooks >/dev/null; fi

@@ -6,17 +6,16 @@ __version__ = "0.1.0"
 # %% auto #0
 __all__ = ['MOVED', 'new_home']
 
-# %% ../nbs/99_compat.ipynb #5616569e
+# %% ../nbs/99_compat.ipynb #87c7040b
 import importlib, importlib.abc, importlib.util, sys, warnings
 
-# %% ../nbs/99_compat.ipynb #a00f4d70
+# %% ../nbs/99_compat.ipynb #6898d1e4
 MOVED = {   # old flat module -> {new module: [the public names it took]}
     'backtest': {
         'monitor.backtest': ['STRATEGIES', 'ACTIONS', 'TRIGGERS', 'LABEL_KEYS', 'GATES', 'DRIFT_POLICIES',
                              'Policy', 'scale_factor', 'metric_alert', 'performance_alert', 'labelled_window',
-                             'performance_words', 'join_labels', 'served_scores', 'gate_challenger',
-                             'Backtest', 'replay', 'plot_backtest', 'backtest', 'alarm_agreement',
-                             'first_model_candidate'],
+                             'performance_words', 'join_labels', 'gate_challenger', 'Backtest', 'replay',
+                             'plot_backtest', 'backtest', 'alarm_agreement', 'first_model_candidate'],
     },
     'batch': {
         'run.batch': ['SHUTDOWN_WAIT', 'BatchSpec', 'load_batch', 'expand', 'run_key', 'engine_options',
@@ -40,10 +39,11 @@ MOVED = {   # old flat module -> {new module: [the public names it took]}
                             'CompiledModel', 'compile_model'],
     },
     'config': {
-        'core.config': ['METRICS', 'project_root', 'Paths', 'paths', 'tracking_uri', 'artifact_location',
-                        'settings', 'DataSpec', 'SplitSpec', 'DecisionSpec', 'EconomicsSpec', 'SuccessSpec',
+        'tasks.registry': ['METRICS', 'load_card'],
+        'core.config': ['project_root', 'Paths', 'paths', 'tracking_uri', 'artifact_location', 'settings',
+                        'DataSpec', 'SplitSpec', 'DecisionSpec', 'EconomicsSpec', 'SuccessSpec',
                         'EvaluationSpec', 'PrivacyEntry', 'GuardsSpec', 'PromotionSpec', 'TuningSpec',
-                        'MonitoringSpec', 'Card', 'card_path', 'load_card', 'show_figures_inline'],
+                        'MonitoringSpec', 'Card', 'card_path', 'show_figures_inline'],
     },
     'contract': {
         'data.contract': ['draft_contract', 'save_contract', 'load_contract', 'contract_schema',
@@ -82,9 +82,10 @@ MOVED = {   # old flat module -> {new module: [the public names it took]}
     },
     'model_card': {'lifecycle.model_card': ['ModelCard', 'model_card', 'attach_model_card']},
     'models': {
-        'models.estimators': ['MODEL_KINDS', 'TASKS', 'HGB_DEFAULTS', 'TRUSTED_TYPES', 'GLMClassifier',
-                              'GLMRegressor', 'MNLogitClassifier', 'make_model', 'glm_inference', 'vif_table',
-                              'glm_notes', 'effects_in_words'],
+        'models.kinds': ['MODEL_KINDS', 'make_model'],
+        'models.estimators': ['HGB_DEFAULTS', 'TRUSTED_TYPES', 'GLMClassifier', 'GLMRegressor',
+                              'MNLogitClassifier', 'glm_inference', 'vif_table', 'glm_notes',
+                              'effects_in_words'],
     },
     'monitor': {
         'data.profile': ['PROFILE_FORMAT', 'MISSING', 'UNSEEN', 'reference_profile'],
@@ -120,8 +121,8 @@ MOVED = {   # old flat module -> {new module: [the public names it took]}
     },
     'score': {'deploy.score': ['ScoreResult', 'score_file', 'score_file_dask', 'score_command']},
     'serve': {
-        'deploy.service': ['SERVED_TASKS', 'ServedModel', 'running_server', 'output_columns', 'create_app',
-                           'serve', 'served_from_registry', 'registry_loader'],
+        'deploy.service': ['ServedModel', 'running_server', 'create_app', 'serve', 'served_from_registry',
+                           'registry_loader'],
         'deploy.schema': ['request_model', 'columnar_schema', 'parse_columns'],
         'data.predlog': ['PredictionLog', 'read_prediction_log'],
     },
@@ -140,7 +141,7 @@ MOVED = {   # old flat module -> {new module: [the public names it took]}
     },
 }
 
-# %% ../nbs/99_compat.ipynb #bfecbf63
+# %% ../nbs/99_compat.ipynb #cd40b416
 def new_home(old: str, # a 0.1 module, e.g. 'experiments' or 'modelbook.experiments'
              name: str, # one of its public names
             ) -> str:
@@ -151,7 +152,7 @@ def new_home(old: str, # a 0.1 module, e.g. 'experiments' or 'modelbook.experime
     raise AttributeError(f"module 'modelbook.{old}' has no attribute {name!r}" + (
         f"; modelbook 0.2 moved its names to {', '.join('modelbook.' + n for n in MOVED[old])}" if old in MOVED else ''))
 
-# %% ../nbs/99_compat.ipynb #dbf7dda0
+# %% ../nbs/99_compat.ipynb #3071d226
 def _forwarding(old: str):
     "The `__getattr__` and `__dir__` of a 0.1 module: each public name from its new module, with a DeprecationWarning."
     def __getattr__(name: str):
@@ -163,7 +164,7 @@ def _forwarding(old: str):
     def __dir__(): return sorted(n for names in MOVED[old].values() for n in names)
     return __getattr__, __dir__
 
-# %% ../nbs/99_compat.ipynb #5ac5f5be
+# %% ../nbs/99_compat.ipynb #d6679443
 class _OldModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     "Finds `modelbook.<old>` for the 0.1 modules that are no module now, as an empty module whose names forward."
     def find_spec(self, fullname, path=None, target=None):

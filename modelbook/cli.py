@@ -23,7 +23,7 @@ def data_verify(args) -> int:
 def data_report(args) -> int:
     "Run the data report notebook for a card (or a bare data set) into reports/data/."
     from modelbook.run.notebook import run_notebook
-    from modelbook.core.config import load_card
+    from modelbook.tasks.registry import load_card
     is_card = (paths().experiments/f"{args.name}.yaml").exists()
     if is_card:
         try: load_card(args.name)
@@ -44,7 +44,7 @@ def _params(pairs) -> dict:
 
 def run(args) -> int:
     "Run the training notebook for a card, once per candidate model."
-    from modelbook.core.config import load_card
+    from modelbook.tasks.registry import load_card
     from modelbook.run.cards import run_training
     params = _params(args.param)
     models = [params.pop('model')] if 'model' in params else load_card(args.card).models
@@ -79,7 +79,7 @@ def serve(args) -> int:
     m = get_model()
     log_dir = None if args.no_log else (args.log_dir or paths().root/'data'/'predictions'/args.model)
     token = os.environ.get('MODELBOOK_API_TOKEN') or None
-    from modelbook.core.config import load_card
+    from modelbook.tasks.registry import load_card
     from modelbook.data.privacy import apply_policy
     privacy = {c: e.model_dump() for c, e in load_card(args.model).privacy.items()} if (paths().experiments/f"{args.model}.yaml").exists() else {}
     print(f"serving `{m.metadata['name']}` v{m.metadata['version']} ({args.alias}) on http://{args.host}:{args.port}"
@@ -163,7 +163,7 @@ def reproduce(args) -> int:
 # %% ../nbs/90_cli.ipynb #47ef7596
 def data_check(args) -> int:
     "Check a CSV or Parquet file against a card's privacy policy, data contract and leakage screen; write nothing."
-    from modelbook.core.config import load_card
+    from modelbook.tasks.registry import load_card
     from modelbook.data.load import read_table
     from modelbook.data.contract import load_contract, validate
     from modelbook.data.privacy import pii_scan, check_policy

@@ -7,14 +7,14 @@ from __future__ import annotations
 import ast, datetime as dt, getpass, io, json, keyword, os, re, shutil, subprocess, sys, tarfile, tempfile
 from pathlib import Path
 from pprint import pformat
-import numpy as np, pandas as pd, yaml
-from .core.config import METRICS, Card, paths, settings
+import pandas as pd, yaml
+from .core.config import Card, paths, settings
 from .data.contract import draft_contract, save_contract
-from .data.prepare import MIN_CLASS_ROWS
 from .data.load import datasheet, read_dataset, read_table
 from .core.lineage import file_sha256
 from .core.errors import ConfigError, DataError
 from .data.quality import target_leakage_screen
+from .tasks.registry import describe_target, get_task, task_names
 
 # %% auto #0
 __all__ = ['ANSWERS', 'EXAMPLE_ONLY', 'LIBRARY_ONLY', 'check_package_name', 'template_source', 'render', 'detect_task',
@@ -96,26 +96,20 @@ def render(template: str|Path|None, # the template checkout (see `template_sourc
     return {**answers, 'files': n}
 
 # %% ../nbs/91_template.ipynb #d0a4a42b
-_MAX_CLASSES = 20
+_MAX_CLASSES = 20   # the most text values a drafted target may have (the multiclass task's limit)
 
 def detect_task(y: pd.Series) -> tuple[str, str]:
-    "The task a target column implies, and a sentence saying why; a `DataError` for targets the training path cannot take."
-    name, y = y.name, y.dropna()
-    counts = y.value_counts()
+    "The registered task a target column implies (the first whose `describes` takes it), and why; a `DataError` for a target none takes."
+    name, values = y.name, y.dropna()
+    counts = values.value_counts()
     if len(counts) < 2: raise DataError(f"Target `{name}` has {len(counts)} distinct value{'s' if len(counts) != 1 else ''}; a model needs at least two.")
-    numeric = pd.api.types.is_numeric_dtype(y.dtype) and not pd.api.types.is_bool_dtype(y.dtype)
-    if len(counts) == 2:
-        return 'binary', f"`{name}` has 2 values ({', '.join(f'{k}: {v:,}' for k, v in counts.items())})"
-    if not numeric:
-        if len(counts) > _MAX_CLASSES:
-            raise DataError(f"Target `{name}` has {len(counts)} text values; at most {_MAX_CLASSES} classes are drafted as a multiclass task. "
-                            "Group the classes in the file, or pick another target.")
-        return 'multiclass', f"`{name}` has {len(counts)} classes (smallest: {counts.index[-1]} with {counts.iloc[-1]:,} rows)"
-    v = y.to_numpy(dtype=float)
-    if (v >= 0).all() and np.equal(np.mod(v, 1), 0).all():
-        return 'count', f"`{name}` holds whole numbers from {v.min():g} to {v.max():g} (mean {v.mean():.3g})"
-    raise DataError(f"Target `{name}` is a continuous number ({v.min():g} to {v.max():g}): a regression task. The training path handles binary, "
-                    "multiclass and count targets; for now band the target into classes, or model a count.")
+    if (found := describe_target(y)) is not None: return found
+    if not (pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)):
+        raise DataError(f"Target `{name}` has {len(counts)} text values; at most {_MAX_CLASSES} classes are drafted as a multiclass task. "
+                        "Group the classes in the file, or pick another target.")
+    v = values.to_numpy(dtype=float)
+    raise DataError(f"Target `{name}` is a continuous number ({v.min():g} to {v.max():g}): a regression task. The registered tasks "
+                    f"({', '.join(task_names())}) take none; for now band the target into classes, or model a count.")
 
 # %% ../nbs/91_template.ipynb #710eaadb
 def _feature_roles(df: pd.DataFrame, target: str, time_column: str|None, contract: dict) -> tuple[list, dict]:
@@ -140,48 +134,38 @@ def draft_card(df: pd.DataFrame,          # the data set as read (`read_dataset`
     if target not in df.columns: raise DataError(f"--target `{target}` is not a column of the data; columns: {', '.join(map(str, df.columns[:12]))}{', ...' if df.shape[1] > 12 else ''}.")
     if time_column is not None and time_column not in df.columns: raise DataError(f"--time-column `{time_column}` is not a column of the data.")
     if (n_na := int(df[target].isna().sum())): raise DataError(f"Target `{target}` is missing in {n_na:,} rows; rows without a label cannot train or test a model. Remove them from the file.")
-    task, why = detect_task(df[target])
-    if task not in METRICS: raise DataError(f"Target `{target}`: {why}, a {task} task, which this template version does not train yet (tasks: {', '.join(METRICS)}).")
+    name_, why = detect_task(df[target]); task = get_task(name_)
     contract = contract or draft_contract(df, name=name)
     categorical, exclude = _feature_roles(df, target, time_column, contract)
-    positive = str(df[target].value_counts().index[-1]) if task == 'binary' else None
-    if task in ('binary', 'count') and (feats := [c for c in df.columns if c != target and c not in exclude]):
-        screen = target_leakage_screen(df.assign(**{target: df[target].astype(str)}) if task == 'binary' else df, target=target, positive=positive, features=feats)
+    screened = task.leakage_frame(df, target)   # the frame and positive class the leakage screen runs on; None: the task skips it
+    if screened is not None and (feats := [c for c in df.columns if c != target and c not in exclude]):
+        screen = target_leakage_screen(screened[0], target=target, positive=screened[1], features=feats)
         for r in screen.details[screen.details.flagged].itertuples():
             exclude[r.feature] = f"a suspected leak: alone it predicts the target with {r.method} {r.score:.3f}; confirm with the data owner"
         categorical = [c for c in categorical if c not in exclude]
-    metric = {'binary': 'roc_auc', 'count': 'mae'}.get(task, next(iter(METRICS[task])))
-    higher = METRICS[task][metric] == 'higher'
+    metric = task.draft_metric or next(iter(task.metrics))
+    higher = task.metrics[metric] == 'higher'
     L = [f"# Problem card drafted from data/raw/{name} on {dt.date.today():%Y-%m-%d}. Review every line. The TODO values are",
          "# decisions only the business can make; `modelbook run` refuses the card until they are filled in.",
          f"name: {name}", 'title: "TODO: the business question in one line"', 'business_case: >',
          "  TODO: who acts on the model's output, what they do, and what a good model is worth. State the success",
-         "  criterion below in these terms.", f"task: {task}   # drafted: {why}", 'data:', f"  dataset: {name}", f"  target: {j(target)}"]
-    if task == 'binary':
-        counts = df[target].value_counts()
-        L.append(f"  positive: {j(positive)}   # the rarer value ({counts.iloc[-1]:,} of {len(df):,} rows); name the event you want to find")
+         "  criterion below in these terms.", f"task: {task.name}   # drafted: {why}", 'data:', f"  dataset: {name}", f"  target: {j(target)}"]
+    L += task.draft_data(df, target)   # e.g. a binary card's positive class
     L.append(f"  categorical: {j(categorical)}   # text columns with at most 50 levels; every other column is used as a number")
     L += [f"  exclude: {j(list(exclude))}"] + [f"  # excluded `{c}`: {why}" for c, why in exclude.items()]
-    if task == 'multiclass' and len(rare := (counts := df[target].value_counts())[lambda n: n < MIN_CLASS_ROWS]):
-        L.append(f"  merge: {j({str(k): str(counts.index[0]) for k in rare.index})}   # TODO: {', '.join(f'{k} has {n} rows' for k, n in rare.items())} "
-                 f"(fewer than {MIN_CLASS_ROWS}: too few to learn or evaluate), pooled into the largest class; pool each into its nearest class")
+    L += task.draft_merge(df, target)   # a multiclass card's rare classes, pooled
     L.append('split:')
     if time_column: L += ['  method: time', f"  time_column: {j(time_column)}   # the latest rows are held out, as production data would arrive"]
-    else: L.append(f"  method: {'random' if task == 'count' else 'stratified'}")
+    else: L.append(f"  method: {'stratified' if task.stratify else 'random'}")
     L += ['  test_size: 0.25', '  seed: 0']
-    if task == 'binary':
-        L += ['decision:', '  action: contact   # the verb reports use: mail, call, refer, ...', '  share: null   # TODO: the share of cases the business can act on, e.g. 0.2',
-              '  rows: cases   # how reports name the rows and the two classes, e.g. customers, buyers, non-buyers',
-              f"  events: {j(f'cases with {target} = {positive}')}", '  non_events: other cases',
-              'economics:', '  currency: EUR', '  cost_per_contact: null   # TODO: what one action costs',
-              '  margin_per_sale: null    # TODO: what one success earns', '  assumptions: "TODO: where the two figures come from"']
+    L += task.draft_decision(df, target)   # e.g. a binary card's decision and economics
     bar, ci = ('minimum', 'ci_lower_min') if higher else ('maximum', 'ci_upper_max')
-    L += ['success:', f"  metric: {metric}   # {'higher' if higher else 'lower'} is better; alternatives for {task}: {', '.join(m for m in METRICS[task] if m != metric)}",
+    L += ['success:', f"  metric: {metric}   # {'higher' if higher else 'lower'} is better; alternatives for {task.name}: {', '.join(m for m in task.metrics if m != metric)}",
           f"  {bar}: null        # TODO: the value the model must reach to be worth deploying",
           f"  {ci}: null   # TODO: the bound the 95% interval's {'lower' if higher else 'upper'} end must clear (how sure we must be)",
           '  alpha: 0.05', 'models: [glm, hgb]', 'evaluation:', '  n_boot: 1000',
           '  slices: []   # columns whose levels get an error analysis (e.g. a region or customer segment)']
-    if task == 'count': L += ['  block: 1   # rows per bootstrap block: 24 for hourly data, so intervals respect autocorrelation', f"  unit: {j(target)}"]
+    L += task.draft_evaluation(df, target)   # e.g. a count card's bootstrap block and unit
     return '\n'.join(L) + '\n'
 
 # %% ../nbs/91_template.ipynb #69f68852
@@ -203,11 +187,10 @@ def draft_datasheet(df: pd.DataFrame, name: str, file: Path, target: str) -> dic
 def fill_placeholders(card: dict) -> dict:
     "A copy of a drafted card with every `null` TODO value filled by a stand-in, to check the draft's shape (never written)."
     filled = json.loads(json.dumps(card))
-    s = filled['success']; higher = METRICS[card['task']][s['metric']] == 'higher'
+    task = get_task(card['task'])
+    s = filled['success']; higher = task.metrics[s['metric']] == 'higher'
     s.update({'minimum': 0.5, 'ci_lower_min': 0.5} if higher else {'maximum': 1.0, 'ci_upper_max': 1.0})
-    if card['task'] == 'binary':
-        filled['decision']['share'] = 0.2; filled['economics'].update(cost_per_contact=1.0, margin_per_sale=1.0)
-    return filled
+    return task.fill_placeholders(filled)   # e.g. a binary card's share and economics
 
 def add_dataset(file: str|Path,          # a CSV or Parquet file with a header row
                 target: str,             # the column to predict

@@ -65,8 +65,10 @@ def mixed_import_cells(nb: dict) -> list[tuple[int, str, list[str]]]:
         if c['cell_type'] != 'code': continue
         src = ''.join(c['source'])
         body = ast.parse('\n'.join('' if l.lstrip().startswith(('%', '!')) else l for l in src.splitlines())).body   # IPython magics aside
-        imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
-        imported = {(a.asname or a.name).split('.')[0] for n in imports for a in n.names}
+        type_only = lambda n: (isinstance(n, ast.If) and isinstance(n.test, ast.Name) and n.test.id == 'TYPE_CHECKING'
+                               and all(isinstance(b, (ast.Import, ast.ImportFrom)) for b in n.body))   # imports for type hints only
+        imports = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom)) or type_only(n)]
+        imported = {(a.asname or a.name).split('.')[0] for n in imports for a in (n.names if hasattr(n, 'names') else [x for b in n.body for x in b.names])}
         docstring = lambda n: isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
         other = [n for n in body if n not in imports and not docstring(n) and not _setup_call(n, imported)]
         if imports and other:

@@ -151,3 +151,29 @@ def test_the_checks_see_what_they_must(tmp_path):
     assert lazy(edges) == ["modelbook/data/load.py:2: modelbook.data.load imports modelbook.run.batch inside a function; "
                            "import it at the top, or list it in LAZY with the reason"]
     assert privates(root) == ["modelbook/run/batch.py:1: modelbook.run.batch imports _helper from modelbook.run.cards"]
+
+TASK_NAMES = {'binary', 'multiclass', 'count', 'regression'}
+
+def task_comparisons(root: Path, sources: dict|None=None) -> list[str]:
+    "Comparisons with a task's name (`task == 'count'`, `in ('binary', 'multiclass')`) outside modelbook/tasks/, each as file:line."
+    out = []
+    for name, f in (sources or modules(root)).items():
+        if '.tasks.' in f"{name}." or name.endswith('.tasks'): continue
+        tree = ast.parse(f.read_text(encoding='utf-8') if isinstance(f, Path) else f)
+        for n in ast.walk(tree):
+            if not isinstance(n, ast.Compare): continue
+            consts = [c for side in [n.left, *n.comparators] for c in ast.walk(side) if isinstance(c, ast.Constant)]
+            if any(isinstance(c.value, str) and c.value in TASK_NAMES for c in consts):
+                out.append(f"{f.relative_to(root) if isinstance(f, Path) else name}:{n.lineno}: {ast.unparse(n)[:80]}")
+    return out
+
+def test_no_task_names_compared_outside_the_task_registry():
+    "A task is one registered object (modelbook.tasks): nothing else asks which task a card has."
+    notebooks = {}
+    for p in sorted((ROOT/'nbs'/'experiments').glob('*.ipynb')):
+        import json
+        code = [''.join(c['source']) for c in json.loads(p.read_text())['cells'] if c['cell_type'] == 'code']
+        notebooks[f"nbs/experiments/{p.name}"] = '\n'.join(l for cell in code for l in cell.splitlines() if not l.lstrip().startswith(('%', '!')))
+    bad = task_comparisons(ROOT) + task_comparisons(ROOT, notebooks)
+    assert not bad, "Task names compared outside modelbook/tasks/ (ask the card's task object instead):\n" + '\n'.join(bad)
+    assert task_comparisons(ROOT, {'scratch': "if card.task == 'count': pass"}) == ["scratch:1: card.task == 'count'"]

@@ -7,7 +7,7 @@ from conftest import BIN, copy_project, modelbook, env_for as _env, serving
 
 def caravan_test_rows() -> pd.DataFrame:
     "The held-out customers of the caravan card's split, with their labels: the rows the champion was judged on."
-    from modelbook.core.config import load_card
+    from modelbook.tasks.registry import load_card
     from modelbook.data.prepare import split_data
     from modelbook.data.load import read_dataset
     return split_data(read_dataset('caravan'), load_card('caravan').split, target='Purchase').test

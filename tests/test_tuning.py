@@ -53,7 +53,7 @@ def test_bad_tuning_sections_are_refused(tmp_path, edit, expected):
     root = copy_project(tmp_path/'project', only=('nbs/experiments/', 'settings.ini', 'data/'))
     path = root/'nbs'/'experiments'/'caravan.yaml'
     card = yaml.safe_load(path.read_text()); edit(card); path.write_text(yaml.safe_dump(card, sort_keys=False))
-    code = "from modelbook.core.config import load_card; load_card('caravan')"
+    code = "from modelbook.tasks.registry import load_card; load_card('caravan')"
     r = subprocess.run([sys.executable, '-c', code], cwd=root, env=env_for(root), capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and expected in r.stderr, r.stderr[-1500:]
 

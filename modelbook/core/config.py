@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import ConfigError
 
 # %% auto #0
-__all__ = ['METRICS', 'project_root', 'Paths', 'paths', 'tracking_uri', 'artifact_location', 'settings', 'DataSpec', 'SplitSpec',
+__all__ = ['project_root', 'Paths', 'paths', 'tracking_uri', 'artifact_location', 'settings', 'DataSpec', 'SplitSpec',
            'DecisionSpec', 'EconomicsSpec', 'SuccessSpec', 'EvaluationSpec', 'PrivacyEntry', 'GuardsSpec',
-           'PromotionSpec', 'TuningSpec', 'MonitoringSpec', 'Card', 'card_path', 'load_card', 'show_figures_inline']
+           'PromotionSpec', 'TuningSpec', 'MonitoringSpec', 'Card', 'card_path', 'check_card_rules', 'read_card',
+           'show_figures_inline']
 
 # %% ../../nbs/01_core.config.ipynb #f3673caa
 def _is_root(p: Path) -> bool:
@@ -117,14 +118,9 @@ class EconomicsSpec(_Section):
     margin_per_sale: float = Field(ge=0)
     assumptions: str = ''
 
-METRICS = {'binary': {'lift': 'higher', 'roc_auc': 'higher', 'average_precision': 'higher', 'profit': 'higher'},
-           'count': {'mae': 'lower', 'rmse': 'lower', 'poisson_deviance': 'lower', 'deviance_explained': 'higher'},
-           'multiclass': {'roc_auc_ovr': 'higher', 'log_loss': 'lower', 'accuracy': 'higher', 'macro_f1': 'higher'}}
-
 class SuccessSpec(_Section):
     "The bar a model must clear: for a higher-is-better metric an estimate at least `minimum` whose CI's lower end is at least `ci_lower_min`; for a lower-is-better one an estimate at most `maximum` whose CI's upper end is at most `ci_upper_max`."
-    metric: Literal['lift', 'roc_auc', 'average_precision', 'profit', 'mae', 'rmse', 'poisson_deviance', 'deviance_explained',
-                    'roc_auc_ovr', 'log_loss', 'accuracy', 'macro_f1']
+    metric: str                                    # one of the card's task's metrics (`Task.metrics`: lift, roc_auc, mae, ...)
     minimum: float|None = None                     # higher-is-better metrics (lift, ..., deviance_explained, roc_auc_ovr, accuracy, macro_f1)
     ci_lower_min: float|None = None
     maximum: float|None = None                     # lower-is-better metrics (mae, rmse, poisson_deviance, log_loss)
@@ -178,7 +174,7 @@ class Card(_Section):
     name: str = Field(pattern=r'^[a-z][a-z0-9_]*$')
     title: str
     business_case: str
-    task: Literal['binary', 'count', 'multiclass']
+    task: str = Field(pattern=r'^[a-z][a-z0-9_]*$')   # a registered task (Task registry): binary, multiclass, count, or a project's own
     data: DataSpec
     split: SplitSpec = SplitSpec()
     decision: DecisionSpec|None = None             # required for a binary card; count and multiclass cards have no ranking decision
@@ -231,23 +227,13 @@ def card_path(card: str|Path, # a card name (`caravan`) or a path to its YAML fi
     p = Path(card)
     return p if p.suffix in ('.yaml', '.yml') else paths().experiments/f"{card}.yaml"
 
-def _check_task(card: Card, p: Path):
-    "Checks that depend on the task: the metric fits it, its bar is stated in the metric's direction, the sections it needs are there."
-    s, metrics = card.success, METRICS[card.task]
-    if s.metric not in metrics:
-        raise ConfigError(f"Card {p}: `success.metric` {s.metric} does not fit task `{card.task}`; allowed for {card.task}: {', '.join(metrics)}.")
-    need, other = (('maximum', 'ci_upper_max'), ('minimum', 'ci_lower_min'))[::1 if metrics[s.metric] == 'lower' else -1]
-    if any(getattr(s, k) is None for k in need) or any(getattr(s, k) is not None for k in other):
-        raise ConfigError(f"Card {p}: `success.metric` {s.metric} is {metrics[s.metric]}-is-better, so its bar is `success.{need[0]}` and "
-                          f"`success.{need[1]}` (both required), not `{other[0]}`/`{other[1]}`.")
-    if card.task == 'binary':
-        if missing := [k for k in ('decision', 'economics') if getattr(card, k) is None]:
-            raise ConfigError(f"Card {p}: a binary card needs {' and '.join(f'`{k}`' for k in missing)}: whom to contact and what it costs and earns.")
+def check_card_rules(card: Card, # a card read with `read_card`
+                     p: Path,    # its file, for messages
+                    ):
+    "The rules every card keeps whatever its task: tuning names its models and suits the split, merges are final, monitoring can work, the split's columns are named."
     if (t := card.tuning) is not None:
         if unknown := sorted((set(t.grids) | set(t.select)) - set(card.models)):
             raise ConfigError(f"Card {p}: `tuning` names model kinds {', '.join(unknown)} that are not in `models` ({', '.join(card.models)}).")
-        if t.select and card.task != 'binary':
-            raise ConfigError(f"Card {p}: `tuning.select` (feature selection) is available for binary cards; remove it from this {card.task} card and keep `tuning.grids`.")
         if card.split.method == 'group' and (perm := sorted(k for k, v in t.select.items() if v == 'permutation')):
             raise ConfigError(f"Card {p}: `tuning.select` asks for permutation selection for {', '.join(perm)}, but the card splits by whole "
                               f"`{card.split.group_column}` groups, and permutation selection's inner split sees rows, not groups: it would put "
@@ -255,20 +241,18 @@ def _check_task(card: Card, p: Path):
         if card.split.method == 'time' and 'repeats' in t.model_fields_set and t.repeats > 1:
             raise ConfigError(f"Card {p}: `tuning.repeats` is {t.repeats}, but a time split is tuned on forward-chaining folds, which can be chained "
                               "only one way; remove `tuning.repeats` or set it to 1.")
-    if card.task == 'multiclass' and card.data.positive is not None:
-        raise ConfigError(f"Card {p}: `data.positive` belongs to a binary card; a multiclass target has no single positive class "
-                          f"(every level of `{card.data.target}` is a class, scored one-vs-rest). Remove `data.positive`, or make the card binary.")
-    if card.task == 'count' and card.data.positive is not None:
-        raise ConfigError(f"Card {p}: `data.positive` belongs to a binary card; a count card's target is a number of events. Remove it.")
-    if card.task != 'multiclass' and card.data.merge:
-        raise ConfigError(f"Card {p}: `data.merge` pools levels of a multiclass target; this card's task is {card.task}. Remove it.")
     if bad := sorted(k for k, v in card.data.merge.items() if v in card.data.merge):
         raise ConfigError(f"Card {p}: `data.merge` pools {', '.join(map(repr, bad))} into levels that are themselves merged away; "
                           "name the final level directly, e.g. {rare: common}.")
+    _check_monitoring(card, p)
+    if card.split.method == 'time' and card.split.time_column is None:
+        raise ConfigError(f"Card {p}: `split.time_column` is required when `split.method` is `time`.")
+    if card.split.method == 'group' and card.split.group_column is None:
+        raise ConfigError(f"Card {p}: `split.group_column` is required when `split.method` is `group`.")
 
-def load_card(card: str|Path, # a card name (`caravan`) or a path to its YAML file
+def read_card(card: str|Path, # a card name (`caravan`) or a path to its YAML file
              ) -> Card:
-    "Read and validate a problem card; raise `ConfigError` naming every wrong key."
+    "Read a problem card and check its structure (every key, type and range); `ConfigError` naming every wrong key. `load_card` (Task registry) checks the rest."
     p = card_path(card)
     if not p.exists():
         known = sorted(f.stem for f in paths().experiments.glob('*.yaml'))
@@ -276,19 +260,10 @@ def load_card(card: str|Path, # a card name (`caravan`) or a path to its YAML fi
     try: raw = yaml.safe_load(p.read_text(encoding='utf-8'))
     except yaml.YAMLError as e: raise ConfigError(f"Card {p} is not valid YAML: {e}") from e
     if not isinstance(raw, dict): raise ConfigError(f"Card {p} must be a YAML mapping of keys (name, task, data, ...); got {type(raw).__name__}.")
-    try: card = Card.model_validate(raw)
+    try: return Card.model_validate(raw)
     except ValidationError as e:
         problems = [_card_problem(err) for err in e.errors()]
         raise ConfigError(f"Card {p} is not valid ({len(problems)} problem{'s' if len(problems) > 1 else ''}): " + '; '.join(problems) + '.') from e
-    if card.task == 'binary' and card.data.positive is None:
-        raise ConfigError(f"Card {p}: `data.positive` is required for a binary task: name the target's positive class (e.g. \"Yes\").")
-    _check_task(card, p)
-    _check_monitoring(card, p)
-    if card.split.method == 'time' and card.split.time_column is None:
-        raise ConfigError(f"Card {p}: `split.time_column` is required when `split.method` is `time`.")
-    if card.split.method == 'group' and card.split.group_column is None:
-        raise ConfigError(f"Card {p}: `split.group_column` is required when `split.method` is `group`.")
-    return card
 
 # %% ../../nbs/01_core.config.ipynb #c866c3ee
 def show_figures_inline(dpi: int=110, # resolution of the PNG shown in notebooks and reports

@@ -43,7 +43,7 @@ def multiclass_target(y: pd.Series,          # the target column as loaded
 # %% ../../nbs/14_data.prepare.ipynb #4bd21a2c
 def card_data(card, # a `modelbook.core.config.Card`
              ) -> pd.DataFrame:
-    "Load a card's data set, enforce its data contract and privacy policy, and check the card's columns against it."
+    "Load a card's data set, enforce its data contract and privacy policy, and check the card's columns against it (its task prepares the target: `card_frame`)."
     sheet, contract = datasheet(card.data.dataset), load_contract(card.data.contract or card.data.dataset)
     df = validate(read_dataset(card.data.dataset), contract, where=str(sheet.path))
     policy = check_policy(pii_scan(df), {c: e.model_dump() for c, e in card.privacy.items()})
@@ -54,16 +54,6 @@ def card_data(card, # a `modelbook.core.config.Card`
         if missing := [c for c in cols if c not in df.columns]:
             raise DataError(f"Card `{card.name}`: `{key}` names {', '.join(f'`{c}`' for c in missing)}, not a column of data set `{card.data.dataset}` "
                             f"(columns: {', '.join(df.columns[:8])}, ...). Fix the card.")
-    y = df[card.data.target]
-    if card.task == 'binary' and (pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)):
-        # a 0/1 (or True/False) target: the card names its positive class as text ("1"), so compare labels as text
-        y = df[card.data.target] = y.astype(str)
-    if card.task == 'binary':
-        levels = list(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype) else sorted(y.dropna().unique().tolist())
-        if card.data.positive not in levels or len(levels) != 2:
-            raise DataError(f"Card `{card.name}`: a binary target needs exactly two classes including `data.positive` = {card.data.positive!r}; "
-                            f"column `{card.data.target}` has {levels}.")
-    if card.task == 'multiclass': df[card.data.target] = multiclass_target(y, contract['columns'].get(card.data.target, {}), merge=card.data.merge, card=card.name)
     return df
 
 # %% ../../nbs/14_data.prepare.ipynb #cff62984

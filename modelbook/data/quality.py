@@ -357,32 +357,32 @@ def _determines(x: pd.Series, t: np.ndarray, n_t: int, *, min_levels: int) -> tu
 
 # %% ../../nbs/13_data.quality.ipynb #e916a8b5
 def _target_kind(y: pd.Series, positive) -> tuple[str, np.ndarray, object]:
-    "('binary', 0/1 labels, positive), ('count', float values, None) or ('multiclass', class labels, None)."
+    "What the screen scores against: ('two-class', 0/1 labels, positive), ('numeric', float values, None) or ('classes', class labels, None)."
     if y.nunique() == 2:
         pos = _positive(y, positive)
-        return 'binary', (y == pos).to_numpy(dtype=bool).astype(int), pos
-    if _is_numeric(y): return 'count', y.to_numpy(dtype='float64'), None
-    if positive is None and y.nunique() > 2: return 'multiclass', y.to_numpy(dtype=object), None
+        return 'two-class', (y == pos).to_numpy(dtype=bool).astype(int), pos
+    if _is_numeric(y): return 'numeric', y.to_numpy(dtype='float64'), None
+    if positive is None and y.nunique() > 2: return 'classes', y.to_numpy(dtype=object), None
     raise DataError(f"target_leakage_screen needs a binary or numeric target; `{y.name}` has {y.nunique()} levels of dtype {y.dtype}. "
                     "Remedy: screen one class against the rest (df[target] == level).")
 
 def _feature_scores(df: pd.DataFrame, features: list, y: np.ndarray, kind: str, *, min_levels: int) -> pd.DataFrame:
     "Per feature: how it is scored, its single-feature score, its level count, and whether it determines the target."
     num = [c for c in features if _is_numeric(df[c])]; cat = [c for c in features if c not in num]
-    score_fn = _auc_columns if kind == 'binary' else _spearman_columns
+    score_fn = _auc_columns if kind == 'two-class' else _spearman_columns
     scores = dict(zip(num, score_fn(df[num].to_numpy(dtype='float64', na_value=np.nan), y))) if num else {}
     for c in cat: scores[c] = score_fn(_oof_level_means(df[c], y.astype(float))[:, None], y)[0]
     t, n_t = pd.factorize(y)[0], len(np.unique(y))
     det = {c: _determines(df[c], t, n_t, min_levels=min_levels) for c in features}
-    metric = 'ROC AUC' if kind == 'binary' else '|Spearman|'
+    metric = 'ROC AUC' if kind == 'two-class' else '|Spearman|'
     rows = [dict(feature=c, kind='numeric' if c in num else 'categorical', method=metric + ('' if c in num else ' of out-of-fold level mean'),
-                 score=max(scores[c], 1 - scores[c]) if kind == 'binary' else abs(scores[c]),
+                 score=max(scores[c], 1 - scores[c]) if kind == 'two-class' else abs(scores[c]),
                  n_levels=det[c][1], determines_target=det[c][0]) for c in features]
     return pd.DataFrame(rows).sort_values('score', ascending=False, kind='stable').reset_index(drop=True)
 
 def _ovr_scores(df: pd.DataFrame, features: list, y: np.ndarray, *, min_levels: int) -> pd.DataFrame:
     "Per feature, its largest one-vs-rest score over the classes of a multiclass target (a leak usually gives one class away)."
-    parts = [_feature_scores(df, features, (y == c).astype(int), 'binary', min_levels=min_levels) for c in pd.unique(y)]
+    parts = [_feature_scores(df, features, (y == c).astype(int), 'two-class', min_levels=min_levels) for c in pd.unique(y)]
     d = pd.concat(parts).sort_values('score', ascending=False, kind='stable').drop_duplicates('feature')
     return d.assign(method=d['method'].str.replace('ROC AUC', 'one-vs-rest ROC AUC (largest over classes)')).reset_index(drop=True)
 
@@ -413,9 +413,9 @@ def target_leakage_screen(df: pd.DataFrame,         # training rows (features an
         raise DataError(f"target_leakage_screen: {_names(missing)} not in the frame; its columns start {_names(df.columns, 8)}.")
     d = df[df[target].notna()]
     kind, y, _ = _target_kind(d[target], positive)
-    details = _ovr_scores(d, features, y, min_levels=min_levels) if kind == 'multiclass' else _feature_scores(d, features, y, kind, min_levels=min_levels)
+    details = _ovr_scores(d, features, y, min_levels=min_levels) if kind == 'classes' else _feature_scores(d, features, y, kind, min_levels=min_levels)
     details['flagged'] = (details.score > threshold) | details.determines_target
-    metric = {'binary': 'ROC AUC', 'multiclass': 'one-vs-rest ROC AUC'}.get(kind, '|Spearman|')
+    metric = {'two-class': 'ROC AUC', 'classes': 'one-vs-rest ROC AUC'}.get(kind, '|Spearman|')
     return GuardResult('target_leakage', not details.flagged.any(), 'fail', _leak_message(details, target, metric, threshold), details)
 
 # %% ../../nbs/13_data.quality.ipynb #e2af5f8f

@@ -13,7 +13,8 @@ from typing import Callable, Iterator
 import numpy as np, pandas as pd
 import pyarrow as pa, pyarrow.parquet as pq
 from ..data.load import conform
-from .service import output_columns
+from ..tasks.registry import get_task
+from ..tasks.base import Task
 from ..core.errors import ModelbookError, ConfigError, DataError, ModelError, ServiceError
 
 # %% auto #0
@@ -36,24 +37,26 @@ _RESERVED = ('row', 'probability', 'predicted_class', 'expected_count', 'model_n
 class _Scorer:
     "What scoring needs from a registered model; small, and picklable for Dask workers."
     model: object; contract: dict; threshold: float|None; action: str|None; name: str; version: str; run_id: str
-    task: str = 'binary'; classes: tuple = ()   # multiclass: the classes in the order of predict_proba's columns
+    task: str = 'binary'; classes: tuple = ()   # a registered task; the classes in the order of predict_proba's columns
+
+    @property
+    def kind(self) -> Task: return get_task(self.task)
 
     @classmethod
     def of(cls, registered) -> _Scorer:
         "The scorer of a `modelbook.lifecycle.registry.RegisteredModel`, its serving bundle checked."
         b = registered.bundle
-        task = (b.get('serving') or {}).get('task', 'binary')
-        if not b.get('contract') or not b.get('serving') or (task == 'binary' and 'threshold' not in b['serving']):
+        task = (b.get('serving') or {}).get('task', 'binary')   # a binary model's serving.json (0.1's too) names no task
+        try: threshold, action = get_task(task).decision_of(b['serving']) if b.get('contract') and b.get('serving') else (None, KeyError)
+        except KeyError: action = KeyError
+        if action is KeyError:
             raise ModelError(f"Model `{registered.name}` v{registered.version} has no serving bundle (contract and serving threshold); "
                              f"its bundle holds {sorted(b) or 'nothing'}. Register models with `modelbook run` (log_candidate).")
-        if task != 'binary':
-            return cls(registered.model, b['contract'], None, None, registered.name, str(registered.version), registered.run_id, task,
-                       tuple(b['serving'].get('classes', ())))
-        action = b['serving'].get('action', 'decision')
-        if not (isinstance(action, str) and action.isidentifier()) or action in _RESERVED:
+        if action is not None and (not (isinstance(action, str) and action.isidentifier()) or action in _RESERVED):
             raise ConfigError(f"Model `{registered.name}` v{registered.version}: the serving action names the decision column and must be "
                               f"an identifier other than {', '.join(_RESERVED)}; got {action!r}. Fix `decision.action` in the card.")
-        return cls(registered.model, b['contract'], float(b['serving']['threshold']), action, registered.name, str(registered.version), registered.run_id)
+        return cls(registered.model, b['contract'], threshold, action, registered.name, str(registered.version), registered.run_id, task,
+                   tuple(b['serving'].get('classes', ())))
 
 # %% ../../nbs/62_deploy.score.ipynb #50aa5778
 def _numeric_levels(levels: list) -> bool: return all(isinstance(l, (int, float)) and not isinstance(l, bool) for l in levels)
@@ -159,15 +162,13 @@ def _chunks(path: Path, fmt: str, columns: list[str], chunk_rows: int,
 
 # %% ../../nbs/62_deploy.score.ipynb #7f480522
 def _score_chunk(scorer: _Scorer, df: pd.DataFrame, ids: list[str], *, first_row: int, where: str, csv: bool) -> pd.DataFrame:
-    "One chunk's output: key columns, the task's output columns (see `serve.output_columns`), model name and version."
-    X = _conform_chunk(df, scorer.contract, where=where, first_row=first_row, csv=csv)
-    if scorer.task == 'count': p = scorer.model.predict(X) if len(X) else np.empty(0)
-    elif scorer.task == 'multiclass': p = scorer.model.predict_proba(X) if len(X) else np.empty((0, len(scorer.classes)))
-    else: p = scorer.model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
+    "One chunk's output: key columns, the task's output columns (see `Task.output_columns`), model name and version."
+    X, task = _conform_chunk(df, scorer.contract, where=where, first_row=first_row, csv=csv), scorer.kind
+    p = task.scores(scorer.model, X) if len(X) else task.score(np.empty(task.output_shape(0, scorer.classes)))
     if ids: out = df[ids].reset_index(drop=True).astype({c: 'str' for c in ids if isinstance(df[c].dtype, pd.StringDtype)})   # one text type on every path
     else: out = pd.DataFrame({'row': np.arange(first_row, first_row + len(df), dtype='int64')})
-    cols = output_columns(scorer.task, np.asarray(p, dtype='float64'), classes=scorer.classes, threshold=scorer.threshold, action=scorer.action)
-    if scorer.task == 'multiclass': cols['predicted_class'] = pd.Series(cols['predicted_class'], out.index, dtype='str')
+    cols = task.output_columns(np.asarray(p, dtype='float64'), classes=scorer.classes, threshold=scorer.threshold, action=scorer.action or 'decision')
+    cols = {k: pd.Series(v, out.index, dtype='str') if getattr(v, 'dtype', None) == object else v for k, v in cols.items()}   # class names as text
     return out.assign(**cols, model_name=pd.Series(scorer.name, out.index, dtype='str'),
                       model_version=pd.Series(scorer.version, out.index, dtype='str'))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, ipaddress, json, logging, os, secrets, socket, threading, time, urllib.error, urllib.request, uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Callable, Iterator, Literal
+from typing import Annotated, Callable, Iterator
 import numpy as np, pandas as pd
 import orjson
 import uvicorn
@@ -24,20 +24,19 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from typing_extensions import TypedDict
 from pydantic.json_schema import models_json_schema
 from .. import __version__
-from ..core.errors import ModelbookError, ConfigError, ModelError, ServiceError, RegistryError
+from ..core.errors import ModelbookError, ConfigError, ServiceError, RegistryError
 from ..models.compiled import compile_model
+from ..tasks.registry import get_task
+from ..tasks.base import Task
 
 # %% auto #0
-__all__ = ['SERVED_TASKS', 'ServedModel', 'running_server', 'output_columns', 'create_app', 'serve', 'served_from_registry',
-           'registry_loader']
+__all__ = ['ServedModel', 'running_server', 'create_app', 'serve', 'served_from_registry', 'registry_loader']
 
 # %% ../../nbs/61_deploy.service.ipynb #5d41ba3e
 from ..data.predlog import PredictionLog
 from .schema import COLUMNAR_BODY, columnar_plan, field_type, records_frame, parse_planned, columnar_schema, request_model
 
 # %% ../../nbs/61_deploy.service.ipynb #5328d6bc
-SERVED_TASKS = ('binary', 'multiclass', 'count')
-
 @dataclass
 class ServedModel:
     "A fitted model together with its input contract, decision threshold (binary) and metadata: everything the service needs."
@@ -47,33 +46,25 @@ class ServedModel:
     metadata: dict            # name, version, run_id, data_fingerprint, ... (returned by /metadata)
     decision_label: str = 'decision' # name of the decision in responses, e.g. 'mail' (binary)
     compiled: object = None   # the same model compiled to arrays (`modelbook.models.compiled.compile_model`), used for scoring when set
-    task: str = 'binary'      # 'binary': probability and decision; 'multiclass': a probability per class and the class; 'count': expected count
+    task: str = 'binary'      # a registered task: what the model is asked and what the answers hold (binary: probability and decision)
 
     def __post_init__(self):
-        if self.task not in SERVED_TASKS: raise ConfigError(f"ServedModel.task must be one of {', '.join(SERVED_TASKS)}; got {self.task!r}.")
-        need = 'predict' if self.task == 'count' else 'predict_proba'
-        if not callable(getattr(self.model, need, None)):
-            raise ModelError(f"ServedModel needs a model with {need}; got a {type(self.model).__name__}. A {self.task} model is scored by its "
-                             f"{need}: serve a fitted " + ('regressor' if self.task == 'count' else 'classifier') + " or pipeline.")
-        if self.task == 'binary':
-            if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) or not 0 <= self.threshold <= 1:
-                raise ConfigError(f"ServedModel.threshold must be a probability in [0, 1]; got {self.threshold!r}. Take it from the model card.")
-            if not (isinstance(self.decision_label, str) and self.decision_label.isidentifier()) or self.decision_label == 'probability':
-                raise ConfigError(f"ServedModel.decision_label must be an identifier other than 'probability' (it becomes a key "
-                                  f"of each prediction); got {self.decision_label!r}. Use a verb such as 'mail'.")
-        elif self.threshold is not None:
-            raise ConfigError(f"ServedModel.threshold is the decision threshold of a binary model; a {self.task} model has none. Pass threshold=None.")
-        if self.task == 'multiclass' and len(getattr(self.model, 'classes_', ())) < 3:
-            raise ModelError(f"A multiclass ServedModel needs a fitted classifier with at least three `classes_`; got {list(getattr(self.model, 'classes_', []))}. "
-                             "Serve a two-class model with task='binary'.")
+        task = get_task(self.task, where='ServedModel.task')
+        task.check_model(self.model)                              # answers the way the task asks (predict_proba, or predict)
+        task.check_decision(self.threshold, self.decision_label)  # a binary model's threshold and action; none for the others
         if not isinstance(self.metadata, dict):
             raise ConfigError(f"ServedModel.metadata must be a dict; got {type(self.metadata).__name__}.")
         request_model(self.columns)   # refuse a contract the service could not enforce, now rather than at the first request
 
     @property
     def classes(self) -> list[str]:
-        "The classes of a multiclass model, as strings, in the order of its probabilities (empty for other tasks)."
-        return [str(c) for c in self.model.classes_] if self.task == 'multiclass' else []
+        "The model's classes, as strings, in the order of its probabilities (empty for a model that predicts a quantity)."
+        return [str(c) for c in getattr(self.model, 'classes_', [])]
+
+    @property
+    def kind(self) -> Task:
+        "The served model's task."
+        return get_task(self.task)
 
 # %% ../../nbs/61_deploy.service.ipynb #a361eb90
 def _config(app, *, host: str, port: int, log_level: str) -> uvicorn.Config:
@@ -151,16 +142,8 @@ def _predict_request(columns: dict, max_records: int) -> type[BaseModel]:
     return _REQUESTS[key]
 
 def _prediction_model(served: ServedModel) -> type[BaseModel]:
-    "The model of one prediction, by task (documentation only: answers are built directly)."
-    prob = Annotated[float, Field(ge=0, le=1)]
-    if served.task == 'count':
-        return create_model('Prediction', expected_count=(Annotated[float, Field(ge=0, description='the expected count (mean of the predicted distribution)')], ...))
-    if served.task == 'multiclass':
-        cls = Literal[tuple(served.classes)]
-        return create_model('Prediction', probabilities=(Annotated[dict[cls, prob], Field(description='probability of each class; they sum to 1')], ...),
-                            predicted_class=(Annotated[cls, Field(description='the most probable class')], ...))
-    return create_model('Prediction', probability=(Annotated[float, Field(ge=0, le=1, description='probability of the positive class')], ...),
-                        **{served.decision_label: (Annotated[bool, Field(description=f'probability >= {served.threshold}')], ...)})
+    "The model of one prediction, as the task answers (documentation only: answers are built directly)."
+    return create_model('Prediction', **served.kind.answer_fields(classes=served.classes, threshold=served.threshold, label=served.decision_label))
 
 def _predict_response(served: ServedModel) -> type[BaseModel]:
     "The model of a /predict answer (documentation only: answers are built directly)."
@@ -216,41 +199,22 @@ def _ref(served: ServedModel) -> dict:
     return jsonable_encoder({'name': served.metadata.get('name'), 'version': served.metadata.get('version')})
 
 # %% ../../nbs/61_deploy.service.ipynb #5f47695b
-def output_columns(task: str,        # 'binary', 'multiclass' or 'count'
-                   out: np.ndarray,  # binary: P(positive) (n,); multiclass: probabilities (n, K); count: expected counts (n,)
-                   *, classes=(),    # multiclass: the classes, in the order of the columns of `out`
-                   threshold: float|None=None, action: str='decision', # binary: the decision and its name
-                  ) -> dict:
-    "The output columns of scored rows, as the prediction log and batch scoring write them: binary `probability` and the decision; multiclass `predicted_class`, its `probability` and `probability_<class>` per class; count `expected_count`."
-    if task == 'count': return {'expected_count': out}
-    if task == 'multiclass':
-        out = out.reshape(-1, len(classes))
-        return {'predicted_class': np.asarray(classes, dtype=object)[out.argmax(1)] if len(out) else np.empty(0, dtype=object),
-                'probability': out.max(1, initial=0.0), **{f"probability_{c}": out[:, k] for k, c in enumerate(classes)}}
-    return {'probability': out, action: out >= threshold}
-
 def _model_output(served: ServedModel, X: pd.DataFrame) -> np.ndarray:
-    "P(positive class), the class probabilities or the expected count of each row of X; HTTP 500 naming the model if it fails or answers nonsense."
-    what = 'predict' if served.task == 'count' else 'predict_proba'
+    "The task's scores of each row of X (P(positive class), the class probabilities, the expected count); HTTP 500 naming the model if it fails or answers nonsense."
+    task, what = served.kind, served.kind.predict_method
     try: out = np.asarray(getattr(served.model, what)(X), dtype=float)
     except Exception as e:
         _log.exception("%s failed for model %s", what, _ref(served))
         raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); see the service log.") from e
-    shape = {'binary': (len(X), 2), 'multiclass': (len(X), len(served.classes)), 'count': (len(X),)}[served.task]
-    if out.shape != shape or not (np.isfinite(out).all() and (out >= 0).all() and (served.task == 'count' or (out <= 1).all())):
-        raise HTTPException(500, detail=f"Model {_ref(served)} returned {what} of shape {out.shape} for {len(X)} records; expected {shape} "
-                                        + ("finite counts >= 0." if served.task == 'count' else "probabilities in [0, 1]."))
-    return out[:, 1] if served.task == 'binary' else out
+    if problem := task.output_problem(out, len(X), served.classes): raise HTTPException(500, detail=f"Model {_ref(served)} {problem}.")
+    return task.score(out)
 
 def _scores(served: ServedModel, features: list[dict]|dict) -> np.ndarray:
-    "The model's output per validated record (see `_model_output`), from records or columns: through the compiled model when there is one, else the pipeline on a frame."
+    "The model's scores per validated record (see `_model_output`), from records or columns: through the compiled model when there is one, else the pipeline on a frame."
     if served.compiled is None: return _model_output(served, records_frame(features, served.columns))
-    try:
-        if served.task == 'count': return served.compiled.predict(features)
-        P = served.compiled.predict_proba(features)
-        return P[:, 1] if served.task == 'binary' else P
+    try: return served.kind.scores(served.compiled, features)
     except Exception as e:
-        _log.exception("compiled predict_proba failed for model %s", _ref(served))
+        _log.exception("compiled %s failed for model %s", served.kind.predict_method, _ref(served))
         raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); see the service log.") from e
 
 def _predict(get_model: Callable[[], ServedModel], body: bytes, max_records: int, log=None) -> dict:
@@ -258,17 +222,13 @@ def _predict(get_model: Callable[[], ServedModel], body: bytes, max_records: int
     served = _current(get_model)
     rows = (_validate_columns if COLUMNAR_BODY.match(body) else _validate)(served, body, max_records)
     out, request_id = _scores(served, rows), uuid.uuid4().hex
-    if log is not None: log.append(rows, output_columns(served.task, out, classes=served.classes, threshold=served.threshold), model=_ref(served), request_id=request_id)
+    if log is not None:
+        log.append(rows, served.kind.output_columns(out, classes=served.classes, threshold=served.threshold), model=_ref(served), request_id=request_id)
     return {'request_id': request_id, 'predictions': _answers(served, out), 'model': _ref(served)}
 
 def _answers(served: ServedModel, out: np.ndarray) -> list[dict]:
-    "One JSON-able prediction per record, by task."
-    if served.task == 'count': return [{'expected_count': x} for x in out.tolist()]
-    if served.task == 'multiclass':
-        cls = served.classes
-        return [{'probabilities': dict(zip(cls, row)), 'predicted_class': cls[k]} for row, k in zip(out.tolist(), out.argmax(1).tolist())]
-    label, t = served.decision_label, served.threshold
-    return [{'probability': x, label: x >= t} for x in out.tolist()]
+    "One JSON-able prediction per record, as the task answers."
+    return served.kind.answers(out, classes=served.classes, threshold=served.threshold, label=served.decision_label)
 
 # %% ../../nbs/61_deploy.service.ipynb #009d7585
 def _openapi(app: FastAPI, get_model: Callable[[], ServedModel], max_records: int) -> dict:
@@ -287,9 +247,7 @@ def _openapi(app: FastAPI, get_model: Callable[[], ServedModel], max_records: in
     op['responses'] = {'200': {'description': 'One prediction per record, in order', 'content': ref('PredictResponse')},
                        '413': {'description': f'More than {max_records} records'}, '422': {'description': 'Validation Error', 'content': ref('HTTPValidationError')},
                        '503': {'description': 'No model loaded'}}
-    what = {'binary': f"`probability` is the positive class's probability; `{served.decision_label}` is true when `probability` >= {served.threshold}.",
-            'multiclass': f"`probabilities` gives each class's probability ({', '.join(served.classes)}); `predicted_class` is the most probable one.",
-            'count': "`expected_count` is the expected count for the record."}[served.task]
+    what = served.kind.answer_words(classes=served.classes, threshold=served.threshold, label=served.decision_label)
     op['description'] = (f"Scores records with model `{served.metadata.get('name')}` version {served.metadata.get('version')} ({served.task}). " + what +
                          " Send `{\"records\": [{column: value, ...}, ...]}`, or for large batches the columnar `{\"columns\": [...], \"data\": [[...], ...]}` "
                          "with the model's columns in the order of `PredictColumnsRequest`; the answers are the same.")
@@ -379,9 +337,10 @@ def served_from_registry(registered) -> ServedModel:
     except ModelbookError as e:
         compiled = None
         _log.warning("serving %s v%s through its pipeline (not compiled): %s", registered.name, registered.version, e)
-    task = s.get('task', 'binary')
-    return ServedModel(model=registered.model, columns=columns, threshold=float(s['threshold']) if task == 'binary' else None,
-                       metadata=registered.metadata, decision_label=s.get('action', 'decision'), compiled=compiled, task=task)
+    task = s.get('task', 'binary')   # a binary model's serving.json (0.1's too) names no task
+    threshold, action = get_task(task).decision_of(s)
+    return ServedModel(model=registered.model, columns=columns, threshold=threshold, metadata=registered.metadata,
+                       decision_label=action or 'decision', compiled=compiled, task=task)
 
 def registry_loader(name: str,                 # registered model name (the card's name)
                     *, alias: str='champion',   # the alias to serve

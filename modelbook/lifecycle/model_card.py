@@ -17,7 +17,7 @@ from ..data.load import datasheet
 from ..core.errors import DataError
 from ..evaluate.binary import WORDS, BINARY_BETTER, binary_metric_specs
 from ..evaluate.base import _fmt, _level, _pct
-from ..models.estimators import MODEL_KINDS
+from ..models.kinds import MODEL_KINDS
 from .registry import client, load_registered, promotion_gate
 
 # %% auto #0
@@ -401,7 +401,7 @@ def _details(reg, run, kind: str, registered: str) -> list:
     pkgs = ', '.join(f"{k.removeprefix('pkg.')} {v}" for k, v in sorted(t.items()) if k.startswith('pkg.') and v not in ('None', ''))
     lock = t.get('env.lock_sha256')
     return [('Model', f"`{reg.name}` version {reg.version}, registered {registered}"),
-            ('Kind', f"`{kind}`: {_esc(MODEL_KINDS.get(kind, 'not a modelbook model kind'))}"),
+            ('Kind', f"`{kind}`: {_esc(MODEL_KINDS[kind].description if kind in MODEL_KINDS else 'not a modelbook model kind')}"),
             ('Trained', f"{_ts(run.info.start_time)} by `{t.get('user') or t.get('mlflow.user') or run.info.user_id or 'unknown'}`, MLflow run `{reg.run_id}`"),
             ('Code version', code),
             ('Environment', f"Python {t.get('env.python', '?')} on {_esc(t.get('env.platform', '?'))}; {pkgs}"),

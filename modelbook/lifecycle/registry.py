@@ -13,9 +13,9 @@ from ..core.lineage import file_sha256, code_version
 from ..core.errors import RegistryError, ArtifactIntegrityError
 import numpy as np
 from ..data.load import fingerprint
-from ..evaluate.count import paired_deviance_test
-from ..evaluate.compare import delong_test, mcnemar_classes
-from ..models.estimators import TRUSTED_TYPES
+from ..models.kinds import trusted_types
+from ..tasks.registry import get_task
+from ..tasks.base import Task
 
 # %% auto #0
 __all__ = ['SQLITE_BUSY_TIMEOUT_MS', 'prepare_sqlite_store', 'client', 'experiment_id', 'manifest', 'verify_manifest',
@@ -221,36 +221,10 @@ class Gate:
         rows = ''.join(f"<tr><td>{c}</td><td>{'pass' if ok else '<b>fail</b>'}</td><td>{d}</td></tr>" for c, ok, d in self.checks)
         return f"<table><caption>Promotion gate for {self.name} v{self.version}: {'PASSED' if self.passed else 'FAILED'}</caption>{rows}</table>"
 
-def _beats_count_champion(new_h: dict, old_h: dict, old_version, alpha: float, block: int) -> tuple[bool, str]:
-    "Count models: lower mean Poisson deviance than the champion on the same rows, by the paired block-bootstrap test."
-    t = paired_deviance_test(np.array(new_h['y']), np.array(old_h['p']), np.array(new_h['p']), block=block, alpha=alpha)
-    verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
-    return verb == 'beats', (f"{verb} champion v{old_version}: mean Poisson deviance lower by {t.estimate:+.3g} (95% CI {t.ci_low:+.3g} to "
-                             f"{t.ci_high:+.3g}), {t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
-
-def _shared_groups(new_h: dict, old_h: dict) -> list|None:
-    "The held-out rows' groups (e.g. days) when both versions recorded the same ones: the paired tests then count groups, not rows."
-    return new_h.get('groups') if new_h.get('groups') == old_h.get('groups') else None
-
-def _beats_binary_champion(new_h: dict, old_h: dict, old_version, alpha: float) -> tuple[bool, str]:
-    "Binary models: a higher ROC AUC than the champion on the same rows, by DeLong's test (clustered when the held-out rows come in groups)."
-    t = delong_test(np.array(new_h['y']), np.array(new_h['p']), np.array(old_h['p']), alpha=alpha, groups=_shared_groups(new_h, old_h))
-    verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
-    return verb == 'beats', (f"{verb} champion v{old_version}: ROC AUC difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), "
-                             f"{t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
-
-def _beats_multiclass_champion(new_h: dict, old_h: dict, old_version, alpha: float) -> tuple[bool, str]:
-    "Multiclass models: more correct decisions (the most probable class) than the champion on the same rows, by McNemar's test."
-    if new_h.get('classes') != old_h.get('classes'): return False, f"not comparable with champion v{old_version}: the classes differ"
-    pred = lambda h: np.asarray(h['classes'], dtype=object)[np.asarray(h['p']).argmax(1)]
-    t = mcnemar_classes(np.asarray(new_h['y'], dtype=object), pred(new_h), pred(old_h), alpha=alpha, groups=_shared_groups(new_h, old_h))
-    verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
-    return verb == 'beats', (f"{verb} champion v{old_version}: accuracy difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f}), "
-                             f"{t.name} p = {t.p_value:.3g} at alpha {alpha:g}")
-
 def _beats_champion(name: str, version: str, alpha: float,
-                    *, task: str='binary', block: int=1, # count cards: paired deviance test with the card's bootstrap block
+                    *, task: Task, block: int=1, # the card's task: its paired test (count cards: with the card's bootstrap block)
                    ) -> tuple[bool, str]:
+    "Whether `version` beats the champion on the same held-out rows, by the task's paired test, and the gate's sentence."
     old = champion_version(name)
     if old is None: return True, "no champion yet"
     if str(old.version) == str(version): return True, "it is the champion"
@@ -259,20 +233,7 @@ def _beats_champion(name: str, version: str, alpha: float,
         return False, f"not comparable with champion v{old.version}: held-out sets differ (or were not recorded)"
     if np.array_equal(np.asarray(new_h['p'], dtype=float), np.asarray(old_h['p'], dtype=float)):
         return False, f"does not beat champion v{old.version}: the same held-out predictions (the same model, trained again)"
-    if task == 'count': return _beats_count_champion(new_h, old_h, old.version, alpha, block)
-    if task == 'multiclass': return _beats_multiclass_champion(new_h, old_h, old.version, alpha)
-    return _beats_binary_champion(new_h, old_h, old.version, alpha)
-
-def _ece_check(tags: dict, max_ece: float) -> tuple[bool, str]:
-    ece = tags.get('metric.ece')
-    return ece is not None and float(ece) <= max_ece, (f"ECE {float(ece):.3f} (limit {max_ece:g})" if ece is not None else "no calibration error recorded")
-
-def _count_calibration(tags: dict, limit: float) -> tuple[bool, str]:
-    "Count models: calibration in the large, |log(predicted / observed total)| at most `limit`."
-    r = tags.get('metric.mean_ratio')
-    if r is None: return False, "no predicted / observed total recorded"
-    r = float(r); ok = r > 0 and abs(np.log(r)) <= limit
-    return ok, f"predicted / observed total {r:.3f}, |log ratio| {abs(np.log(r)) if r > 0 else float('inf'):.3f} (limit {limit:g})"
+    return task.beats(new_h, old_h, version=old.version, alpha=alpha, block=block)
 
 def promotion_gate(name: str,         # registered model name
                    version: str,      # the version to judge
@@ -281,9 +242,9 @@ def promotion_gate(name: str,         # registered model name
     mv = client().get_model_version(name, version)
     card = _bundle(name, version).get('card', {})
     rules = card.get('promotion', {}) or {}
-    alpha, max_ece, task = rules.get('alpha', 0.05), rules.get('max_ece', 0.05), card.get('task', 'binary')
+    alpha, task = rules.get('alpha', 0.05), get_task(card.get('task', 'binary'))
     checks = [('criterion', mv.tags.get('verdict') == 'pass', f"success criterion {mv.tags.get('verdict', 'unknown')}")]
-    checks.append(('calibration', *(_count_calibration(mv.tags, rules.get('max_abs_log_ratio', 0.1)) if task == 'count' else _ece_check(mv.tags, max_ece))))
+    checks.append(('calibration', *task.calibration_check(mv.tags, rules)))   # the task's rule: ECE, or predicted / observed total
     block = (card.get('evaluation') or {}).get('block', 1)
     checks.append(('beats champion', *_beats_champion(name, str(version), alpha, task=task, block=block)))
     return Gate(name, str(version), checks)
@@ -331,7 +292,7 @@ class RegisteredModel:
 def load_registered(name: str,                   # registered model name
                     *, alias: str|None='champion', # alias to resolve, or
                     version: str|None=None,         # an explicit version
-                    trusted: list[str]|None=None,   # skops trusted types; modelbook.models.estimators.TRUSTED_TYPES by default
+                    trusted: list[str]|None=None,   # skops trusted types; `modelbook.models.kinds.trusted_types()` by default
                    ) -> RegisteredModel:
     "Load a registered model version after verifying every file against its registration manifest."
     import skops.io as sio
@@ -343,7 +304,7 @@ def load_registered(name: str,                   # registered model name
     if 'modelbook.sha256' not in mv.tags: raise ArtifactIntegrityError(f"Model `{name}` v{mv.version} has no recorded file hashes; it was not registered by modelbook.")
     folder = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{mv.version}"))
     verify_manifest(folder, json.loads(mv.tags['modelbook.sha256']), what=f"model `{name}` v{mv.version}")
-    if trusted is None: trusted = TRUSTED_TYPES
+    if trusted is None: trusted = trusted_types()   # modelbook's, and those of every registered model kind
     model = sio.load(folder/'model.skops', trusted=list(trusted))
     bundle = {p.stem: json.loads(p.read_text()) if p.suffix == '.json' else p.read_text() for p in sorted((folder/'modelbook').glob('*'))}
     return RegisteredModel(name, str(mv.version), mv.run_id, model, bundle, dict(mv.tags))

@@ -5,24 +5,27 @@
 # %% ../../nbs/52_lifecycle.train.ipynb #030dad9a
 from __future__ import annotations
 import json, tempfile, time, numpy as np, pandas as pd
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
 from ..core.errors import ConfigError
-from ..data.prepare import row_hashes, card_data, split_data
+from ..data.prepare import row_hashes, split_data
 from ..core.lineage import environment, code_version
 from ..data.load import datasheet, fingerprint
 from .registry import Candidate
-from ..models.estimators import TRUSTED_TYPES, make_model
+from ..models.kinds import trusted_types
+from ..models.kinds import make_model
 from .tuning import card_plan, assess_card_selection, tune_card, with_selection
 from ..data.contract import load_contract, contract_columns
-from ..evaluate.count import evaluate_count, count_verdict
-from ..core.config import load_card
-from ..models.features import feature_columns, split_xy
-from ..evaluate.binary import evaluate_binary, verdict
+from ..models.features import feature_columns
 from ..data.profile import reference_profile
 from ..data.quality import run_guards, check_guards
-from ..evaluate.multiclass import evaluate_card
-from ..evaluate.calibration import ece_ci, optimal_share
+from ..tasks.registry import get_task, load_card, card_frame
+from sklearn.pipeline import Pipeline
+from ..core.config import Card
+from ..data.prepare import Split
+from ..evaluate.base import Verdict
+from ..tasks.base import Task
 
 # %% auto #0
 __all__ = ['run_record', 'predictions_frame', 'record_files', 'TrainedCandidate', 'oof_folds', 'oof_scores', 'train_candidate']
@@ -55,26 +58,29 @@ def record_files(trained,              # a `TrainedCandidate`
 # %% ../../nbs/52_lifecycle.train.ipynb #6ff722f4
 @dataclass
 class TrainedCandidate:
-    "A candidate model trained and evaluated for a problem card."
-    card: object            # the `Card`
-    kind: str               # model kind
+    "A candidate model trained and judged for a problem card; its task says what each part holds."
+    card: Card               # the problem card
+    kind: str                # model kind
     seed: int
-    model: object           # the fitted pipeline
-    split: object           # the `Split`
-    X_test: object
-    y_test: object
-    p_test: object          # held-out predictions: probability of the positive class (binary), of each class (multiclass, n x K) or expected count (count)
-    evaluation: object      # `Evaluation` (binary) or `CountEvaluation` (count) with bootstrap CIs
-    verdict: object         # `evaluate.Verdict` against the card's success criterion
-    threshold: float|None   # score at or above which the decision is taken (top `share` of held-out scores); None for counts
-    contract: dict          # feature column -> spec (dtype, range, levels) from the data contract
-    profile: dict           # drift reference profile of the training features
+    model: Pipeline          # the fitted pipeline
+    split: Split             # the card's train/test split
+    X_test: pd.DataFrame     # the held-out rows' features
+    y_test: pd.Series        # their target, as the task encodes it (0/1, class labels, counts)
+    p_test: np.ndarray       # held-out predictions: P(positive) (binary), class probabilities (n x K, multiclass), expected counts (count)
+    evaluation: object       # the task's evaluation, every metric with its bootstrap interval
+    verdict: Verdict         # against the card's success criterion
+    threshold: float|None    # binary: the score at or above which the card's action is taken; None otherwise
+    contract: dict           # feature column -> spec (dtype, range, levels) from the data contract
+    profile: dict            # drift reference profile of the training features (and target)
     fit_seconds: float
-    guards: list = None     # `GuardResult`s of the integrity and leakage guards on this split
-    calibration: object = None  # binary: expected calibration error; count: predicted / observed total; each with its bootstrap CI
-    share_decision: object = None  # profit-maximising share chosen on out-of-fold training scores, judged on the test set
-    tuning: object = None          # `Tuning` of the card's grid for this kind, on folds that respect the card's split (None without one)
-    selection: object = None       # `SelectionAssessment` of the card's feature selection for this kind (None without one)
+    guards: list = field(default_factory=list)   # `GuardResult`s of the integrity and leakage guards on this split
+    calibration: object = None      # binary: ECE; multiclass: classwise ECE; count: predicted / observed total; each with its interval
+    share_decision: object = None   # binary: the profit-maximising share chosen on out-of-fold training scores, judged on the test set
+    tuning: object = None           # `Tuning` of the card's grid for this kind, on folds that respect the card's split (None without one)
+    selection: object = None        # `SelectionAssessment` of the card's feature selection for this kind (None without one)
+
+    @property
+    def task(self) -> Task: return get_task(self.card.task)
 
     @property
     def inference(self):
@@ -83,55 +89,36 @@ class TrainedCandidate:
         return m.inference_table() if hasattr(m, 'inference_table') else None
 
     def headline(self) -> str:
-        "The verdict in plain words, as Markdown for the top of a report."
-        c, v, ev = self.card, self.verdict, self.evaluation
+        "The verdict in plain words, then what the model decides or forecasts, as Markdown for the top of a report."
+        v = self.verdict
         mark = {'pass': 'meets the bar', 'fail': 'does not meet the bar', 'inconclusive': 'is inconclusive'}[v.status]
-        top = f"## Verdict: the `{self.kind}` model {mark} ({v.status.upper()})\n\n{v.sentence}\n\n"
-        if c.task == 'count':
-            return top + (f"*Forecast:* the expected {c.data.target} ({ev.unit}). *Held-out test set:* {ev.n:,} rows"
-                          + (f" after the training period (split on `{c.split.time_column}`)" if c.split.method == 'time' else '')
-                          + f", mean {ev.mean_observed:,.1f} observed and {ev.mean_predicted:,.1f} predicted.")
-        if c.task == 'multiclass':
-            return top + (f"*Decision:* name the most probable {c.data.target} of each row. *Held-out test set:* {ev.n:,} rows: "
-                          + ', '.join(f"{k} {n:,}" for k, n in zip(ev.classes, ev.counts)) + '.')
-        return top + (f"*Decision:* {c.decision.action} the {c.decision.share:.0%} of {c.decision.rows} with the highest scores. "
-                      f"*Held-out test set:* {ev.n:,} rows, {ev.n_positive:,} positive.")
+        return f"## Verdict: the `{self.kind}` model {mark} ({v.status.upper()})\n\n{v.sentence}\n\n" + self.task.headline(self.card, self.evaluation)
 
-    def _serving(self) -> dict:
-        "serving.json: how the service turns a prediction into an answer (a threshold only for a binary decision)."
+    def holdout(self) -> dict:
+        "holdout.json: the held-out rows' fingerprint, outcomes and predictions (as the task keeps them) and their groups, for paired tests later."
         c = self.card
-        if c.task == 'count':
-            return {'task': 'count', 'prediction': 'expected count', 'unit': c.evaluation.unit, 'target': c.data.target, 'features': list(self.contract)}
-        if c.task == 'multiclass':
-            return {'task': 'multiclass', 'prediction': 'class probabilities', 'classes': [str(k) for k in self.model.classes_], 'target': c.data.target,
-                    'features': list(self.contract)}
-        return {'threshold': self.threshold, 'action': c.decision.action, 'target': c.data.target, 'positive': c.data.positive, 'features': list(self.contract)}
+        groups = {'groups': [str(g) for g in self.split.test[c.split.group_column]]} if c.split.method == 'group' else {}   # for clustered paired tests
+        return {'test_fingerprint': fingerprint(self.split.test), **self.task.holdout(self.y_test, self.p_test, model=self.model), **groups}
 
-    def candidate(self, artifacts: list|None=None):
+    def candidate(self, artifacts: list|None=None) -> Candidate:
         "The `Candidate` to log with `modelbook.lifecycle.registry.log_candidate`."
-        c = self.card
-        count = c.task == 'count'
+        c, task, v = self.card, self.task, self.verdict
         params = {'card': c.name, 'task': c.task, 'model': self.kind, 'seed': self.seed, 'split_method': c.split.method, 'test_size': c.split.test_size,
                   'split_seed': c.split.seed, 'n_boot': self.evaluation.n_boot,
                   **({'tuned_params': json.dumps(self.tuning.chosen)} if self.tuning is not None else {}),
                   **({'l1_selection': 'kept' if self.selection.helps else 'dropped'} if self.selection is not None else {}),
-                  **({'block': self.evaluation.block} if count else {'decision_share': c.decision.share} if c.task == 'binary' else {})}
-        v = self.verdict
-        as_y = float if count else int   # p holds the predicted means of a count model, the probabilities of a binary one
-        groups = {'groups': [str(g) for g in self.split.test[c.split.group_column]]} if c.split.method == 'group' else {}   # for clustered paired tests
-        holdout = {'test_fingerprint': fingerprint(self.split.test), 'y': [as_y(v) for v in self.y_test], 'p': [float(v) for v in self.p_test], **groups} if c.task != 'multiclass' else \
-                  {'test_fingerprint': fingerprint(self.split.test), 'classes': [str(k) for k in self.model.classes_], 'y': [str(v) for v in self.y_test],
-                   'p': [[float(x) for x in row] for row in self.p_test], **groups}
-        bundle = {'contract.json': self.contract, 'profile.json': self.profile, 'card.json': c.model_dump(), 'holdout.json': holdout,
-                  'serving.json': self._serving(), 'metrics.json': self.evaluation.to_dict()}
+                  **task.run_params(c, self.evaluation)}
+        bundle = {'contract.json': self.contract, 'profile.json': self.profile, 'card.json': c.model_dump(), 'holdout.json': self.holdout(),
+                  'serving.json': task.serving(c, model=self.model, threshold=self.threshold, features=list(self.contract)),
+                  'metrics.json': self.evaluation.to_dict()}
         metrics = {k: v_ for k, v_ in self.evaluation.to_dict().items() if isinstance(v_, float)}
-        if not count: metrics.update(ece=self.calibration.estimate, ece_low=self.calibration.low, ece_high=self.calibration.high)
+        metrics.update(task.tracked_metrics(self.calibration))
         split = Path(tempfile.mkdtemp())/'split.json'; split.write_text(json.dumps(self.split.manifest()))
         artifacts = [*(artifacts or []), split, *record_files(self, split.parent)]
         return Candidate(c.name, self.kind, self.model, params, metrics,
                          {'status': v.status, 'sentence': v.sentence, 'metric': v.metric, 'estimate': v.estimate, 'low': v.low, 'high': v.high},
                          bundle, datasets={'train': (self.split.train, c.data.target), 'test': (self.split.test, c.data.target)},
-                         artifacts=artifacts, success_metric=c.success.metric, trusted_types=TRUSTED_TYPES)
+                         artifacts=artifacts, success_metric=c.success.metric, trusted_types=trusted_types(self.kind))
 
 # %% ../../nbs/52_lifecycle.train.ipynb #e3a1b7c2
 def oof_folds(card,           # the `Card`: its split decides the folds
@@ -140,8 +127,6 @@ def oof_folds(card,           # the `Card`: its split decides the folds
               seed: int=0, n_splits: int=5,
              ) -> list[tuple]:
     "(train, score) row positions for out-of-fold scores that respect the card's split: whole groups, forward in time, or stratified rows."
-    import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
     X0, plan = np.zeros((len(y), 1)), card_plan(card, groups, seed)   # the card's tuning folds; refuses a group split without its groups
     if card.split.method == 'group': return list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(X0, y, groups))
     if card.split.method == 'time': return list(TimeSeriesSplit(n_splits, gap=plan.cv.gap).split(X0))   # the gap the tuning folds keep
@@ -152,7 +137,6 @@ def oof_scores(build,          # () -> a fresh unfitted pipeline
                folds: list,    # from `oof_folds`
               ) -> tuple:
     "The rows that got an out-of-fold score (positions, ascending) and their positive-class probabilities."
-    import numpy as np
     idx, p = [], []
     for tr, te in folds:
         m = build().fit(X.iloc[tr], y.iloc[tr]); idx.append(te); p.append(m.predict_proba(X.iloc[te])[:, 1])
@@ -163,14 +147,6 @@ def oof_scores(build,          # () -> a fresh unfitted pipeline
 def _contract(card, features: list[str]) -> dict:
     cols = contract_columns(load_contract(card.data.contract or card.data.dataset))
     return {c: cols[c] for c in features}
-
-def _evaluate_count(card, model, X_te, y_te, y_tr, *, n_boot, seed) -> tuple:
-    "Predicted means on the held-out rows (in time order), their evaluation with block-bootstrap CIs, and the verdict."
-    mu, s, e = model.predict(X_te), card.success, card.evaluation
-    ev = evaluate_count(y_te.to_numpy(), mu, baseline=float(y_tr.mean()) if e.baseline == 'train_mean' else None, block=e.block,
-                        n_boot=n_boot or e.n_boot, alpha=s.alpha, seed=seed, unit=e.unit)
-    v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
-    return mu, ev, v
 
 def _tuned_builder(card, kind: str, cols: dict, X_tr, y_tr, seed: int, groups=None):
     "A builder of the final (unfitted) pipeline after the card's tuning: selection first (kept only if it helps), then the grid."
@@ -192,40 +168,26 @@ def train_candidate(card,                      # a `Card`, or the name of one
                     *, seed: int=0,            # random state of the model
                     n_boot: int|None=None,     # bootstrap replicates; the card's by default
                    ) -> TrainedCandidate:
-    "Fit and evaluate one candidate model for a problem card on its held-out split."
-    import numpy as np
+    "Fit one candidate model for a problem card on its training split and let the card's task judge it on the held-out split."
     card = load_card(card) if isinstance(card, (str, Path)) else card
     if kind not in card.models: raise ConfigError(f"Model `{kind}` is not a candidate of card `{card.name}`; its models are: {', '.join(card.models)}.")
-    df, sheet = card_data(card), datasheet(card.data.dataset)
+    task = get_task(card.task)
+    df, sheet = card_frame(card), datasheet(card.data.dataset)
     cols = feature_columns(df, target=card.data.target, nominal=card.data.categorical, exclude=card.data.exclude, columns=sheet.columns)
     features = cols['numeric'] + cols['categorical']
     split = split_data(df, card.split, target=card.data.target)
     guards = check_guards(run_guards(split.train, split.test, target=card.data.target, features=features, positive=card.data.positive,
                                      time_column=card.split.time_column, threshold=card.guards.leakage_threshold), fail_on=card.guards.fail_on)
-    X_tr, y_tr = split_xy(split.train, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
-    X_te, y_te = split_xy(split.test, target=card.data.target, positive=card.data.positive, features=features, multiclass=card.task == 'multiclass')
+    X_tr, y_tr = task.xy(split.train, card=card, features=features)
+    X_te, y_te = task.xy(split.test, card=card, features=features)
     groups, test_groups = ((split.train[card.split.group_column], split.test[card.split.group_column]) if card.split.method == 'group' else (None, None))
     build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed, groups)
     t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
     block = card.evaluation.block if card.split.method == 'time' else 1   # rows in time order come in clusters (hours of a day); shuffled rows do not
     profile = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric'], block=block, target=y_tr)   # labels too: target drift later
-    contract = _contract(card, features)
-    if card.task == 'count':
-        mu, ev, v = _evaluate_count(card, model, X_te, y_te, y_tr, n_boot=n_boot, seed=seed)
-        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, mu, ev, v, None, contract, profile, fit_s, guards, ev['mean_ratio'], tuning=tuning)
-    if card.task == 'multiclass':
-        P, ev, v, cal = evaluate_card(card, model, X_te, y_te, n_boot=n_boot, seed=seed, groups=test_groups)   # whole groups (days) resampled
-        return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, P, ev, v, None, contract, profile, fit_s, guards, cal, tuning=tuning)
-    p = model.predict_proba(X_te)[:, 1]
-    econ, share = card.economics, card.decision.share
-    ev = evaluate_binary(y_te.to_numpy(), p, share=share, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
-                         n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed, words=card.decision.words(), groups=test_groups)
-    v = verdict(ev, metric=card.success.metric, minimum=card.success.minimum, ci_lower_min=card.success.ci_lower_min)
-    threshold = float(np.sort(p)[::-1][max(int(np.ceil(share * len(p))) - 1, 0)])
-    ece = ece_ci(y_te.to_numpy(), p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed, groups=test_groups)
-    scored, p_oof = oof_scores(build, X_tr, y_tr, oof_folds(card, y_tr, groups=groups, seed=seed))   # folds that follow the card's split
-    share_decision = optimal_share(y_tr.to_numpy()[scored], p_oof, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
-                                   share=share, y_eval=y_te.to_numpy(), p_eval=p, n_boot=n_boot or card.evaluation.n_boot, alpha=card.success.alpha, seed=seed,
-                                   words=card.decision.words())
-    return TrainedCandidate(card, kind, seed, model, split, X_te, y_te, p, ev, v, threshold, contract, profile, fit_s, guards, ece, share_decision,
-                            tuning=tuning, selection=selection)
+    out_of_fold = lambda: oof_scores(build, X_tr, y_tr, oof_folds(card, y_tr, groups=groups, seed=seed))   # folds that follow the card's split
+    j = task.judge(card, model, X_te, y_te, y_train=y_tr, groups=test_groups, n_boot=n_boot, seed=seed, out_of_fold=out_of_fold)
+    return TrainedCandidate(card=card, kind=kind, seed=seed, model=model, split=split, X_test=X_te, y_test=y_te, p_test=j.predictions,
+                            evaluation=j.evaluation, verdict=j.verdict, threshold=j.threshold, contract=_contract(card, features), profile=profile,
+                            fit_seconds=fit_s, guards=guards, calibration=j.calibration, share_decision=j.share_decision, tuning=tuning,
+                            selection=selection)

@@ -18,9 +18,8 @@ from ..evaluate.compare import corrected_resampled_ttest, repeated_cv_scores
 from ..core.config import TuningSpec
 from ..evaluate.binary import roc_auc
 from ..core.errors import ConfigError, DataError, ModelError
-from ..models.estimators import make_model
-from ..evaluate.count import mean_absolute_error, root_mean_squared_error, poisson_deviance_loss
-from ..evaluate.multiclass import MULTICLASS_BETTER, roc_auc_ovr, log_loss, accuracy, macro_f1
+from ..models.kinds import make_model
+from ..tasks.registry import get_task
 
 # %% auto #0
 __all__ = ['expand_grid', 'Tuning', 'tune', 'RepeatedGroupKFold', 'CVPlan', 'cv_plan', 'tune_card', 'card_plan', 'L1Selector',
@@ -125,13 +124,6 @@ class RepeatedGroupKFold:
             yield from kind(self.n_splits, shuffle=True, random_state=self.random_state + r).split(X, y, groups)
 
 # %% ../../nbs/50_lifecycle.tuning.ipynb #783453bc
-def _scoring(task: str, metric: str) -> tuple:
-    "The fold score for a task and the card's success metric, and its direction."
-    if task == 'binary': return roc_auc, 'higher'           # lift at a cut-off is too noisy on a fold's few positives
-    if task == 'count':
-        return {'mae': mean_absolute_error, 'rmse': root_mean_squared_error}.get(metric, poisson_deviance_loss), 'lower'
-    return {'roc_auc_ovr': roc_auc_ovr, 'log_loss': log_loss, 'accuracy': accuracy, 'macro_f1': macro_f1}[metric], MULTICLASS_BETTER[metric]
-
 @dataclass
 class CVPlan:
     "How tuning cross-validates a card's training rows, and what it scores."
@@ -146,12 +138,13 @@ def cv_plan(card,          # a `Card`
            ) -> CVPlan:
     "The tuning folds and fold score for a card: forward-chaining for a time split, whole groups for a group split, else repeated (stratified) K-fold."
     t, s = card.tuning or TuningSpec(), card.split
-    scoring, better = _scoring(card.task, card.success.metric)
+    task = get_task(card.task)
+    scoring, better = task.cv_scoring(card.success.metric)   # the task's fold score for the card's metric
     if s.method == 'time':
         gap = card.evaluation.block if card.evaluation.block > 1 else 0
         return CVPlan(TimeSeriesSplit(n_splits=t.folds, gap=gap), scoring, better, None,
                       f"forward-chaining in `{s.time_column}` order, each fold scoring the block after its training rows, {gap} rows apart")
-    strat = card.task != 'count'
+    strat = task.stratify
     if s.method == 'group':
         return CVPlan(RepeatedGroupKFold(t.folds, t.repeats, seed, stratify=strat), scoring, better, s.group_column,
                       f"{t.repeats} x {t.folds}-fold over whole `{s.group_column}` groups" + (', stratified by class' if strat else ''))

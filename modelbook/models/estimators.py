@@ -6,11 +6,9 @@
 from __future__ import annotations
 import warnings
 import numpy as np, pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
@@ -19,11 +17,11 @@ from threadpoolctl import threadpool_limits
 from ..core.errors import ConfigError, DataError, ModelError
 
 # %% auto #0
-__all__ = ['MODEL_KINDS', 'TASKS', 'HGB_DEFAULTS', 'LEGACY_TYPES', 'TRUSTED_TYPES', 'GLMClassifier', 'GLMRegressor',
-           'MNLogitClassifier', 'make_model', 'glm_inference', 'vif_table', 'glm_notes', 'effects_in_words']
+__all__ = ['HGB_DEFAULTS', 'LEGACY_TYPES', 'TRUSTED_TYPES', 'GLMClassifier', 'GLMRegressor', 'MNLogitClassifier', 'glm_inference',
+           'vif_table', 'glm_notes', 'inference_note', 'effects_in_words']
 
 # %% ../../nbs/21_models.estimators.ipynb #191a07b1
-from .features import make_features, level_name
+from .features import level_name
 
 # %% ../../nbs/21_models.estimators.ipynb #a7a93a9d
 def _aliased(A: np.ndarray,        # design matrix, intercept column first
@@ -65,9 +63,14 @@ def _separated(A: np.ndarray,    # design matrix of the kept columns, intercept 
     return _unidentified(A[~edge]), int(edge.sum())
 
 # %% ../../nbs/21_models.estimators.ipynb #3b15ed63
+def _sm():
+    "statsmodels, imported when a GLM is fitted: serving and scoring a fitted one never need it (about 1 s at import)."
+    import statsmodels.api as sm
+    return sm
+
 def _sm_fit(A: np.ndarray, y: np.ndarray, family, alpha: float, max_iter: int):
     "Fit statsmodels' GLM on the design `A`; return its results and the warnings it raised, as text."
-    model = sm.GLM(y, A, family=family)
+    model = _sm().GLM(y, A, family=family)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         if alpha > 0: res = model.fit_regularized(alpha=np.r_[0.0, np.full(A.shape[1] - 1, alpha)], L1_wt=0.0, maxiter=max_iter)
@@ -179,7 +182,7 @@ class _GLM(BaseEstimator):
 class GLMClassifier(ClassifierMixin, _GLM):
     "Logistic regression (binomial GLM, logit link) fitted by statsmodels, keeping arrays only so that it serialises with skops."
     _binary, _ratio = True, ('odds_ratio', 'or_low', 'or_high')
-    def _family(self): return sm.families.Binomial()
+    def _family(self): return _sm().families.Binomial()
     def _mean(self, eta): return expit(eta)
 
     def __sklearn_tags__(self):
@@ -210,7 +213,7 @@ class GLMClassifier(ClassifierMixin, _GLM):
 class GLMRegressor(RegressorMixin, _GLM):
     "Poisson regression (log link) for counts, fitted by statsmodels, keeping arrays only so that it serialises with skops."
     _ratio = ('rate_ratio', 'rr_low', 'rr_high')
-    def _family(self): return sm.families.Poisson()
+    def _family(self): return _sm().families.Poisson()
     def _mean(self, eta): return np.exp(eta)
 
     def __sklearn_tags__(self):
@@ -251,7 +254,7 @@ class MNLogitClassifier(ClassifierMixin, BaseEstimator):
         self.aliased_ = _aliased(A); keep = ~self.aliased_
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
-            try: res = sm.MNLogit(codes, A[:, keep]).fit(method='newton', maxiter=self.max_iter, disp=0)
+            try: res = _sm().MNLogit(codes, A[:, keep]).fit(method='newton', maxiter=self.max_iter, disp=0)
             except np.linalg.LinAlgError as e:
                 raise ModelError(f"The multinomial logit could not be fitted: its information matrix is singular ({e}). A class is "
                                  "probably separated by some level or column: pool rare levels, or drop that column.") from e
@@ -311,33 +314,7 @@ class MNLogitClassifier(ClassifierMixin, BaseEstimator):
         return pd.concat(parts, ignore_index=True)
 
 # %% ../../nbs/21_models.estimators.ipynb #2bfd6886
-MODEL_KINDS = {'glm': 'generalised linear model by statsmodels (logistic for binary, multinomial logit for multiclass, Poisson for counts): odds, relative risk or rate ratios with confidence intervals',
-               'hgb': "scikit-learn's histogram gradient boosting on raw bands and native categorical splits: usually ranks better, explains nothing"}
-TASKS = ('binary', 'count', 'multiclass')
 HGB_DEFAULTS = dict(learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0, early_stopping=False)
-
-def _estimator(kind: str, task: str, categorical: list[str], seed: int):
-    if kind == 'glm': return {'binary': GLMClassifier, 'multiclass': MNLogitClassifier}.get(task, GLMRegressor)()
-    if task in ('binary', 'multiclass'): return HistGradientBoostingClassifier(**HGB_DEFAULTS, categorical_features=list(categorical) or None, random_state=seed)
-    return HistGradientBoostingRegressor(loss='poisson', **HGB_DEFAULTS, categorical_features=list(categorical) or None, random_state=seed)
-
-def make_model(kind: str,                 # one of `MODEL_KINDS`: 'glm' or 'hgb'
-               *, numeric: list[str],      # columns used as numbers
-               categorical: list[str],     # nominal columns
-               task: str='binary',         # 'binary' (0/1 target), 'multiclass' (class labels) or 'count' (Poisson target)
-               seed: int=0,                # random state of the boosting
-               min_frequency: int|float|None=20, # levels rarer than this in training are pooled (see `make_features`)
-               **params,                   # estimator parameters overriding the defaults, e.g. `alpha=0.01` or `max_iter=300`
-              ) -> Pipeline:
-    "An unfitted pipeline `features` -> `model` of the given kind, for a binary, multiclass or count target."
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"Unknown model kind {kind!r}. The kinds are: " + '; '.join(f"`{k}`: {v}" for k, v in MODEL_KINDS.items()) + ". Fix `model.kind` in the card.")
-    if task not in TASKS: raise ConfigError(f"Unknown task {task!r}: the tasks are {', '.join(TASKS)}.")
-    est = _estimator(kind, task, categorical, seed)
-    unknown = sorted(set(params) - set(est.get_params()))
-    if unknown: raise ConfigError(f"{type(est).__name__} has no parameter {', '.join(unknown)}; its parameters are {', '.join(sorted(est.get_params()))}.")
-    feats = make_features(numeric=numeric, categorical=categorical, kind='linear' if kind == 'glm' else 'tree', min_frequency=min_frequency)
-    return Pipeline([('features', feats.set_output(transform='pandas')), ('model', est.set_params(**params))])
 
 # %% ../../nbs/21_models.estimators.ipynb #c80ef2ff
 def glm_inference(pipe: Pipeline,       # a fitted `make_model('glm', ...)` pipeline
@@ -408,7 +385,20 @@ def glm_notes(pipe: Pipeline,  # a fitted `make_model('glm', ...)` pipeline
     notes.append(f"Sample size: {size}" + (f", below the usual minimum of {min_epp:g}: coefficients are biased away from zero and their "
                  "intervals optimistic. Pool rare levels or drop terms for inference; use a penalised fit (alpha > 0) for prediction only."
                  if epp < min_epp else f" (at least {min_epp:g}: enough for the Wald intervals)."))
+    if isinstance(model, GLMRegressor):   # Poisson: the standard errors assume variance = mean
+        mu = pipe.predict(X); phi = float(((y - mu) ** 2 / mu).sum() / max(len(y) - p, 1))
+        notes.append(f"Poisson standard errors assume variance = mean; the counts vary about {phi:.1f} times more (Pearson dispersion on the "
+                     f"training rows), so these intervals are too narrow by a factor of about {np.sqrt(max(phi, 1)):.1f}.")
     return notes
+
+def inference_note(pipe: Pipeline, # a fitted pipeline
+                  ) -> str|None:
+    "How to read a GLM's table beyond the chapter's general words (a multinomial logit's blocks per class), or None."
+    model = pipe.steps[-1][1]
+    if not isinstance(model, MNLogitClassifier): return None
+    return (f"A multinomial logit: one block of terms per class against the reference class `{model.classes_[0]}`; `rrr` is the "
+            "relative risk ratio, how many times the odds of that class rather than the reference (the chance of the one divided by "
+            "the chance of the other) multiply per unit of the feature.")
 
 # %% ../../nbs/21_models.estimators.ipynb #ac9c6f8f
 def _step(x: pd.Series) -> float:

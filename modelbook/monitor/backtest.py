@@ -9,25 +9,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from ..core.config import METRICS, show_figures_inline, load_card
+from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
 from ..evaluate.base import _level
 from ..evaluate.base import _fmt_p
-from ..models.estimators import make_model, TRUSTED_TYPES
+from ..models.estimators import TRUSTED_TYPES
+from ..models.kinds import make_model
 from ..data.profile import reference_profile
 from .drift import drift_report, target_drift
 from ..evaluate.count import evaluate_count, paired_deviance_test, compare_counts, count_verdict
-from ..evaluate.binary import evaluate_binary
-from ..evaluate.multiclass import evaluate_multiclass
 from ..data.load import conform, datasheet, fingerprint
-from ..data.prepare import card_data
 from ..models.features import feature_columns
 from ..data.contract import load_contract, contract_columns
+from ..tasks.registry import get_task, load_card, card_frame
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'ACTIONS', 'TRIGGERS', 'LABEL_KEYS', 'GATES', 'DRIFT_POLICIES', 'check_strategies', 'Policy',
            'scale_factor', 'metric_alert', 'performance_alert', 'labelled_window', 'performance_words', 'join_labels',
-           'served_scores', 'gate_challenger', 'Backtest', 'replay', 'plot_backtest', 'backtest', 'alarm_agreement',
+           'gate_challenger', 'Backtest', 'replay', 'plot_backtest', 'backtest', 'alarm_agreement',
            'first_model_candidate']
 
 # %% ../../nbs/71_monitor.backtest.ipynb #5442ba2b
@@ -123,53 +122,30 @@ def performance_alert(estimate:float, # the month's MAE
     return metric_alert(estimate, low, np.inf, baseline=baseline, better='lower', tolerance=tolerance, bar=maximum)
 
 # %% ../../nbs/71_monitor.backtest.ipynb #8dc4e2b5
-def _window_metric(scores, y:pd.Series, card, *, classes, n_boot:int, seed:int):
-    "The card's success metric on a labelled window of a binary or multiclass card (a MetricCI), and which way it improves."
-    metric = card.success.metric; better = METRICS[card.task][metric]     # the card's metric fits its task (load_card checks it)
-    if card.task == 'binary':
-        econ = card.economics
-        ev = evaluate_binary(y.to_numpy(), scores, share=card.decision.share, cost_per_contact=econ.cost_per_contact,
-                             margin_per_sale=econ.margin_per_sale, n_boot=n_boot, alpha=card.success.alpha, seed=seed)
-    else:
-        ev = evaluate_multiclass(y.astype(str).to_numpy(), scores, classes=classes,
-                                 n_boot=n_boot, alpha=card.success.alpha, seed=seed)
-    return ev[metric], better
-
 def labelled_window(model,            # the registered pipeline (`RegisteredModel.model`)
                     bundle:dict,      # its bundle: `profile` (with the target's), `contract`, `holdout`, `metrics`
                     labelled:pd.DataFrame,  # the window's rows with their labels: the contract's features and the card's target
                     card,             # the `Card`: target, task, alpha, block, tolerance, bar
-                    *, served=None,   # the answers the service logged for these rows (`served_scores`); None: score them with `model`
+                    *, served=None,   # the answers the service logged for these rows (`Task.logged_scores`); None: score them with `model`
                     n_boot:int=300, seed:int=0,
                    ) -> dict:
     "Target drift of a labelled window, and the card's metric with CI on it and the performance alert against the held-out value."
     t, m = card.data.target, card.monitoring
     if t not in labelled.columns:
         raise DataError(f"The labelled window has no target column `{t}`; it has {list(labelled.columns)[:10]}. Remedy: pass the window's rows with their labels.")
-    y = labelled[t] if card.task != 'binary' else (labelled[t].astype(str) == str(card.data.positive)).astype(int)
+    task = get_task(card.task)
+    y = task.labels(labelled[t], card)   # as the held-out rows held it (0/1 for a binary card)
     out = {'target_drift': target_drift(bundle['profile'], y, alpha=m.alpha) if 'target' in bundle['profile'] else None, 'performance': None}
     classes = [str(c) for c in getattr(model, 'classes_', [])]
-    if served is None:   # re-score the window with the registered model
-        X = conform(labelled, bundle['contract'], where='the labelled window')
-        served = model.predict(X) if card.task == 'count' else model.predict_proba(X)[:, 1] if card.task == 'binary' else model.predict_proba(X)
-    if card.task == 'count':
-        ev = evaluate_count(y.to_numpy(dtype=float), served, block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha, seed=seed)['mae']
-        h = bundle['holdout']; baseline = float(np.mean(np.abs(np.asarray(h['y'], float) - np.asarray(h['p'], float))))
-        metric, better, bar = 'mae', 'lower', card.success.maximum if card.success.maximum is not None else np.inf
-    else:
-        if card.success.metric not in (bundle.get('metrics') or {}):
-            raise DataError(f"The model's bundle records no held-out `{card.success.metric}` (metrics.json), so the window's performance has no baseline. "
-                            "Remedy: register the model again with this version of modelbook.")
-        if card.task == 'multiclass' and (absent := sorted(set(map(str, model.classes_)) - set(y.astype(str)))):
-            out['performance_note'] = (f"No performance check: the window has no row of class(es) {', '.join(absent)}, and "
-                                       f"{card.success.metric} needs every class. Remedy: a longer window.")
-            return out
-        ev, better = _window_metric(served, y, card, classes=classes, n_boot=n_boot, seed=seed)
-        metric, baseline = card.success.metric, float(bundle['metrics'][card.success.metric])
-        bar = card.success.minimum if better == 'higher' else card.success.maximum
-    out['performance'] = dict(metric=metric, better=better, level=1 - card.success.alpha, estimate=ev.estimate, low=ev.low, high=ev.high, baseline=baseline, tolerance=m.tolerance,
-                              bar=bar,
-                              alert=metric_alert(ev.estimate, ev.low, ev.high, baseline=baseline, better=better, tolerance=m.tolerance, bar=bar))
+    if served is None: served = task.scores(model, conform(labelled, bundle['contract'], where='the labelled window'))   # re-score the window
+    w = task.window_metric(card, y, served, bundle=bundle, classes=classes, n_boot=n_boot, seed=seed)
+    if w.note is not None:
+        out['performance_note'] = w.note
+        return out
+    ev = w.value
+    out['performance'] = dict(metric=w.metric, better=w.better, level=1 - card.success.alpha, estimate=ev.estimate, low=ev.low, high=ev.high,
+                              baseline=w.baseline, tolerance=m.tolerance, bar=w.bar,
+                              alert=metric_alert(ev.estimate, ev.low, ev.high, baseline=w.baseline, better=w.better, tolerance=m.tolerance, bar=w.bar))
     return out
 
 def performance_words(p:dict) -> str:
@@ -205,17 +181,6 @@ def join_labels(log:pd.DataFrame,     # a window of the prediction log (`log_win
     joined.attrs.update(other_windows=len(keys) - len(joined), unlabelled=len(log) - len(joined))
     return joined
 
-def served_scores(rows:pd.DataFrame,   # logged rows (`join_labels`)
-                  task:str,            # the card's task
-                  *, classes=(),       # multiclass: the model's classes, in its order
-                 ) -> np.ndarray:
-    "The answers as the service logged them: P(positive) for binary, class probabilities (n, K) for multiclass, expected counts for count."
-    cols = {'binary': ['probability'], 'count': ['expected_count'], 'multiclass': [f"probability_{c}" for c in classes]}[task]
-    if missing := [c for c in cols if c not in rows.columns]:
-        raise DataError(f"The prediction log has no column(s) {missing} for a {task} model; it has {list(rows.columns)[:12]}. "
-                        "Remedy: monitor the log of a service that served this card's model.")
-    out = rows[cols].to_numpy(dtype=float)
-    return out if task == 'multiclass' else out[:, 0]
 
 # %% ../../nbs/71_monitor.backtest.ipynb #79fa4db4
 GATES = ('not_worse', 'better')
@@ -500,8 +465,10 @@ Backtest._repr_html_, Backtest.summary, Backtest.__str__, Backtest.__repr__ = _b
 def _season_frame(card) -> tuple:
     "A count card's rows in time order with a month number `_month`, its feature columns, and the month names."
     card = load_card(card) if isinstance(card, str) else card
-    if card.task != 'count': raise ConfigError(f"backtest replays a count card month by month; card `{card.name}` has task {card.task!r}.")
-    df = card_data(card)
+    if get_task(card.task).backtest_metric is None:
+        raise ConfigError(f"backtest replays a card month by month on its task's backtest metric (a count card's MAE); card `{card.name}` has task "
+                          f"{card.task!r}, which has none.")
+    df = card_frame(card)
     if 'mnth' not in df.columns: raise DataError(f"backtest needs the month column `mnth` in data set `{card.data.dataset}`; it has {list(df.columns)[:10]}.")
     cols = feature_columns(df, target=card.data.target, nominal=card.data.categorical, exclude=card.data.exclude, columns=datasheet(card.data.dataset).columns)
     months = list(df['mnth'].cat.categories)
@@ -574,8 +541,8 @@ def first_model_candidate(card,  # a count `Card` or its name
     spec = contract_columns(load_contract(card.data.contract or card.data.dataset)); contract = {c: spec[c] for c in fits.features}
     bundle = {'contract.json': contract, 'profile.json': profile, 'card.json': card.model_dump(), 'metrics.json': ev.to_dict(),
               'holdout.json': {'test_fingerprint': fingerprint(val_rows), 'y': fits.y(train[-1]).tolist(), 'p': [float(x) for x in p_val]},
-              'serving.json': {'task': 'count', 'prediction': 'expected count', 'unit': e.unit, 'target': t, 'features': list(contract)}}
-    return Candidate(card.name, kind, model, {'card': card.name, 'task': 'count', 'model': kind, 'seed': seed, 'trained_on': _span(train, names), 'block': e.block},
+              'serving.json': get_task(card.task).serving(card, model=model, threshold=None, features=list(contract))}
+    return Candidate(card.name, kind, model, {'card': card.name, 'task': card.task, 'model': kind, 'seed': seed, 'trained_on': _span(train, names), 'block': e.block},
                      {k: x for k, x in ev.to_dict().items() if isinstance(x, float)},
                      {'status': v.status, 'sentence': v.sentence, 'metric': v.metric, 'estimate': v.estimate, 'low': v.low, 'high': v.high}, bundle,
                      datasets={'train': (fits.rows(train), t), 'test': (val_rows, t)}, success_metric=s.metric, trusted_types=TRUSTED_TYPES)

@@ -12,7 +12,7 @@ from scipy.spatial.distance import jensenshannon
 from matplotlib.figure import Figure
 from ..core.config import show_figures_inline
 from ..core.errors import DataError, ConfigError
-from ..deploy.service import output_columns
+from ..tasks.registry import get_task
 
 # %% auto #0
 __all__ = ['KS_EXACT_MAX_N', 'DriftReport', 'drift_report', 'plot_drift', 'plot_column_shift', 'prediction_frame',
@@ -311,7 +311,8 @@ def prediction_frame(bundle:dict,  # a registered model's bundle (`RegisteredMod
     s, h = bundle.get('serving') or {}, bundle.get('holdout') or {}
     if 'p' not in h: raise DataError("The model's bundle holds no held-out predictions (holdout.json), so its predictions cannot be monitored. "
                                      "Register the model with `modelbook run`.")
-    cols = output_columns(s.get('task', 'binary'), np.asarray(h['p'], dtype='float64'), classes=s.get('classes', ()), threshold=s.get('threshold', 0.5))
+    task = get_task(s.get('task', 'binary'))   # a binary model's serving.json (0.1's too) names no task
+    cols = task.output_columns(np.asarray(h['p'], dtype='float64'), classes=s.get('classes', ()), threshold=s.get('threshold', 0.5))
     return pd.DataFrame(cols).drop(columns=['decision'], errors='ignore')   # a binary decision is a function of the probability
 
 def prediction_drift(bundle:dict,              # a registered model's bundle

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import nbformat
 import yaml
-from ..core.config import paths, tracking_uri, load_card
+from ..core.config import paths, tracking_uri
+from ..tasks.registry import load_card
 from ..core.errors import ConfigError, ParameterError
 from .notebook import check_parameters, run_notebook, new_run_id, kernel_manager, report_exporter
 from .cards import attach_reports

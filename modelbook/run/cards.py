@@ -6,10 +6,11 @@
 from __future__ import annotations
 import json
 from pathlib import Path
-from ..core.config import paths, load_card
+from ..core.config import paths
 from ..core.errors import ParameterError, ConfigError, DataError
 from .notebook import RunResult, check_parameters, new_run_id, run_notebook
 from ..monitor.backtest import check_strategies
+from ..tasks.registry import get_task, load_card
 
 # %% auto #0
 __all__ = ['attach_reports', 'run_training', 'run_monitoring', 'run_backtest']
@@ -68,7 +69,9 @@ def run_backtest(card: str|Path,                # a count card name or YAML path
                 ) -> RunResult:
     "Run backtest.ipynb for a count card into reports/<card>-backtest/<run id>/."
     problem, parameters = load_card(card), dict(parameters or {})
-    if problem.task != 'count': raise ConfigError(f"A backtest replays a count card month by month; card `{problem.name}` has task {problem.task!r}.")
+    if get_task(problem.task).backtest_metric is None:
+        raise ConfigError(f"A backtest replays a card month by month on its task's backtest metric (a count card's MAE); card `{problem.name}` "
+                          f"has task {problem.task!r}, which has none.")
     if 'card' in parameters or 'out_dir' in parameters: raise ParameterError("`card` and `out_dir` are set by `modelbook backtest`; pass the card as the first argument.")
     if strategies is not None: parameters['strategies'] = check_strategies(strategies)
     nb = paths().experiments/'backtest.ipynb'

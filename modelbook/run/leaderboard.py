@@ -11,10 +11,8 @@ from ..core.errors import ConfigError, DataError, RegistryError
 from matplotlib.figure import Figure
 from ..core.config import show_figures_inline
 from .reproduce import recorded
-from ..evaluate.binary import BINARY_BETTER as BINARY
-from ..evaluate.count import COUNT_BETTER as COUNT, paired_deviance_test
-from ..evaluate.multiclass import MULTICLASS_BETTER as MULTI
-from ..evaluate.compare import mcnemar_classes, delong_test, adjust_pvalues
+from ..evaluate.compare import adjust_pvalues
+from ..tasks.registry import get_task
 
 # %% auto #0
 __all__ = ['TooFewRuns', 'Leaderboard', 'leaderboard', 'write_leaderboard']
@@ -40,26 +38,24 @@ def _holdout(run) -> dict:
         f = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location + '/modelbook/holdout.json', dst_path=d)
         return json.loads(Path(f).read_text())
 
-def _outcomes(task: str, pred: pd.DataFrame, run) -> tuple[np.ndarray, np.ndarray, np.ndarray|None]:
-    "What a paired test needs of a run's test rows: outcomes and scores (binary), counts and predicted means (count), classes and the most probable class (multiclass); and their groups (held-out days), if any."
-    if task == 'binary': return pred['y'].to_numpy(), pred['p'].to_numpy(dtype=float), None
+def _outcomes(task: str, run) -> tuple[np.ndarray, np.ndarray, np.ndarray|None]:
+    "What the task's paired test compares of a run's held-out rows (outcomes and scores, or the classes named), and their groups (held-out days), if any."
     h = _holdout(run)                 # predictions.parquet keeps y as int8 and, for several classes, only the observed class's probability
-    groups = np.asarray(h['groups'], dtype=object) if 'groups' in h else None
-    if task == 'count': return np.asarray(h['y'], dtype=float), pred['p'].to_numpy(dtype=float), groups
-    return np.asarray(h['y'], dtype=object), np.asarray(h['classes'], dtype=object)[np.asarray(h['p']).argmax(1)], groups
+    y, compared = get_task(task).compared(h)
+    return y, compared, np.asarray(h['groups'], dtype=object) if 'groups' in h else None
 
 def _evidence(run_id: str) -> dict:
     "What the leaderboard takes from one MLflow run: its card, metrics and verdict, and its test rows' hashes, outcomes and scores."
     rec = recorded(run_id)
     card, pred = rec['record']['card'], rec['predictions']
-    y, p, groups = _outcomes(card['task'], pred, rec['run'])
+    y, p, groups = _outcomes(card['task'], rec['run'])
     return {'run_id': run_id, 'card': card, 'metrics': rec['metrics'], 'verdict': rec['run'].data.tags.get('verdict', ''),
             'row_hash': pred['row_hash'].to_numpy(), 'y': y, 'p': p, 'groups': groups}
 
 # %% ../../nbs/82_run.leaderboard.ipynb #5d890b34
 def _better(task: str, metric: str) -> str:
     "'higher' or 'lower': which way the metric improves; a `ConfigError` for a metric that cannot rank runs."
-    table = {'count': COUNT, 'multiclass': MULTI}.get(task, BINARY)
+    table = get_task(task).reported_metrics
     if table.get(metric) not in ('higher', 'lower'):
         ok = [k for k, v in table.items() if v in ('higher', 'lower')]
         raise ConfigError(f"A leaderboard ranks {task} runs by one of {ok}; got metric={metric!r}. Remedy: leave metric=None for the card's success metric.")
@@ -92,12 +88,8 @@ def _same_rows(a: dict, b: dict) -> bool:
     return len(a['row_hash']) == len(b['row_hash']) and bool((a['row_hash'] == b['row_hash']).all()) and bool(np.array_equal(a['y'], b['y']))
 
 def _test(best: dict, other: dict, *, task: str, alpha: float, block: int):
-    "The paired test of best against other, oriented so that a positive estimate favours the best run."
-    if task == 'count':
-        return paired_deviance_test(best['y'], other['p'], best['p'], block=block, alpha=alpha)   # deviance(other) - deviance(best)
-    if task == 'multiclass':
-        return mcnemar_classes(best['y'], best['p'], other['p'], alpha=alpha, groups=best.get('groups'))   # accuracy(best) - accuracy(other); by day if grouped
-    return delong_test(best['y'], best['p'], other['p'], alpha=alpha, groups=best.get('groups'))   # AUC(best) - AUC(other); by group if grouped
+    "The task's paired test of best against other on the same rows (by group if the rows come in groups), oriented so that a positive estimate favours the best run."
+    return get_task(task).paired_test(best['y'], best['p'], other['p'], alpha=alpha, block=block, groups=best.get('groups'))
 
 def _comparisons(ev: list[dict], *, task: str, alpha: float, block: int) -> pd.DataFrame:
     "Best (ev[0]) against each other run: difference, raw and Holm p-value, and the words for it."
@@ -159,7 +151,7 @@ class Leaderboard:
         else: s.append("Its lead cannot be tested: no other run scored the same held-out rows.")
         if groups['not comparable']: s.append(f"Not comparable on the same rows (another held-out split): {', '.join(groups['not comparable'])}.")
         if self.skipped: s.append(f"Left out, {len(self.skipped)} run{'s' if len(self.skipped) > 1 else ''} without the held-out predictions a paired test needs: {'; '.join(self.skipped)}.")
-        tested = {'binary': ('roc_auc', 'ROC AUC'), 'multiclass': ('accuracy', 'accuracy (the most probable class, right or wrong)')}.get(self.card['task'])
+        tested = get_task(self.card['task']).paired_metric   # the metric the paired test compares, when it is one the runs report
         if tested and self.metric != tested[0]:
             s.append(f"The runs are ranked by {self.metric} but tested on {tested[1]}, which has a paired test; the two can disagree.")
         return '\n'.join(s)
@@ -243,8 +235,7 @@ def leaderboard(result, # a finished batch: a `modelbook.run.batch.BatchResult`
                       'ci_low': [e['metrics'][f"{metric}_low"] for e in ev], 'ci_high': [e['metrics'][f"{metric}_high"] for e in ev],
                       'verdict': [e['verdict'] for e in ev], 'key': [r.key[:12] for r, _ in runs], 'run_id': [e['run_id'] for e in ev]})
     cmp = _comparisons(ev, task=card['task'], alpha=alpha, block=int((card.get('evaluation') or {}).get('block', 1)))
-    test = {'count': 'paired bootstrap test of mean Poisson deviance', 'multiclass': "McNemar's test of accuracy"}.get(card['task'], 'DeLong test of ROC AUC')
-    if card['task'] == 'multiclass' and ev[0].get('groups') is not None: test += f", clustered by `{card['split']['group_column']}`"
+    test = get_task(card['task']).paired_test_words + (f", clustered by `{card['split']['group_column']}`" if ev[0].get('groups') is not None else '')
     return Leaderboard(pd.concat([t, cmp], axis=1)[_LB_COLS], card, metric, better, alpha, test, result.batch_id, skipped)
 
 # %% ../../nbs/82_run.leaderboard.ipynb #65f5efdd

@@ -13,7 +13,8 @@ import pandas as pd
 from ..core.lineage import file_sha256
 from ..data.prepare import row_hashes
 from ..core.errors import ModelbookError, DataError, RegistryError
-from ..core.config import load_card, card_path, Card
+from ..core.config import card_path, Card
+from ..tasks.registry import load_card
 from ..lifecycle.registry import client
 from ..data.load import datasheet
 from ..lifecycle.train import train_candidate
