@@ -10,13 +10,13 @@ __all__ = ['ModelbookError', 'ConfigError', 'ParameterError', 'DataError', 'Data
 class ModelbookError(Exception):
     "Raised when modelbook refuses to go on; the base of every error it raises on purpose."
 
-class ConfigError(ModelbookError):
+class ConfigError(ModelbookError, ValueError):
     "Raised when a problem card, a setting or a parameter is wrong."
 
 class ParameterError(ConfigError):
     "Raised when an experiment parameter is unknown or has the wrong type."
 
-class DataError(ModelbookError):
+class DataError(ModelbookError, ValueError):
     "Raised when input data breaks its datasheet or data contract."
 
 class DataIntegrityError(DataError):

@@ -387,8 +387,10 @@ ModelCard.summary = ModelCard.__str__ = _markdown
 # %% ../../nbs/53_lifecycle.model_card.ipynb #65de282e
 def _run_verdict(run_id: str, tags: dict) -> dict:
     "The verdict logged with the run (`verdict.json`), falling back to the version's `verdict` tag."
+    c = client()   # outside the try: a ConfigError (no project found) is a ValueError, not a missing verdict
     try:
-        with tempfile.TemporaryDirectory() as d: v = json.loads(Path(client().download_artifacts(run_id, 'verdict.json', d)).read_text())
+        with tempfile.TemporaryDirectory() as d:
+            v = json.loads(Path(c.download_artifacts(run_id, 'verdict.json', d)).read_text())
     except (MlflowException, OSError, ValueError): v = {}
     return {'status': tags.get('verdict', v.get('status', 'unknown')), 'sentence': v.get('sentence', 'No verdict sentence was recorded.'),
             **{k: v[k] for k in ('metric', 'estimate', 'low', 'high') if k in v}}
