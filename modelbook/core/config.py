@@ -30,7 +30,9 @@ def project_root(start: str|Path|None=None, # folder to search from; the working
     "The project's root folder: `MODELBOOK_ROOT`, or the nearest folder above `start` holding `settings.ini`."
     if env := os.environ.get('MODELBOOK_ROOT'):
         p = Path(env).expanduser().resolve()
-        if not _is_root(p): raise ConfigError(f"MODELBOOK_ROOT={env} has no settings.ini with a lib_name; point it at the project's top folder.")
+        if not _is_root(p):
+            raise ConfigError(f"MODELBOOK_ROOT={env} has no settings.ini with a lib_name; "
+                              "point it at the project's top folder.")
         return p
     start = Path(start or Path.cwd()).resolve()
     for p in [start, *start.parents]:
@@ -58,7 +60,8 @@ def paths(root: str|Path|None=None, # project root; found by `project_root` when
     "Every path of the project, derived from its root."
     r = Path(root).resolve() if root else project_root()
     return Paths(root=r, nbs=r/'nbs', experiments=r/'nbs'/'experiments', data_raw=r/'data'/'raw',
-                 data_processed=r/'data'/'processed', reports=r/'reports', tracking_db=r/'mlflow.db', artifacts=r/'mlruns')
+                 data_processed=r/'data'/'processed', reports=r/'reports', tracking_db=r/'mlflow.db',
+                 artifacts=r/'mlruns')
 
 # %% ../../nbs/01_core.config.ipynb #00fd6c22
 def tracking_uri(root: str|Path|None=None, # project root; found by `project_root` when omitted
@@ -86,11 +89,12 @@ class DataSpec(_Section):
     dataset: str                                   # a data set in data/raw/ with a datasheet
     target: str                                    # the column to predict
     positive: str|None = None                      # the positive class of a binary target
-    merge: dict[str, str] = {}                     # multiclass: target level -> level it is pooled into (a class too rare to learn)
+    merge: dict[str, str] = {}                     # multiclass: target level -> level it is pooled into (a rare class)
     categorical: list[str] = []                    # nominal columns (one-hot for linear models)
     exclude: list[str] = []                        # columns never used as features (ids, leaks)
     contract: str|None = None                      # data contract in data/contracts/; the data set's name by default
 
+# %% ../../nbs/01_core.config.ipynb #6d695d41
 class SplitSpec(_Section):
     "How the held-out test set is drawn."
     method: Literal['stratified', 'random', 'time', 'group'] = 'stratified'
@@ -99,13 +103,14 @@ class SplitSpec(_Section):
     time_column: str|None = None                   # required by method `time`
     group_column: str|None = None                  # required by method `group`: rows of one group stay together
 
+# %% ../../nbs/01_core.config.ipynb #f5aad41c
 class DecisionSpec(_Section):
     "The action the model's ranking drives."
-    action: str = 'contact'                        # a verb for reports: "mail", "call", ...
-    share: float = Field(gt=0, le=1)               # contact this share of customers, the highest scores first
-    rows: str = 'cases'                            # what a row is, plural, as reports name it: "customers"
-    events: str = 'positives'                      # rows of the positive class, plural: "buyers"
-    non_events: str = 'negatives'                  # the other rows, plural: "non-buyers"
+    action: str = 'contact'                        # a verb for reports: "contact", "call", ...
+    share: float = Field(gt=0, le=1)               # act on this share of the rows, the highest scores first
+    rows: str = 'cases'                            # what a row is, plural, as reports name it: "cases"
+    events: str = 'positives'                      # rows of the positive class, plural: "positives"
+    non_events: str = 'negatives'                  # the other rows, plural: "negatives"
 
     def words(self) -> dict:
         "How reports name the decision, the rows and the two classes."
@@ -119,19 +124,22 @@ class EconomicsSpec(_Section):
     assumptions: str = ''
 
 class SuccessSpec(_Section):
-    "The bar a model must clear: for a higher-is-better metric an estimate at least `minimum` whose CI's lower end is at least `ci_lower_min`; for a lower-is-better one an estimate at most `maximum` whose CI's upper end is at most `ci_upper_max`."
-    metric: str                                    # one of the card's task's metrics (`Task.metrics`: lift, roc_auc, mae, ...)
-    minimum: float|None = None                     # higher-is-better metrics (lift, ..., deviance_explained, roc_auc_ovr, accuracy, macro_f1)
+    """The bar a model must clear: for a higher-is-better metric an estimate at least `minimum` whose CI's lower end
+    is at least `ci_lower_min`; for a lower-is-better one an estimate at most `maximum` whose CI's upper end is at most
+    `ci_upper_max`."""
+    metric: str                                    # one of the card's task's metrics (`Task.metrics`: lift, mae, ...)
+    minimum: float|None = None                     # higher-is-better metrics (lift, roc_auc_ovr, accuracy, ...)
     ci_lower_min: float|None = None
     maximum: float|None = None                     # lower-is-better metrics (mae, rmse, poisson_deviance, log_loss)
     ci_upper_max: float|None = None
     alpha: float = Field(0.05, gt=0, lt=0.5)       # 1 - confidence level of the intervals
 
+# %% ../../nbs/01_core.config.ipynb #00cba3e2
 class EvaluationSpec(_Section):
     n_boot: int = Field(1000, ge=100, le=100_000)  # bootstrap replicates per interval
     slices: list[str] = []                         # columns whose levels (or bands) get an error analysis
-    block: int = Field(1, ge=1)                    # rows per bootstrap block: 1 for independent rows, e.g. 24 for hourly data (count cards)
-    baseline: Literal['train_mean', 'test_mean'] = 'train_mean'   # what a count model's deviance explained is relative to
+    block: int = Field(1, ge=1)                    # rows per bootstrap block: 1 for independent rows, 24 for hourly
+    baseline: Literal['train_mean', 'test_mean'] = 'train_mean'   # what a count model's deviance explained is against
     unit: str = 'count'                            # the target's unit for reports, e.g. "bikers per hour"
 
 class PrivacyEntry(_Section):
@@ -147,37 +155,46 @@ class GuardsSpec(_Section):
 class PromotionSpec(_Section):
     "What a version must show to become champion (see the Tracking chapter's gate)."
     alpha: float = Field(0.05, gt=0, lt=0.5)       # significance level of the test against the champion
-    max_ece: float = Field(0.05, gt=0, le=1)       # largest expected calibration error on the held-out set (binary; multiclass: classwise ECE)
-    max_abs_log_ratio: float = Field(0.1, gt=0)    # count cards: largest |log(predicted / observed total)| on the held-out set
+    max_ece: float = Field(0.05, gt=0, le=1)       # largest expected calibration error held out (multiclass: classwise)
+    max_abs_log_ratio: float = Field(0.1, gt=0)    # count cards: largest |log(predicted / observed total)| held out
 
+# %% ../../nbs/01_core.config.ipynb #36a651be
 class TuningSpec(_Section):
-    "Hyper-parameter search on cross-validation folds of the training rows that respect the card's split, and feature selection (binary cards); see the Tuning chapter."
+    """Hyper-parameter search on cross-validation folds of the training rows that respect the card's split, and
+    feature selection (binary cards); see the Tuning chapter."""
     folds: int = Field(5, ge=2, le=20)
     repeats: int = Field(2, ge=1, le=20)
     grids: dict[str, dict[str, list]] = {}         # model kind -> estimator parameter -> values to try
-    select: dict[str, float|Literal['permutation']] = {}  # model kind -> C of L1 feature selection, or 'permutation' (importance), inside its pipeline (kept only if it helps)
+    # model kind -> C of L1 feature selection, or 'permutation' (importance), inside its pipeline (kept if it helps)
+    select: dict[str, float|Literal['permutation']] = {}
 
 class MonitoringSpec(_Section):
     "When monitoring raises an alert, and what the alert leads to (see the Monitoring and Backtest chapters)."
     alpha: float = Field(0.05, gt=0, lt=0.5)       # false discovery rate across columns
     max_drifted_share: float = Field(0.2, ge=0, le=1)  # alarm when more columns than this share drift
-    expected_drift: list[str] = []                 # feature columns whose movement is expected (the season): reported, not counted in the verdict
-    reference: Literal['training', 'previous'] = 'training'  # drift against the training data, or against the previous window (sudden change)
-    tolerance: float = Field(0.25, ge=0)           # performance alert: the card's metric on a labelled window worse than its held-out value x (1 +/- tolerance) with its whole interval, and past the bar
+    # feature columns whose movement is expected (the season): reported, not counted in the verdict
+    expected_drift: list[str] = []
+    # drift against the training data, or against the previous window (sudden change)
+    reference: Literal['training', 'previous'] = 'training'
+    # performance alert: the card's metric on a labelled window worse than its held-out value x (1 +/- tolerance)
+    # with its whole interval, and past the bar
+    tolerance: float = Field(0.25, ge=0)
     lag: int = Field(1, ge=1)                      # labels of a month arrive this many months later
     action: Literal['none', 'recalibrate', 'retrain'] = 'none'   # what an alert leads to
-    trigger: Literal['drift', 'performance', 'either', 'schedule'] = 'either'  # which alert leads to the action; `schedule`: every month
-    window: int|str = 'expanding'                  # retraining window: `expanding` (every labelled month) or N (sliding: the last N months)
+    # which alert leads to the action; `schedule`: every month
+    trigger: Literal['drift', 'performance', 'either', 'schedule'] = 'either'
+    window: int|str = 'expanding'                  # retraining window: `expanding` (all labelled months) or the last N
 
+# %% ../../nbs/01_core.config.ipynb #c9fefad8
 class Card(_Section):
     "One business problem in ML terms."
     name: str = Field(pattern=r'^[a-z][a-z0-9_]*$')
     title: str
     business_case: str
-    task: str = Field(pattern=r'^[a-z][a-z0-9_]*$')   # a registered task (Task registry): binary, multiclass, count, or a project's own
+    task: str = Field(pattern=r'^[a-z][a-z0-9_]*$')   # a registered task (Task registry): binary, count, ...
     data: DataSpec
     split: SplitSpec = SplitSpec()
-    decision: DecisionSpec|None = None             # required for a binary card; count and multiclass cards have no ranking decision
+    decision: DecisionSpec|None = None             # required for a binary card; count and multiclass cards rank nothing
     economics: EconomicsSpec|None = None           # required for a binary card
     success: SuccessSpec
     models: list[str] = Field(min_length=1)
@@ -190,14 +207,17 @@ class Card(_Section):
 
 # %% ../../nbs/01_core.config.ipynb #1811e35d
 def _check_monitoring(card: Card, p: Path):
-    "ConfigError naming the `monitoring` field that cannot work: the retraining window, or expected-drift columns that are not features."
+    """ConfigError naming the `monitoring` field that cannot work: the retraining window, or expected-drift columns
+    that are not features."""
     m = card.monitoring
     if not (m.window == 'expanding' or (isinstance(m.window, int) and m.window >= 1)):
-        raise ConfigError(f"Card {p}: `monitoring.window` must be `expanding` (every labelled month) or a whole number of months of 1 or more "
-                          f"(a sliding window, e.g. 3); got {m.window!r}.")
+        raise ConfigError(f"Card {p}: `monitoring.window` must be `expanding` (every labelled month) or a whole number "
+                          f"of months of 1 or more (a sliding window, e.g. 3); got {m.window!r}.")
     if bad := [c for c in m.expected_drift if c == card.data.target or c in card.data.exclude]:
-        raise ConfigError(f"Card {p}: `monitoring.expected_drift` lists {bad}, which {'is' if len(bad) == 1 else 'are'} not monitored features "
-                          f"(the target `{card.data.target}` and `data.exclude` columns are not). Remedy: list feature columns only.")
+        raise ConfigError(f"Card {p}: `monitoring.expected_drift` lists {bad}, which "
+                          f"{'is' if len(bad) == 1 else 'are'} not monitored features (the target "
+                          f"`{card.data.target}` and `data.exclude` columns are not). "
+                          "Remedy: list feature columns only.")
 
 # %% ../../nbs/01_core.config.ipynb #a49ce629
 def _section_type(annotation):
@@ -217,53 +237,64 @@ def _card_problem(err: dict) -> str:
     loc = '.'.join(str(l) for l in err['loc'])
     if err['type'] == 'extra_forbidden':
         valid = _field_names(Card, err['loc'][:-1]); close = difflib.get_close_matches(str(err['loc'][-1]), valid, n=1)
-        return f"unknown key `{loc}`" + (f" (did you mean `{close[0]}`?)" if close else '') + f"; allowed here: {', '.join(valid)}"
+        return (f"unknown key `{loc}`" + (f" (did you mean `{close[0]}`?)" if close else '')
+                + f"; allowed here: {', '.join(valid)}")
     if err['type'] == 'missing': return f"missing key `{loc}`"
     return f"`{loc}`: {err['msg'][0].lower() + err['msg'][1:]}; got {err['input']!r}"
 
+# %% ../../nbs/01_core.config.ipynb #dcde3c5e
 def card_path(card: str|Path, # a card name (`caravan`) or a path to its YAML file
              ) -> Path:
     "The YAML file of a card given by name or path."
     p = Path(card)
     return p if p.suffix in ('.yaml', '.yml') else paths().experiments/f"{card}.yaml"
 
+# %% ../../nbs/01_core.config.ipynb #997ae284
 def check_card_rules(card: Card, # a card read with `read_card`
                      p: Path,    # its file, for messages
                     ):
-    "The rules every card keeps whatever its task: tuning names its models and suits the split, merges are final, monitoring can work, the split's columns are named."
+    """The rules every card keeps whatever its task: tuning names its models and suits the split, merges are final,
+    monitoring can work, the split's columns are named."""
     if (t := card.tuning) is not None:
         if unknown := sorted((set(t.grids) | set(t.select)) - set(card.models)):
-            raise ConfigError(f"Card {p}: `tuning` names model kinds {', '.join(unknown)} that are not in `models` ({', '.join(card.models)}).")
+            raise ConfigError(f"Card {p}: `tuning` names model kinds {', '.join(unknown)} that are not in `models` "
+                              f"({', '.join(card.models)}).")
         if card.split.method == 'group' and (perm := sorted(k for k, v in t.select.items() if v == 'permutation')):
-            raise ConfigError(f"Card {p}: `tuning.select` asks for permutation selection for {', '.join(perm)}, but the card splits by whole "
-                              f"`{card.split.group_column}` groups, and permutation selection's inner split sees rows, not groups: it would put "
-                              "a group on both sides. Use a number there (the C of L1 selection), judged on whole-group folds.")
+            raise ConfigError(f"Card {p}: `tuning.select` asks for permutation selection for {', '.join(perm)}, "
+                              f"but the card splits by whole `{card.split.group_column}` groups, and permutation "
+                              "selection's inner split sees rows, not groups: it would put a group on both sides. "
+                              "Use a number there (the C of L1 selection), judged on whole-group folds.")
         if card.split.method == 'time' and 'repeats' in t.model_fields_set and t.repeats > 1:
-            raise ConfigError(f"Card {p}: `tuning.repeats` is {t.repeats}, but a time split is tuned on forward-chaining folds, which can be chained "
-                              "only one way; remove `tuning.repeats` or set it to 1.")
+            raise ConfigError(f"Card {p}: `tuning.repeats` is {t.repeats}, but a time split is tuned on "
+                              "forward-chaining folds, which can be chained only one way; remove `tuning.repeats` "
+                              "or set it to 1.")
     if bad := sorted(k for k, v in card.data.merge.items() if v in card.data.merge):
-        raise ConfigError(f"Card {p}: `data.merge` pools {', '.join(map(repr, bad))} into levels that are themselves merged away; "
-                          "name the final level directly, e.g. {rare: common}.")
+        raise ConfigError(f"Card {p}: `data.merge` pools {', '.join(map(repr, bad))} into levels that are themselves "
+                          "merged away; name the final level directly, e.g. {rare: common}.")
     _check_monitoring(card, p)
     if card.split.method == 'time' and card.split.time_column is None:
         raise ConfigError(f"Card {p}: `split.time_column` is required when `split.method` is `time`.")
     if card.split.method == 'group' and card.split.group_column is None:
         raise ConfigError(f"Card {p}: `split.group_column` is required when `split.method` is `group`.")
 
+# %% ../../nbs/01_core.config.ipynb #162471fb
 def read_card(card: str|Path, # a card name (`caravan`) or a path to its YAML file
              ) -> Card:
-    "Read a problem card and check its structure (every key, type and range); `ConfigError` naming every wrong key. `load_card` (Task registry) checks the rest."
+    """Read a problem card and check its structure (every key, type and range); `ConfigError` naming every wrong key.
+    `load_card` (Task registry) checks the rest."""
     p = card_path(card)
     if not p.exists():
         known = sorted(f.stem for f in paths().experiments.glob('*.yaml'))
         raise ConfigError(f"No problem card {p}. Cards in {paths().experiments}: {', '.join(known) or 'none'}.")
     try: raw = yaml.safe_load(p.read_text(encoding='utf-8'))
     except yaml.YAMLError as e: raise ConfigError(f"Card {p} is not valid YAML: {e}") from e
-    if not isinstance(raw, dict): raise ConfigError(f"Card {p} must be a YAML mapping of keys (name, task, data, ...); got {type(raw).__name__}.")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Card {p} must be a YAML mapping of keys (name, task, data, ...); got {type(raw).__name__}.")
     try: return Card.model_validate(raw)
     except ValidationError as e:
         problems = [_card_problem(err) for err in e.errors()]
-        raise ConfigError(f"Card {p} is not valid ({len(problems)} problem{'s' if len(problems) > 1 else ''}): " + '; '.join(problems) + '.') from e
+        raise ConfigError(f"Card {p} is not valid ({len(problems)} problem{'s' if len(problems) > 1 else ''}): "
+                          + '; '.join(problems) + '.') from e
 
 # %% ../../nbs/01_core.config.ipynb #c866c3ee
 def show_figures_inline(dpi: int=110, # resolution of the PNG shown in notebooks and reports
@@ -275,4 +306,5 @@ def show_figures_inline(dpi: int=110, # resolution of the PNG shown in notebooks
         from matplotlib.figure import Figure
     except ImportError: return
     if (ip := get_ipython()) is None: return
-    ip.display_formatter.formatters['image/png'].for_type(Figure, lambda fig: print_figure(fig, 'png', bbox_inches='tight', dpi=dpi))
+    ip.display_formatter.formatters['image/png'].for_type(
+        Figure, lambda fig: print_figure(fig, 'png', bbox_inches='tight', dpi=dpi))

@@ -23,9 +23,11 @@ def file_sha256(path: str|Path, # file to hash
     return h.hexdigest()
 
 # %% ../../nbs/02_core.lineage.ipynb #39f32c63
-_KEY_PACKAGES = ['modelbook', 'numpy', 'pandas', 'scipy', 'scikit-learn', 'statsmodels', 'mlflow', 'skops', 'papermill', 'pandera', 'matplotlib']
+_KEY_PACKAGES = ['modelbook', 'numpy', 'pandas', 'scipy', 'scikit-learn', 'statsmodels', 'mlflow', 'skops', 'papermill',
+                 'pandera', 'matplotlib']
 
-_THREAD_VARS = ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'PYTHONHASHSEED']   # they can change summation order
+# they can change summation order
+_THREAD_VARS = ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'PYTHONHASHSEED']
 
 def git_state(root: str|Path|None=None) -> dict:
     "The project's git commit and whether its tree has uncommitted changes (`None` values outside git)."
@@ -42,7 +44,8 @@ def environment() -> dict:
         try: return importlib_metadata.version(p)
         except importlib_metadata.PackageNotFoundError: return None
     lock = paths().root/'requirements.lock'
-    return {'python': platform.python_version(), 'platform': platform.platform(), 'machine': platform.machine(), 'cpu_count': os.cpu_count(),
+    return {'python': platform.python_version(), 'platform': platform.platform(), 'machine': platform.machine(),
+            'cpu_count': os.cpu_count(),
             'lock_sha256': file_sha256(lock) if lock.exists() else None, 'packages': {p: _v(p) for p in _KEY_PACKAGES},
             'threads': {v: os.environ.get(v) for v in _THREAD_VARS}}
 
@@ -51,16 +54,19 @@ def canonical_json(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(',', ':'), ensure_ascii=False, default=str).encode('utf-8')
 
 def notebook_code(path: Path) -> list[str]:
-    "The source of every code cell of a notebook (read as JSON: nbformat's import costs a second in every process that hashes)."
+    """The source of every code cell of a notebook (read as JSON: nbformat's import costs a second in every process
+    that hashes)."""
     cells = json.loads(Path(path).read_text(encoding='utf-8'))['cells']
-    return [''.join(c['source']) if isinstance(c['source'], list) else c['source'] for c in cells if c['cell_type'] == 'code']
+    return [''.join(c['source']) if isinstance(c['source'], list) else c['source']
+            for c in cells if c['cell_type'] == 'code']
 
 def package_dir() -> Path: return Path(modelbook.__file__).parent
 
 def package_files(folder: Path|None=None) -> list[Path]:
     "Every .py file of the package, its subpackages included, in a fixed order."
     folder = Path(folder or package_dir())
-    return sorted((p for p in folder.rglob('*.py') if '__pycache__' not in p.parts), key=lambda p: p.relative_to(folder).as_posix())
+    return sorted((p for p in folder.rglob('*.py') if '__pycache__' not in p.parts),
+                  key=lambda p: p.relative_to(folder).as_posix())
 
 def package_hash(folder: Path|None=None) -> str:
     "sha256 over the relative path and bytes of every .py file of the package."
@@ -68,22 +74,27 @@ def package_hash(folder: Path|None=None) -> str:
     for p in package_files(folder): h.update(p.relative_to(folder).as_posix().encode() + b'\0' + p.read_bytes() + b'\0')
     return h.hexdigest()
 
-_YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)   # libyaml's loader when PyYAML has it: a datasheet in 2 ms, not 25
+# %% ../../nbs/02_core.lineage.ipynb #5c4baf39
+# libyaml's loader when PyYAML has it: a datasheet in 2 ms, not 25
+_YAML_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 def raw_data_hashes(folder: str|Path|None=None, # raw data folder; the project's data/raw/ by default
                    ) -> dict[str, str]:
     "Data set name -> the sha256 its datasheet records, for every datasheet in the raw data folder."
     folder = Path(folder or paths().data_raw)
-    return {p.name.removesuffix('.datasheet.yaml'): str(yaml.load(p.read_text(encoding='utf-8'), Loader=_YAML_LOADER).get('sha256'))
+    return {p.name.removesuffix('.datasheet.yaml'):
+                str(yaml.load(p.read_text(encoding='utf-8'), Loader=_YAML_LOADER).get('sha256'))
             for p in sorted(folder.glob('*.datasheet.yaml'))}
 
 # %% ../../nbs/02_core.lineage.ipynb #fb23d458
 def code_version(notebook: str|Path|None=None, # the training notebook; nbs/experiments/train.ipynb by default
                  *, package: str|Path|None=None, # the package folder; the imported modelbook by default
                 ) -> dict:
-    "sha256 of the exported package (as `batch.run_key` hashes it), of each of its files, of the notebook's code cells, and the git state."
+    """sha256 of the exported package (as `batch.run_key` hashes it), of each of its files, of the notebook's code
+    cells, and the git state."""
     pkg = Path(package or package_dir())
     nb = Path(notebook or paths().experiments/'train.ipynb')
-    return {'package': package_hash(pkg), 'files': {p.relative_to(pkg).as_posix(): file_sha256(p) for p in package_files(pkg)},
+    return {'package': package_hash(pkg),
+            'files': {p.relative_to(pkg).as_posix(): file_sha256(p) for p in package_files(pkg)},
             'notebook': hashlib.sha256(canonical_json(notebook_code(nb))).hexdigest() if nb.exists() else None,
             'notebook_name': nb.name, **{f"git_{k}": v for k, v in git_state().items()}}

@@ -19,7 +19,8 @@ _LOADED: dict[str, object] = {}      # module name -> the imported module, in th
 
 def plugin_modules(root: str|Path|None=None, # the project's root; found from the working directory when omitted
                   ) -> list[str]:
-    "The modules of the project's `plugins` setting, then those of installed packages' `modelbook.plugins` entry points."
+    """The modules of the project's `plugins` setting, then those of installed packages' `modelbook.plugins` entry
+    points."""
     try: listed = settings(root).get('plugins', '')
     except ConfigError: listed = ''      # not in a project: only installed packages can offer plugins
     names = [m for m in listed.replace(',', ' ').split() if m]
@@ -29,7 +30,8 @@ def plugin_modules(root: str|Path|None=None, # the project's root; found from th
 # %% ../../nbs/03_core.plugins.ipynb #7cbcae74
 def load_plugins(root: str|Path|None=None, # the project's root; found from the working directory when omitted
                 ) -> list[str]:
-    "Import every plugin module not imported yet (the project's folder on the module search path); return the names imported now."
+    """Import every plugin module not imported yet (the project's folder on the module search path); return the
+    names imported now."""
     new = [m for m in plugin_modules(root) if m not in _LOADED]
     if not new: return []
     try: folder = str(project_root(root) if root is None else Path(root).resolve())
@@ -38,6 +40,7 @@ def load_plugins(root: str|Path|None=None, # the project's root; found from the 
     for m in new:
         try: _LOADED[m] = importlib.import_module(m)
         except ImportError as e:
-            raise ConfigError(f"Plugin module `{m}` (settings.ini `plugins`, or a `{PLUGIN_GROUP}` entry point) could not be imported: {e}. "
+            raise ConfigError(f"Plugin module `{m}` (settings.ini `plugins`, or a `{PLUGIN_GROUP}` entry point) "
+                              f"could not be imported: {e}. "
                               "Remedy: fix the name, or export the notebook that defines it (`make export`).") from e
     return new
