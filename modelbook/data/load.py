@@ -38,6 +38,7 @@ class Datasheet:
     @property
     def path(self) -> Path: return self.folder/self.file
 
+# %% ../../nbs/10_data.load.ipynb #30040408
 def datasheet(name: str,                  # data set name, e.g. `caravan`
               *, folder: str|Path|None=None, # raw data folder; the project's `data/raw/` by default
              ) -> Datasheet:
@@ -46,7 +47,8 @@ def datasheet(name: str,                  # data set name, e.g. `caravan`
     f = folder/f"{name}.datasheet.yaml"
     if not f.exists():
         known = sorted(p.name.removesuffix('.datasheet.yaml') for p in folder.glob('*.datasheet.yaml'))
-        raise DataError(f"No datasheet for data set `{name}`: {f} does not exist. Known data sets: {', '.join(known) or 'none'}. "
+        raise DataError(f"No datasheet for data set `{name}`: {f} does not exist. "
+                        f"Known data sets: {', '.join(known) or 'none'}. "
                         "Add the file to data/raw/ with a NAME.datasheet.yaml beside it.")
     d = yaml.safe_load(f.read_text(encoding='utf-8'))
     return Datasheet(**d, folder=folder)
@@ -56,11 +58,13 @@ def verify(sheet: Datasheet|str, # a datasheet, or the name of a raw data set
           ) -> Datasheet:
     "Check a raw file's sha256 against its datasheet; raise `DataIntegrityError` if they differ."
     sheet = datasheet(sheet) if isinstance(sheet, str) else sheet
-    if not sheet.path.exists(): raise DataError(f"Data file {sheet.path} named by the `{sheet.name}` datasheet does not exist.")
+    if not sheet.path.exists():
+        raise DataError(f"Data file {sheet.path} named by the `{sheet.name}` datasheet does not exist.")
     got = file_sha256(sheet.path)
     if got != sheet.sha256:
-        raise DataIntegrityError(f"{sheet.path}: sha256 is {got}, but its datasheet records {sheet.sha256}. The raw file changed; "
-                                 "restore it (git checkout -- data/raw) or, if the change is intended, record it as a new data set with its own datasheet.")
+        raise DataIntegrityError(f"{sheet.path}: sha256 is {got}, but its datasheet records {sheet.sha256}. "
+                                 "The raw file changed; restore it (git checkout -- data/raw) or, if the change is "
+                                 "intended, record it as a new data set with its own datasheet.")
     return sheet
 
 # %% ../../nbs/10_data.load.ipynb #f82628ad
@@ -71,7 +75,8 @@ def _check_columns(df: pd.DataFrame, sheet: Datasheet):
     extra = [c for c in df.columns if c not in sheet.columns]
     if missing or extra:
         raise DataError(f"{sheet.path}: columns do not match the `{sheet.name}` datasheet"
-                        + (f"; missing: {', '.join(missing)}" if missing else '') + (f"; unexpected: {', '.join(extra)}" if extra else '')
+                        + (f"; missing: {', '.join(missing)}" if missing else '')
+                        + (f"; unexpected: {', '.join(extra)}" if extra else '')
                         + ". Fix the file or update its datasheet.")
 
 def _as_declared(s: pd.Series, spec: dict, where: str) -> pd.Series:
@@ -79,13 +84,17 @@ def _as_declared(s: pd.Series, spec: dict, where: str) -> pd.Series:
         bad = ~s.isin(spec['levels']) & s.notna()
         if bad.any():
             rows = np.flatnonzero(bad.to_numpy())
-            raise DataError(f"{where}: column `{s.name}` must be one of {spec['levels']}; rows {', '.join(map(str, rows[:5] + 2))} "
-                            f"(file line numbers) hold {sorted(set(s[bad].astype(str)))[:5]} ({bad.sum()} rows in all). Fix the file or add the level to the datasheet.")
+            raise DataError(f"{where}: column `{s.name}` must be one of {spec['levels']}; "
+                            f"rows {', '.join(map(str, rows[:5] + 2))} (file line numbers) hold "
+                            f"{sorted(set(s[bad].astype(str)))[:5]} ({bad.sum()} rows in all). "
+                            "Fix the file or add the level to the datasheet.")
         return pd.Categorical(s, categories=spec['levels'])
     try: return s.astype(_DTYPES[spec['dtype']])
     except (ValueError, TypeError) as e:
-        raise DataError(f"{where}: column `{s.name}` must be {spec['dtype']}; it holds values that are not ({e}).") from e
+        raise DataError(f"{where}: column `{s.name}` must be {spec['dtype']}; "
+                        f"it holds values that are not ({e}).") from e
 
+# %% ../../nbs/10_data.load.ipynb #4fdf3845
 def _csv_header(path: Path) -> list[str]:
     import csv
     with open(path, newline='', encoding='utf-8', errors='replace') as f: return next(csv.reader(f), [])
@@ -100,26 +109,31 @@ def read_table(path: str|Path, # a CSV or Parquet file
     if not parquet:
         header = _csv_header(path)
         if dups := sorted({c for c in header if header.count(c) > 1}):
-            raise DataError(f"{path}: the header repeats column name{'s' if len(dups) > 1 else ''} {', '.join(f'`{c}`' for c in dups)}; each column must be named once.")
+            raise DataError(f"{path}: the header repeats column name{'s' if len(dups) > 1 else ''} "
+                            f"{', '.join(f'`{c}`' for c in dups)}; each column must be named once.")
         if len(header) == 1 and (sep := next((d for d in (';', '\t', '|') if d in header[0]), None)):
-            raise DataError(f"{path}: the header is one column holding {sep!r} characters; the file looks {sep!r}-delimited, but CSV files here must be comma-separated.")
+            raise DataError(f"{path}: the header is one column holding {sep!r} characters; the file looks "
+                            f"{sep!r}-delimited, but CSV files here must be comma-separated.")
     try: return pd.read_parquet(path) if parquet else pd.read_csv(path)
     except UnicodeDecodeError as first:
         raw = path.read_bytes()
         try: raw.decode('utf-8'); err, where = first, ''
         except UnicodeDecodeError as u: err, where = u, f" at byte {u.start:,} (line {raw.count(10, 0, u.start) + 1})"
-        raise DataError(f"{path} is not valid UTF-8: byte {err.object[err.start:err.start + 1]!r}{where}. Re-export the file as UTF-8.") from first
+        raise DataError(f"{path} is not valid UTF-8: byte {err.object[err.start:err.start + 1]!r}{where}. "
+                        "Re-export the file as UTF-8.") from first
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as e:
         raise DataError(f"{path} could not be read as {'Parquet' if parquet else 'CSV'}: {e}") from e
 
+# %% ../../nbs/10_data.load.ipynb #fb30a042
 def conform(df: pd.DataFrame, # a frame read from a file
             columns: dict,    # column -> spec, as in a datasheet
             *, where: str,    # the frame's origin, for messages (a file name)
            ) -> pd.DataFrame:
     "The declared columns of `df`, in declared order and types; missing columns or bad values raise `DataError`."
     if missing := [c for c in columns if c not in df.columns]:
-        raise DataError(f"{where}: missing column{'s' if len(missing) > 1 else ''} {', '.join(f'`{c}`' for c in missing)} "
-                        f"({len(missing)} of {len(columns)} expected). Add {'them' if len(missing) > 1 else 'it'} to the file.")
+        raise DataError(f"{where}: missing column{'s' if len(missing) > 1 else ''} "
+                        f"{', '.join(f'`{c}`' for c in missing)} ({len(missing)} of {len(columns)} expected). "
+                        f"Add {'them' if len(missing) > 1 else 'it'} to the file.")
     return pd.DataFrame({c: _as_declared(df[c], spec, where) for c, spec in columns.items()}, index=df.index)
 
 def read_dataset(name: str,                  # data set name, e.g. `caravan`

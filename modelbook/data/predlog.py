@@ -19,14 +19,17 @@ def _n_rows(features: list[dict]|dict) -> int:
     return len(next(iter(features.values()), ())) if isinstance(features, dict) else len(features)
 
 def _features(chunks: list) -> pd.DataFrame:
-    "The logged features of buffered requests, in order: each run of record requests as one frame, each run of columnar requests with the same columns too (their arrays joined)."
+    """The logged features of buffered requests, in order: each run of record requests as one frame, each run of
+    columnar requests with the same columns too (their arrays joined)."""
     parts = []
-    for (columnar, keys), run in itertools.groupby(chunks, key=lambda c: (isinstance(c[4], dict), tuple(c[4]) if isinstance(c[4], dict) else ())):
+    for (columnar, keys), run in itertools.groupby(
+            chunks, key=lambda c: (isinstance(c[4], dict), tuple(c[4]) if isinstance(c[4], dict) else ())):
         run = list(run)
-        parts.append(pd.DataFrame({k: np.concatenate([np.asarray(c[4][k]) for c in run]) for k in keys}) if columnar else
-                     pd.DataFrame.from_records([r for c in run for r in c[4]]))
+        parts.append(pd.DataFrame({k: np.concatenate([np.asarray(c[4][k]) for c in run]) for k in keys})
+                     if columnar else pd.DataFrame.from_records([r for c in run for r in c[4]]))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
+# %% ../../nbs/16_data.predlog.ipynb #302b64fa
 class PredictionLog:
     "Append-only, thread-safe log of predictions as day-partitioned Parquet files."
     def __init__(self, folder: str|Path,            # the log's folder
@@ -37,13 +40,16 @@ class PredictionLog:
         self.folder, self.flush_rows, self.transform = Path(folder), flush_rows, transform
         self._chunks, self._n, self._lock = [], 0, threading.Lock()
         self._stop, self._due = threading.Event(), threading.Event()
-        self._thread = threading.Thread(target=self._every, args=(flush_seconds,), daemon=True, name='prediction-log')
+        self._thread = threading.Thread(target=self._every, args=(flush_seconds,), daemon=True,
+                                        name='prediction-log')
         self._thread.start()
 
-    def append(self, records: list[dict]|dict, # the scored records, or their columns (column -> values) from a columnar request
+    def append(self, records: list[dict]|dict, # the scored records, or their columns (column -> values) (columnar)
                outputs: dict, *, model: dict, request_id: str):
-        "Buffer one request's scored records and their output columns (`output_columns`); the frame is built and written by the flusher thread, not the request."
-        chunk = (request_id, datetime.now(timezone.utc), model.get('name'), str(model.get('version')), records, outputs, _n_rows(records))
+        """Buffer one request's scored records and their output columns (`output_columns`); the frame is built and
+        written by the flusher thread, not the request."""
+        chunk = (request_id, datetime.now(timezone.utc), model.get('name'), str(model.get('version')), records, outputs,
+                 _n_rows(records))
         with self._lock:
             self._chunks.append(chunk); self._n += chunk[6]
             if self._n >= self.flush_rows: self._due.set()
@@ -54,19 +60,25 @@ class PredictionLog:
         if not chunks: return
         try: self._write(chunks)
         except BaseException:   # keep the rows for the next flush rather than lose them
-            with self._lock: self._chunks, self._n = chunks + self._chunks, self._n + sum(c[6] for c in chunks)
+            with self._lock:
+                self._chunks, self._n = chunks + self._chunks, self._n + sum(c[6] for c in chunks)
             raise
 
     def _write(self, chunks: list):
         n = [c[6] for c in chunks]
-        meta = pd.DataFrame({'request_id': np.repeat([c[0] for c in chunks], n), 'record': np.concatenate([np.arange(k) for k in n]),
+        meta = pd.DataFrame({'request_id': np.repeat([c[0] for c in chunks], n),
+                             'record': np.concatenate([np.arange(k) for k in n]),
                              'timestamp': pd.to_datetime(np.repeat([c[1] for c in chunks], n), utc=True),
-                             'model_name': np.repeat([c[2] for c in chunks], n), 'model_version': np.repeat([c[3] for c in chunks], n)})
-        groups = {}   # chunks with the same output columns (one task) are stacked column by column; a model swap mid-flush leaves gaps, not errors
+                             'model_name': np.repeat([c[2] for c in chunks], n),
+                             'model_version': np.repeat([c[3] for c in chunks], n)})
+        # chunks with the same output columns (one task) are stacked column by column; a model swap mid-flush
+        # leaves gaps, not errors
+        groups = {}
         for i, c in enumerate(chunks): groups.setdefault(tuple(c[5]), []).append(i)
         starts = np.r_[0, np.cumsum(n)]
         outs = pd.concat([pd.DataFrame({k: np.concatenate([np.asarray(chunks[i][5][k]) for i in idx]) for k in keys},
-                                       index=np.concatenate([np.arange(starts[i], starts[i + 1]) for i in idx])) for keys, idx in groups.items()]).sort_index()
+                                       index=np.concatenate([np.arange(starts[i], starts[i + 1]) for i in idx]))
+                          for keys, idx in groups.items()]).sort_index()
         df = pd.concat([meta, outs.reset_index(drop=True), _features(chunks)], axis=1)
         if self.transform is not None: df = self.transform(df)
         for day, part in df.groupby(df['timestamp'].dt.strftime('%Y-%m-%d')):
@@ -78,25 +90,31 @@ class PredictionLog:
         while not self._stop.is_set():
             self._due.wait(seconds); self._due.clear()
             try: self.flush()
-            except Exception: logging.getLogger('modelbook.deploy.service').exception("could not write the prediction log to %s", self.folder)
+            except Exception:
+                logging.getLogger('modelbook.deploy.service').exception(
+                    "could not write the prediction log to %s", self.folder)
 
     def close(self):
         "Stop the background flusher and write what is buffered."
-        self._stop.set(); self._due.set(); self._thread.join(timeout=10); self.flush()
+        self._stop.set(); self._due.set()
+        self._thread.join(timeout=10); self.flush()
 
+# %% ../../nbs/16_data.predlog.ipynb #89ed942c
 def read_prediction_log(folder: str|Path, # a prediction log folder
                        ) -> pd.DataFrame:
     "Every logged prediction, oldest first."
     files = sorted(Path(folder).glob('date=*/part-*.parquet'))
     if not files: return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).sort_values('timestamp', kind='stable', ignore_index=True)
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True).sort_values('timestamp', kind='stable',
+                                                                                         ignore_index=True)
 
 # %% ../../nbs/16_data.predlog.ipynb #99bc067e
 def _utc(text: str, what: str):
     "An ISO 8601 time as a UTC timestamp (UTC when it names no zone), or a ParameterError naming the option."
     import pandas as pd
     try: t = pd.Timestamp(text)
-    except ValueError as e: raise ParameterError(f"`{what}` must be an ISO 8601 time such as 2011-05-01T00:00:00Z; got {text!r}.") from e
+    except ValueError as e:
+        raise ParameterError(f"`{what}` must be an ISO 8601 time such as 2011-05-01T00:00:00Z; got {text!r}.") from e
     return t.tz_localize('UTC') if t.tzinfo is None else t.tz_convert('UTC')
 
 def log_window(folder: str|Path,              # a prediction log folder
@@ -106,22 +124,30 @@ def log_window(folder: str|Path,              # a prediction log folder
     "The prediction log's rows logged in [since, until), oldest first; a DataError when the window holds none."
     log, folder = read_prediction_log(folder), Path(folder)
     if log.empty:
-        raise DataError(f"{folder} is a folder but holds no prediction log parts (expected date=YYYY-MM-DD/part-*.parquet files, as "
-                        "`modelbook serve` writes them). Remedy: pass the log folder data/predictions/NAME, or a CSV/Parquet file.")
-    keep = (log['timestamp'] >= _utc(since, 'since') if since else True) & (log['timestamp'] < _utc(until, 'until') if until else True)
+        raise DataError(f"{folder} is a folder but holds no prediction log parts (expected "
+                        "date=YYYY-MM-DD/part-*.parquet files, as `modelbook serve` writes them). "
+                        "Remedy: pass the log folder data/predictions/NAME, or a CSV/Parquet file.")
+    keep = ((log['timestamp'] >= _utc(since, 'since') if since else True)
+            & (log['timestamp'] < _utc(until, 'until') if until else True))
     if not (keep if isinstance(keep, bool) else keep.any()):
-        raise DataError(f"The prediction log {folder} holds no rows logged in [{since or 'start'}, {until or 'end'}); it spans "
-                        f"{log['timestamp'].min()} to {log['timestamp'].max()}. Remedy: pick a window inside that span.")
+        raise DataError(f"The prediction log {folder} holds no rows logged in [{since or 'start'}, {until or 'end'}); "
+                        f"it spans {log['timestamp'].min()} to {log['timestamp'].max()}. "
+                        "Remedy: pick a window inside that span.")
     return log if isinstance(keep, bool) else log[keep].reset_index(drop=True)
 
+# %% ../../nbs/16_data.predlog.ipynb #62145eaf
 def read_batch(current: str|Path, # a CSV or Parquet file, or a prediction log folder
                contract: dict,        # feature column -> spec: the registered model's contract
                *, since: str|None=None, until: str|None=None,   # a window of a prediction log (see `log_window`)
                window=None,           # that window, if already read with `log_window` (a log is then not read again)
               ):
-    "The batch to monitor: the contract's feature columns of a file, or of a prediction log folder's rows (in a time window)."
+    """The batch to monitor: the contract's feature columns of a file, or of a prediction log folder's rows (in a time
+    window)."""
     current = Path(current)
     if not current.is_dir():
-        if since or until: raise ParameterError(f"`since`/`until` pick a window of a prediction log folder; {current} is a file. Remedy: drop them, or pass the log folder.")
+        if since or until:
+            raise ParameterError(f"`since`/`until` pick a window of a prediction log folder; {current} is a file. "
+                                 "Remedy: drop them, or pass the log folder.")
         return conform(read_table(current), contract, where=str(current))
-    return conform(window if window is not None else log_window(current, since=since, until=until), contract, where=f"prediction log {current}")
+    return conform(window if window is not None else log_window(current, since=since, until=until), contract,
+                   where=f"prediction log {current}")

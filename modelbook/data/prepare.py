@@ -15,45 +15,55 @@ from .privacy import pii_scan, check_policy, apply_policy
 __all__ = ['MIN_CLASS_ROWS', 'multiclass_target', 'card_data', 'row_hashes', 'Split', 'split_data', 'rebuild_split']
 
 # %% ../../nbs/14_data.prepare.ipynb #bdd9cdab
-MIN_CLASS_ROWS = 20   # fewest rows a class of a multiclass target may have: about 5 held out, and some in every CV fold
+# fewest rows a class of a multiclass target may have: about 5 held out, and some in every CV fold
+MIN_CLASS_ROWS = 20
 
 def multiclass_target(y: pd.Series,          # the target column as loaded
                       spec: dict,            # its spec in the data contract: a category with `levels`
                       *, merge: dict|None=None, # level -> level it is pooled into (the card's `data.merge`)
                       card: str='?',         # the card's name, for messages
                      ) -> pd.Series:
-    "A multiclass target with the contract's levels (merged as the card says) as categories; refuse a class with too few rows."
+    """A multiclass target with the contract's levels (merged as the card says) as categories; refuse a class with too
+    few rows."""
     levels, merge, col = spec.get('levels'), dict(merge or {}), y.name
     if spec.get('dtype') != 'category' or not levels:
-        raise DataError(f"Card `{card}`: a multiclass target must be a category column with its levels in the data contract; "
-                        f"column `{col}` is declared {spec.get('dtype')!r}. Declare its levels in data/contracts/, or choose another task.")
+        raise DataError(f"Card `{card}`: a multiclass target must be a category column with its levels in the data "
+                        f"contract; column `{col}` is declared {spec.get('dtype')!r}. Declare its levels in "
+                        "data/contracts/, or choose another task.")
     if unknown := [f"{k!r} -> {v!r}" for k, v in merge.items() if k not in levels or v not in levels]:
-        raise DataError(f"Card `{card}`: `data.merge` must pool levels of `{col}` ({levels}); {', '.join(unknown)} names other values. Fix the card.")
+        raise DataError(f"Card `{card}`: `data.merge` must pool levels of `{col}` ({levels}); {', '.join(unknown)} "
+                        "names other values. Fix the card.")
     kept = [l for l in levels if l not in merge]
     out = pd.Series(pd.Categorical(y.astype(object).replace(merge), categories=kept), index=y.index, name=col)
     counts = out.value_counts().reindex(kept)
     if len(kept) < 3:
-        raise DataError(f"Card `{card}`: a multiclass target needs at least 3 classes; `{col}` has {kept} after merging. Use a binary card.")
+        raise DataError(f"Card `{card}`: a multiclass target needs at least 3 classes; `{col}` has {kept} after "
+                        "merging. Use a binary card.")
     if (rare := counts[counts < MIN_CLASS_ROWS]).size:
-        raise DataError(f"Card `{card}`: class{'es' if len(rare) > 1 else ''} {', '.join(f'{k!r} ({n} rows)' for k, n in rare.items())} of `{col}` "
-                        f"{'have' if len(rare) > 1 else 'has'} fewer than {MIN_CLASS_ROWS} rows: too few to learn or to evaluate. Pool "
-                        f"{'them' if len(rare) > 1 else 'it'} into a neighbouring class in the card, e.g. `data.merge: {{{rare.index[0]}: {counts.idxmax()}}}`, or drop the rows at the source.")
+        raise DataError(f"Card `{card}`: class{'es' if len(rare) > 1 else ''} "
+                        f"{', '.join(f'{k!r} ({n} rows)' for k, n in rare.items())} of `{col}` "
+                        f"{'have' if len(rare) > 1 else 'has'} fewer than {MIN_CLASS_ROWS} rows: too few to learn or "
+                        f"to evaluate. Pool {'them' if len(rare) > 1 else 'it'} into a neighbouring class in the card, "
+                        f"e.g. `data.merge: {{{rare.index[0]}: {counts.idxmax()}}}`, or drop the rows at the source.")
     return out
 
 # %% ../../nbs/14_data.prepare.ipynb #4bd21a2c
 def card_data(card, # a `modelbook.core.config.Card`
              ) -> pd.DataFrame:
-    "Load a card's data set, enforce its data contract and privacy policy, and check the card's columns against it (its task prepares the target: `card_frame`)."
+    """Load a card's data set, enforce its data contract and privacy policy, and check the card's columns against it
+    (its task prepares the target: `card_frame`)."""
     sheet, contract = datasheet(card.data.dataset), load_contract(card.data.contract or card.data.dataset)
     df = validate(read_dataset(card.data.dataset), contract, where=str(sheet.path))
     policy = check_policy(pii_scan(df), {c: e.model_dump() for c, e in card.privacy.items()})
     df = apply_policy(df, policy)
-    named = {'data.target': [card.data.target], 'data.categorical': card.data.categorical, 'data.exclude': card.data.exclude}
+    named = {'data.target': [card.data.target], 'data.categorical': card.data.categorical,
+             'data.exclude': card.data.exclude}
     if card.split.time_column: named['split.time_column'] = [card.split.time_column]
     for key, cols in named.items():
         if missing := [c for c in cols if c not in df.columns]:
-            raise DataError(f"Card `{card.name}`: `{key}` names {', '.join(f'`{c}`' for c in missing)}, not a column of data set `{card.data.dataset}` "
-                            f"(columns: {', '.join(df.columns[:8])}, ...). Fix the card.")
+            raise DataError(f"Card `{card.name}`: `{key}` names {', '.join(f'`{c}`' for c in missing)}, not a column "
+                            f"of data set `{card.data.dataset}` (columns: {', '.join(df.columns[:8])}, ...). "
+                            "Fix the card.")
     return df
 
 # %% ../../nbs/14_data.prepare.ipynb #cff62984
@@ -71,13 +81,16 @@ class Split:
 
     @property
     def fingerprints(self) -> dict: return {'train': fingerprint(self.train), 'test': fingerprint(self.test)}
-    def __repr__(self): return f"Split({self.method}, seed {self.seed}: {len(self.train):,} train / {len(self.test):,} test rows)"
+    def __repr__(self):
+        return f"Split({self.method}, seed {self.seed}: {len(self.train):,} train / {len(self.test):,} test rows)"
 
     def manifest(self) -> dict:
         "The split written down: each part's row labels and row hashes, and its fingerprint."
-        part = lambda df: {'index': df.index.tolist(), 'row_hash': [f"{h:016x}" for h in row_hashes(df)], 'fingerprint': fingerprint(df)}
+        part = lambda df: {'index': df.index.tolist(), 'row_hash': [f"{h:016x}" for h in row_hashes(df)],
+                           'fingerprint': fingerprint(df)}
         return {'method': self.method, 'seed': self.seed, 'train': part(self.train), 'test': part(self.test)}
 
+# %% ../../nbs/14_data.prepare.ipynb #205e8a03
 def split_data(df: pd.DataFrame, # the frame to split
                spec,             # a `SplitSpec` from the card: method, test_size, seed, time_column, group_column
                *, target: str,   # the target column (for stratification)
@@ -89,12 +102,14 @@ def split_data(df: pd.DataFrame, # the frame to split
         n_test = int(round(len(df) * spec.test_size))
         return Split(df.loc[order[:-n_test]], df.loc[order[-n_test:]], spec.method, spec.seed)
     if spec.method == 'group':
-        tr, te = next(GroupShuffleSplit(n_splits=1, test_size=spec.test_size, random_state=spec.seed).split(df, groups=df[spec.group_column]))
+        tr, te = next(GroupShuffleSplit(n_splits=1, test_size=spec.test_size, random_state=spec.seed)
+                      .split(df, groups=df[spec.group_column]))
         return Split(df.iloc[np.sort(tr)], df.iloc[np.sort(te)], spec.method, spec.seed)
     strat = df[target] if spec.method == 'stratified' else None
     tr, te = train_test_split(df, test_size=spec.test_size, random_state=spec.seed, stratify=strat)
     return Split(tr.sort_index(), te.sort_index(), spec.method, spec.seed)
 
+# %% ../../nbs/14_data.prepare.ipynb #314722d2
 def rebuild_split(df: pd.DataFrame, # the data set as loaded now
                   manifest: dict,    # `Split.manifest()` recorded when the split was made
                  ) -> Split:
@@ -103,11 +118,14 @@ def rebuild_split(df: pd.DataFrame, # the data set as loaded now
     for name in ('train', 'test'):
         m = manifest[name]
         if missing := [i for i in m['index'] if i not in df.index][:5]:
-            raise DataError(f"Cannot rebuild the {name} part: rows {missing} of the recorded split are not in the data any more.")
+            raise DataError(f"Cannot rebuild the {name} part: rows {missing} of the recorded split are not in the "
+                            "data any more.")
         part = df.loc[m['index']]
         got = np.array([f"{h:016x}" for h in row_hashes(part)])
         if (bad := np.flatnonzero(got != np.array(m['row_hash']))).size:
-            raise DataError(f"The data changed since the split was recorded: {bad.size} {name} row{'s' if bad.size > 1 else ''} differ "
-                            f"(index {', '.join(map(str, part.index[bad[:5]]))}{', ...' if bad.size > 5 else ''}). Results computed on the old split do not describe this data.")
+            raise DataError(f"The data changed since the split was recorded: {bad.size} {name} "
+                            f"row{'s' if bad.size > 1 else ''} differ (index "
+                            f"{', '.join(map(str, part.index[bad[:5]]))}{', ...' if bad.size > 5 else ''}). "
+                            "Results computed on the old split do not describe this data.")
         parts[name] = part
     return Split(parts['train'], parts['test'], manifest['method'], manifest['seed'])

@@ -89,7 +89,8 @@ def check_columns(df:pd.DataFrame, columns:list, what:str, needed:str, remedy:st
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{what} must have all {len(columns)} {needed}; it lacks column(s) {missing}. It has "
-                        f"{len(df.columns)} columns ({list(df.columns)[:8]}{' ...' if len(df.columns) > 8 else ''}). {remedy}")
+                        f"{len(df.columns)} columns ({list(df.columns)[:8]}{' ...' if len(df.columns) > 8 else ''}). "
+                        f"{remedy}")
 
 def _numeric_profile(x:np.ndarray, n_missing:int, n_quantiles:int, column:str) -> dict:
     "Profile of one numeric column: n, mean/sd, ECDF sketch, PSI edges and reference proportions."
@@ -97,7 +98,8 @@ def _numeric_profile(x:np.ndarray, n_missing:int, n_quantiles:int, column:str) -
                                     f"drop it from `numeric` or fix the data.")
     xs = np.sort(x)
     edges = _psi_edges(xs)
-    return dict(n=len(xs), n_missing=n_missing, mean=float(xs.mean()), sd=float(xs.std(ddof=1)) if len(xs) > 1 else 0.0,
+    return dict(n=len(xs), n_missing=n_missing, mean=float(xs.mean()),
+                sd=float(xs.std(ddof=1)) if len(xs) > 1 else 0.0,
                 **_ecdf_sketch(xs, n_quantiles), psi_edges=edges.tolist(),
                 psi_ref=(bin_counts(xs, edges) / len(xs)).tolist())
 
@@ -110,12 +112,14 @@ def _categorical_profile(s:pd.Series) -> dict:
 def _design_effect(codes:np.ndarray, # bin or level index of each row (0..n_levels-1), rows in time order
                    n_levels:int,     # number of bins or levels
                    block:int,        # rows per cluster, e.g. 24 hours of a day
-                   *, cumulative:bool=False, # ordered bins: use the indicators "at or below bin j" (what an ECDF and KS look at)
+                   *, cumulative:bool=False, # ordered bins: use the indicators "at or below bin j" (as ECDF and KS)
                   ) -> float:
-    "Mean design effect of the level (or cumulative bin) proportions under clusters of `block` consecutive rows, clipped to [1, block]."
+    """Mean design effect of the level (or cumulative bin) proportions under clusters of `block` consecutive rows,
+    clipped to [1, block]."""
     k = len(codes) // block
     if block <= 1 or k < 2: return 1.0
-    share = np.bincount(np.repeat(np.arange(k), block) * n_levels + codes[:k * block], minlength=k * n_levels).reshape(k, n_levels) / block
+    share = np.bincount(np.repeat(np.arange(k), block) * n_levels + codes[:k * block],
+                        minlength=k * n_levels).reshape(k, n_levels) / block
     if cumulative: share = np.cumsum(share, axis=1)[:, :-1]
     p = share.mean(0); var_iid = p * (1 - p); keep = var_iid > 0
     if not keep.any(): return 1.0
@@ -127,20 +131,22 @@ def _bin_codes(x:np.ndarray, edges:np.ndarray) -> np.ndarray:
     return np.searchsorted(edges, x, side="left")
 
 def _target_profile(y:pd.Series, n_quantiles:int, block:int) -> dict:
-    "Profile of the target: numeric (KS) when it holds numbers with more than two values, categorical (chi-square) otherwise."
+    """Profile of the target: numeric (KS) when it holds numbers with more than two values, categorical (chi-square)
+    otherwise."""
     name = str(y.name) if y.name is not None else "target"
     numeric = (pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)) and y.nunique() > 2
     sub = reference_profile(y.to_frame(name), categorical=[] if numeric else [name], numeric=[name] if numeric else [],
                             n_quantiles=n_quantiles, block=block)
-    return dict(column=name, kind="numeric" if numeric else "categorical", **(sub["numeric"] if numeric else sub["categorical"])[name])
+    return dict(column=name, kind="numeric" if numeric else "categorical",
+                **(sub["numeric"] if numeric else sub["categorical"])[name])
 
 # %% ../../nbs/15_data.profile.ipynb #6e9dbe11
 def reference_profile(df:pd.DataFrame,           # reference data, normally the model's training frame
                       *, categorical:list[str],  # columns tested with chi-square on level counts
                       numeric:list[str],         # columns tested with two-sample KS
                       n_quantiles:int=1000,      # most ECDF knots kept per numeric column
-                      block:int=1,               # rows per cluster of dependent rows, in row order (24: hours of a day); 1 = independent
-                      target:pd.Series|None=None, # the labels of the same rows: profiled for target drift once labels arrive
+                      block:int=1,               # rows per cluster of dependent rows, in row order (24: hours of a day)
+                      target:pd.Series|None=None, # labels of the same rows, profiled for target drift when they arrive
                      ) -> dict:
     "JSON-serialisable summary of `df` that is all `drift_report` needs; see the text for the KS approximation."
     both = sorted(set(categorical) & set(numeric))
@@ -149,14 +155,19 @@ def reference_profile(df:pd.DataFrame,           # reference data, normally the 
     if n_quantiles < 2: raise ConfigError(f"n_quantiles must be at least 2; got {n_quantiles}.")
     check_columns(df, [*numeric, *categorical], "The reference frame", "listed column(s)",
                    "Fix the column lists or the frame.")
-    if not (isinstance(block, (int, np.integer)) and block >= 1): raise ConfigError(f"block must be an integer of 1 or more (rows per cluster); got {block!r}.")
+    if not (isinstance(block, (int, np.integer)) and block >= 1):
+        raise ConfigError(f"block must be an integer of 1 or more (rows per cluster); got {block!r}.")
     num = {}
     for c in numeric:
         x = finite_values(df[c], c)
         num[c] = _numeric_profile(x, len(df) - len(x), n_quantiles, c)
-        num[c]["deff"] = _design_effect(_bin_codes(x, np.asarray(num[c]["psi_edges"])), len(num[c]["psi_edges"]) + 1, block, cumulative=True) if block > 1 else 1.0
+        num[c]["deff"] = _design_effect(_bin_codes(x, np.asarray(num[c]["psi_edges"])), len(num[c]["psi_edges"]) + 1,
+                                        block, cumulative=True) if block > 1 else 1.0
     cat = {c: _categorical_profile(df[c]) for c in categorical}
-    for c in categorical: cat[c]["deff"] = _design_effect(pd.factorize(_as_levels(df[c]))[0], len(cat[c]["counts"]), block) if block > 1 else 1.0
-    out = dict(format=PROFILE_FORMAT, n_rows=len(df), n_quantiles=n_quantiles, block=int(block), numeric=num, categorical=cat)
+    for c in categorical:
+        cat[c]["deff"] = (_design_effect(pd.factorize(_as_levels(df[c]))[0], len(cat[c]["counts"]), block)
+                          if block > 1 else 1.0)
+    out = dict(format=PROFILE_FORMAT, n_rows=len(df), n_quantiles=n_quantiles, block=int(block), numeric=num,
+               categorical=cat)
     if target is not None: out["target"] = _target_profile(pd.Series(target), n_quantiles, block)
     return out
