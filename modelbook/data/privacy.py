@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from fastcore.basics import patch
 from ..core.errors import ConfigError
 
 # %% auto #0
@@ -52,7 +53,8 @@ def _iban_ok(ibans: pd.Series, # candidate IBANs: capital letters and digits, no
             ) -> np.ndarray:
     "True where a string has the IBAN shape (15-34 characters) and passes the mod-97 check (vectorised)."
     shape = ibans.str.fullmatch(r'[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}').to_numpy(dtype=bool)
-    m = np.ascontiguousarray(_digit_matrix((ibans.str[4:] + ibans.str[:4]).where(shape, '0'), 34).T)  # a row per position
+    # a row per position
+    m = np.ascontiguousarray(_digit_matrix((ibans.str[4:] + ibans.str[:4]).where(shape, '0'), 34).T)
     value, shift = _IBAN_VALUE[m], _IBAN_SHIFT[m]
     r = np.zeros(len(ibans), dtype=np.int64)
     for j in range(m.shape[0]):                         # Horner's rule over the 34 positions, vectorised over values
@@ -65,9 +67,10 @@ _EMAIL = r"[A-Za-z0-9.%+'_-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 _IBAN = r"(?i)\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"
 _CARD = r"\b[1-9](?:[ -]?[0-9]){12,18}\b"                              # no card number starts with 0
 _PHONE = '(?:' + '|'.join([
-    r"(?:\+|00)[1-9][0-9]{0,3}[ .-]?(?:\(0\)[ .-]?)?\(?[0-9]{1,5}\)?(?:[ .-]?[0-9]{1,5}){1,5}",  # +31 6 1234 5678, +44 (0)20 7946 0958
+    # +31 6 1234 5678, +44 (0)20 7946 0958
+    r"(?:\+|00)[1-9][0-9]{0,3}[ .-]?(?:\(0\)[ .-]?)?\(?[0-9]{1,5}\)?(?:[ .-]?[0-9]{1,5}){1,5}",
     r"\(?0[1-9][0-9]{0,4}\)?(?:[ ./-]?[0-9]{2,8}){1,4}",                                     # 020 123 4567, 06-12345678
-    r"\(?[2-9][0-9]{2}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}"]) + ')'                                       # (555) 123-4567
+    r"\(?[2-9][0-9]{2}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}"]) + ')'                             # (555) 123-4567
 _VALUE_KINDS = ('email', 'iban', 'card', 'phone')     # order of precedence when a value matches several
 
 # %% ../../nbs/12_data.privacy.ipynb #886faadd
@@ -98,12 +101,15 @@ def _match_values(v: pd.Series, # non-empty strings (`str` dtype), index 0..n-1
 
 # %% ../../nbs/12_data.privacy.ipynb #e2b4988d
 _KINDS = {'email': 'e-mail addresses', 'phone': 'phone numbers', 'iban': 'IBANs', 'card': 'payment card numbers',
-          'name': 'personal names', 'address': 'addresses', 'ssn': 'national identity numbers', 'birth': 'dates of birth'}
+          'name': 'personal names', 'address': 'addresses', 'ssn': 'national identity numbers',
+          'birth': 'dates of birth'}
 _NAME_TOKENS = {
-    'name': ('name', 'names', 'surname', 'surnames', 'firstname', 'lastname', 'fullname', 'forename', 'givenname', 'familyname'),
+    'name': ('name', 'names', 'surname', 'surnames', 'firstname', 'lastname', 'fullname', 'forename', 'givenname',
+             'familyname'),
     'address': ('street', 'address', 'addr', 'postcode', 'postalcode', 'zip', 'zipcode', 'city'),
     'email': ('email', 'emailaddress'), 'phone': ('phone', 'telephone', 'phonenumber'), 'iban': ('iban',),
-    'card': ('card', 'creditcard', 'cardnumber'), 'ssn': ('ssn', 'bsn'), 'birth': ('birth', 'dob', 'birthdate', 'birthday')}
+    'card': ('card', 'creditcard', 'cardnumber'), 'ssn': ('ssn', 'bsn'),
+    'birth': ('birth', 'dob', 'birthdate', 'birthday')}
 _TOKEN_KIND = {t: k for k, ts in _NAME_TOKENS.items() for t in ts}
 
 def _name_kind(column) -> tuple[str, str]:
@@ -141,7 +147,9 @@ def _redact_phone(v: str) -> str:
 
 def _redact_name(v: str) -> str: return ' '.join(w[0] + '***' for w in v.split())
 
-_REDACT = {'email': _redact_email, 'iban': _redact_iban, 'card': _redact_card, 'phone': _redact_phone, 'name': _redact_name}
+# %% ../../nbs/12_data.privacy.ipynb #df80fb0b
+_REDACT = {'email': _redact_email, 'iban': _redact_iban, 'card': _redact_card, 'phone': _redact_phone,
+           'name': _redact_name}
 
 def redact(value,    # a value of a column that holds personal data
            kind: str, # what it holds: email, phone, iban, card, name, address, ssn or birth
@@ -198,7 +206,8 @@ class PIIReport:
     def table(self) -> pd.DataFrame:
         "One row per column: kinds found with their shares, name match, redacted evidence, flagged."
         found = [', '.join(f"{k} {_pct(s)}" for k, s in r['kinds'].items()) for r in self._rows]
-        t = pd.DataFrame(self._rows, columns=['column', 'dtype', 'n_values', 'share', 'name_kind', 'evidence', 'flagged'])
+        t = pd.DataFrame(self._rows,
+                         columns=['column', 'dtype', 'n_values', 'share', 'name_kind', 'evidence', 'flagged'])
         t.insert(3, 'found', found)
         return t.rename(columns={'name_kind': 'name_match'})
 
@@ -217,30 +226,37 @@ class PIIReport:
 # %% ../../nbs/12_data.privacy.ipynb #7878d5db
 def _sentence(self: PIIReport) -> str:
     k = len(self.flagged)
-    return (f"{k} of {len(self.columns)} columns hold personal data" + (f": {', '.join(map(str, self.flagged))}." if k else '.')
+    return (f"{k} of {len(self.columns)} columns hold personal data"
+            + (f": {', '.join(map(str, self.flagged))}." if k else '.')
             + f" Scanned {self.n_sampled:,} of {self.n_rows:,} rows; a column is flagged when at least "
             f"{_pct(self.min_share)} of its values match or its name does.")
 
-def _pii_summary(self: PIIReport) -> str:
+@patch
+def summary(self: PIIReport) -> str:
     "Text summary: the sentence and the rows where something was found."
     t = self.table(); t = t[t.flagged | (t.found != '')]
-    return f"PII scan\n{_sentence(self)}\n\n" + (t.to_string(index=False, float_format=lambda v: f"{v:.3g}") if len(t) else '')
+    return (f"PII scan\n{_sentence(self)}\n\n"
+            + (t.to_string(index=False, float_format=lambda v: f"{v:.3g}") if len(t) else ''))
 
-def _pii_html(self: PIIReport) -> str:
+@patch
+def __repr__(self: PIIReport) -> str: return f"PIIReport({_sentence(self)})"
+
+# %% ../../nbs/12_data.privacy.ipynb #da8d277f
+@patch
+def _repr_html_(self: PIIReport) -> str:
     "Notebook view: the sentence and the rows where something was found (all strings HTML-escaped)."
     t = self.table(); t = t[t.flagged | (t.found != '')]
     rest = len(self.columns) - len(t)
-    return (f"<p><b>{html.escape(_sentence(self))}</b></p>" + (t.to_html(index=False, escape=True, float_format=lambda v: f"{v:.3g}") if len(t) else '')
+    return (f"<p><b>{html.escape(_sentence(self))}</b></p>"
+            + (t.to_html(index=False, escape=True, float_format=lambda v: f"{v:.3g}") if len(t) else '')
             + (f"<p>{rest} other column{'s' if rest != 1 else ''}: nothing found.</p>" if rest else ''))
 
-def _pii_dict(self: PIIReport) -> dict:
+@patch
+def to_dict(self: PIIReport) -> dict:
     "JSON-serialisable form: every column's row, plus the flagged list and the settings."
     rows = [{**r, 'column': str(r['column']), 'why': self.why(r['column']) if r['flagged'] else ''} for r in self._rows]
     return dict(n_rows=self.n_rows, n_sampled=self.n_sampled, min_share=self.min_share,
                 flagged=[str(c) for c in self.flagged], sentence=_sentence(self), columns=rows)
-
-PIIReport.summary, PIIReport._repr_html_, PIIReport.to_dict = _pii_summary, _pii_html, _pii_dict
-PIIReport.__repr__ = lambda self: f"PIIReport({_sentence(self)})"
 
 # %% ../../nbs/12_data.privacy.ipynb #154f21aa
 def pii_scan(df: pd.DataFrame,          # the frame to scan: every column is looked at
@@ -263,23 +279,25 @@ def _entry(column, spec) -> dict:
     "One policy entry (a dict, or an object with `action` and `reason`) checked and normalised."
     if isinstance(spec, Mapping):
         if extra := sorted(set(spec) - {'action', 'reason'}):
-            raise ConfigError(f"privacy policy for column `{column}`: unknown key(s) {', '.join(map(str, extra))}; allowed: action, reason.")
+            raise ConfigError(f"privacy policy for column `{column}`: unknown key(s) {', '.join(map(str, extra))}; "
+                              "allowed: action, reason.")
         action, reason = spec.get('action'), spec.get('reason')
     else: action, reason = getattr(spec, 'action', None), getattr(spec, 'reason', None)
     if action not in PII_ACTIONS:
-        raise ConfigError(f"privacy policy for column `{column}`: action {action!r} is not one of {', '.join(PII_ACTIONS)}. "
-                          f"Write e.g. `{column}: {{action: drop}}`.")
+        raise ConfigError(f"privacy policy for column `{column}`: action {action!r} is not one of "
+                          f"{', '.join(PII_ACTIONS)}. Write e.g. `{column}: {{action: drop}}`.")
     reason = str(reason or '').strip()
     if action == 'keep' and not reason:
-        raise ConfigError(f"privacy policy for column `{column}`: action keep needs a reason (why this personal data is needed "
-                          f"and allowed); add `reason: ...`, or choose drop or hash.")
+        raise ConfigError(f"privacy policy for column `{column}`: action keep needs a reason (why this personal data "
+                          f"is needed and allowed); add `reason: ...`, or choose drop or hash.")
     return {'action': action, 'reason': reason}
 
 def _normalise(policy) -> dict:
     "A whole policy checked and normalised to column -> {action, reason}; None is the empty policy."
     if policy is None: return {}
     if not isinstance(policy, Mapping):
-        raise ConfigError(f"The privacy policy must be a mapping of column -> {{action, reason}}; got {type(policy).__name__}.")
+        raise ConfigError(f"The privacy policy must be a mapping of column -> {{action, reason}}; "
+                          f"got {type(policy).__name__}.")
     return {c: _entry(c, spec) for c, spec in policy.items()}
 
 # %% ../../nbs/12_data.privacy.ipynb #5f3706cf
@@ -289,12 +307,14 @@ def check_policy(report: PIIReport, # the scan of the frame the policy applies t
     "Check that the policy names only real columns and decides every flagged one; return it normalised."
     pol = _normalise(policy)
     if unknown := [c for c in pol if c not in report.columns]:
-        raise ConfigError(f"The privacy policy names column{'s' if len(unknown) > 1 else ''} {', '.join(f'`{c}`' for c in unknown)}, "
-                          f"which the data do not have (columns: {', '.join(map(str, report.columns[:10]))}{', ...' if len(report.columns) > 10 else ''}). "
+        raise ConfigError(f"The privacy policy names column{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(f'`{c}`' for c in unknown)}, which the data do not have (columns: "
+                          f"{', '.join(map(str, report.columns[:10]))}{', ...' if len(report.columns) > 10 else ''}). "
                           "Fix the name in the card's `privacy` section.")
     if missing := [c for c in report.flagged if c not in pol]:
         raise ConfigError('; '.join(f"column `{c}` {report.why(c)}" for c in missing)
-                          + f"; add {'it' if len(missing) == 1 else 'them'} to `privacy` in the card with action drop, hash or keep (keep needs a reason)")
+                          + f"; add {'it' if len(missing) == 1 else 'them'} to `privacy` in the card with action drop, "
+                          "hash or keep (keep needs a reason)")
     return pol
 
 # %% ../../nbs/12_data.privacy.ipynb #72037e58
@@ -303,19 +323,24 @@ def _salt(env: str, columns: list) -> bytes:
     salt = os.environ.get(env, '')
     how = f"e.g. `export {env}=$(python -c 'import secrets; print(secrets.token_hex(32))')`"
     if not salt:
-        raise ConfigError(f"Column{'s' if len(columns) > 1 else ''} {', '.join(f'`{c}`' for c in columns)} must be hashed, which needs a secret key "
-                          f"in the environment variable {env}, but {env} is not set. Set it to a long random secret kept outside the "
-                          f"repository ({how}, or from your CI's secret store), and use the same value wherever hashed columns must match. "
-                          "modelbook does not hash without a key: an unkeyed hash of an e-mail address can be reversed with a dictionary.")
+        raise ConfigError(f"Column{'s' if len(columns) > 1 else ''} {', '.join(f'`{c}`' for c in columns)} must be "
+                          f"hashed, which needs a secret key in the environment variable {env}, but {env} is not set. "
+                          f"Set it to a long random secret kept outside the repository ({how}, or from your CI's "
+                          "secret store), and use the same value wherever hashed columns must match. modelbook does "
+                          "not hash without a key: an unkeyed hash of an e-mail address can be reversed with a "
+                          "dictionary.")
     if len(salt) < 16:
-        raise ConfigError(f"{env} is set but only {len(salt)} characters long; a key that short can be guessed. Use at least 16 random characters ({how}).")
+        raise ConfigError(f"{env} is set but only {len(salt)} characters long; a key that short can be guessed. "
+                          f"Use at least 16 random characters ({how}).")
     return salt.encode('utf-8')
 
 def _keyed_hash(s: pd.Series, key: bytes) -> pd.Series:
     "HMAC-SHA256 of every value's text under `key`, as 16 hex characters; missing values stay missing."
     codes, uniques = pd.factorize(s)
-    tokens = np.array([hmac.new(key, str(u).encode('utf-8'), hashlib.sha256).hexdigest()[:16] for u in uniques] + [None], dtype=object)
-    return pd.Series(tokens[codes], index=s.index, name=s.name, dtype='str')    # code -1 (missing) picks the trailing None
+    tokens = np.array([hmac.new(key, str(u).encode('utf-8'), hashlib.sha256).hexdigest()[:16] for u in uniques]
+                      + [None], dtype=object)
+    # code -1 (missing) picks the trailing None
+    return pd.Series(tokens[codes], index=s.index, name=s.name, dtype='str')
 
 # %% ../../nbs/12_data.privacy.ipynb #a48ad599
 def apply_policy(df: pd.DataFrame,              # the frame to clean
@@ -339,11 +364,12 @@ def _forms(value: str) -> dict[bytes, str]:
     out = {}
     for text, how in texts.items():
         for enc, b in [('UTF-8', text.encode('utf-8')), ('JSON-escaped', json.dumps(text)[1:-1].encode('ascii')),
-                       ('HTML-escaped', html.escape(text).encode('utf-8')), ('URL-encoded', quote(text, safe='').encode('ascii')),
-                       ('UTF-16', text.encode('utf-16-le'))]:
+                       ('HTML-escaped', html.escape(text).encode('utf-8')),
+                       ('URL-encoded', quote(text, safe='').encode('ascii')), ('UTF-16', text.encode('utf-16-le'))]:
             out.setdefault(b, f"{how}, {enc}")
     return out
 
+# %% ../../nbs/12_data.privacy.ipynb #3f60f1a8
 def _frame_text(df: pd.DataFrame) -> bytes:
     "Column names, index and every value of a frame as text, one per line."
     return '\n'.join(map(str, [*df.columns, *df.index, *df.to_numpy(dtype=object).ravel()])).encode('utf-8')
@@ -382,10 +408,11 @@ def _hint(value: str) -> str:
 def assert_no_pii(paths: list[Path], # files and folders to search (folders recursively)
                   values: list[str], # planted raw values that must appear nowhere
                  ) -> int:
-    "Raise AssertionError naming the file if any planted value occurs in any file, in any common encoding; return the number of files searched."
+    """Raise AssertionError naming the file if any planted value occurs in any file, in any common encoding; return the
+    number of files searched."""
     if bad := [i for i, v in enumerate(values) if not isinstance(v, str) or len(v) < 4]:
-        raise ConfigError(f"assert_no_pii: planted values must be strings of at least 4 characters (shorter ones match by chance); "
-                          f"values at positions {bad[:10]} are not.")
+        raise ConfigError("assert_no_pii: planted values must be strings of at least 4 characters (shorter ones match "
+                          f"by chance); values at positions {bad[:10]} are not.")
     needles = [(i, b, how) for i, v in enumerate(values) for b, how in _forms(v).items()]
     files = _files(paths)
     for f in files:
@@ -393,5 +420,6 @@ def assert_no_pii(paths: list[Path], # files and folders to search (folders recu
             for i, b, how in needles:
                 if b in data:
                     raise AssertionError(f"{where} contains planted value #{i} ({_hint(values[i])}), {how}. "
-                                         "Personal data reached this file: apply the privacy policy before whatever wrote it.")
+                                         "Personal data reached this file: apply the privacy policy before whatever "
+                                         "wrote it.")
     return len(files)

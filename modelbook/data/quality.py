@@ -14,6 +14,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from fastcore.basics import patch
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
 
@@ -50,8 +51,8 @@ def _column_row(s: pd.Series, *, near_constant: float, z: float) -> dict:
     "The profile of one column."
     n_missing = int(s.isna().sum()); counts = s.value_counts(dropna=True)
     top, top_share = (_py(counts.index[0]), counts.iloc[0] / counts.sum()) if len(counts) else (None, np.nan)
-    row = dict(dtype=str(s.dtype), n_missing=n_missing, missing_share=n_missing / max(len(s), 1), n_distinct=len(counts),
-               top_value=top, top_share=top_share, constant=len(counts) <= 1,
+    row = dict(dtype=str(s.dtype), n_missing=n_missing, missing_share=n_missing / max(len(s), 1),
+               n_distinct=len(counts), top_value=top, top_share=top_share, constant=len(counts) <= 1,
                near_constant=len(counts) > 1 and top_share >= near_constant,
                outlier_rule='', outlier_low=np.nan, outlier_high=np.nan, n_outliers=0, outlier_share=np.nan)
     if _is_numeric(s) and len(counts) <= 2: row.update(outlier_rule='none (two values)')
@@ -115,7 +116,8 @@ def _class_balance(y: pd.Series, *, positive=None, alpha: float=0.05, max_levels
 # %% ../../nbs/13_data.quality.ipynb #a0b76bdb
 @dataclass
 class QualityProfile:
-    "The quality of one table before modelling: a per-column profile, frame-level counts and findings in plain words."
+    """The quality of one table before modelling: a per-column profile, frame-level counts and findings in plain
+    words."""
     columns: pd.DataFrame          # one row per column: role, dtype, missing, distinct, top value, constant, outliers
     n_rows: int
     target: str|None = None
@@ -138,49 +140,63 @@ def _v(k: int, one: str, many: str) -> str: return one if k == 1 else many
 
 def _pct(x: float) -> str: return f"{100 * x:.1f}%" if x >= 0.001 or x == 0 else f"{100 * x:.2g}%"
 
+# %% ../../nbs/13_data.quality.ipynb #8e7899eb
 def _frame_findings(p: QualityProfile) -> list[str]:
     out, d, c = [], p.duplicates, p.conflicts
     if d['count']:
-        out.append(f"{_n(d['count'], 'row')} ({_pct(d['count'] / p.n_rows)}) {_v(d['count'], 'repeats', 'repeat')} an earlier row exactly (e.g. index {', '.join(map(str, d['examples']))}). "
-                   "Copies can fall on both sides of a train/test split and flatter the test score: run `contamination` on the split, "
-                   "and drop duplicates only if they are the same record entered twice.")
+        out.append(f"{_n(d['count'], 'row')} ({_pct(d['count'] / p.n_rows)}) {_v(d['count'], 'repeats', 'repeat')} "
+                   f"an earlier row exactly (e.g. index {', '.join(map(str, d['examples']))}). "
+                   "Copies can fall on both sides of a train/test split and flatter the test score: run "
+                   "`contamination` on the split, and drop duplicates only if they are the same record entered twice.")
     if c and c['n_groups']:
-        out.append(f"{_n(c['n_groups'], 'group')} of rows ({c['n_rows']:,} rows) {_v(c['n_groups'], 'has', 'have')} identical features but different `{p.target}` "
-                   f"(e.g. index {c['groups'][0]}): no model can get all of them right. Check for label noise or a missing feature.")
+        out.append(f"{_n(c['n_groups'], 'group')} of rows ({c['n_rows']:,} rows) {_v(c['n_groups'], 'has', 'have')} "
+                   f"identical features but different `{p.target}` (e.g. index {c['groups'][0]}): no model can get "
+                   "all of them right. Check for label noise or a missing feature.")
     return out
 
 def _column_findings(p: QualityProfile) -> list[str]:
     t, out = p.columns[p.columns.role == 'feature'], []
-    if (e := t.index[t.n_distinct == 0]).size: out.append(f"Entirely missing ({_n(len(e), 'column')}): {_names(e)}. Drop {_v(len(e), 'it', 'them')}.")
+    if (e := t.index[t.n_distinct == 0]).size:
+        out.append(f"Entirely missing ({_n(len(e), 'column')}): {_names(e)}. Drop {_v(len(e), 'it', 'them')}.")
     if (k := t.index[t.constant & (t.n_distinct == 1)]).size:
-        out.append(f"A single value, so no information ({_n(len(k), 'column')}): {_names(k)}. Drop {_v(len(k), 'it', 'them')}.")
+        out.append(f"A single value, so no information ({_n(len(k), 'column')}): {_names(k)}. "
+                   f"Drop {_v(len(k), 'it', 'them')}.")
     m = t[(t.n_missing > 0) & (t.n_distinct > 0)].sort_values('missing_share', ascending=False)
-    if len(m): out.append(f"Missing values ({_n(len(m), 'column')}), most in {', '.join(f'`{c}` ({_pct(s)})' for c, s in m.missing_share.iloc[:5].items())}. "
-                          "Decide how to impute them (inside the model pipeline, fitted on training rows only) or why rows may be dropped.")
+    if len(m):
+        out.append(f"Missing values ({_n(len(m), 'column')}), most in "
+                   f"{', '.join(f'`{c}` ({_pct(s)})' for c, s in m.missing_share.iloc[:5].items())}. "
+                   "Decide how to impute them (inside the model pipeline, fitted on training rows only) or why rows "
+                   "may be dropped.")
     return out
 
+# %% ../../nbs/13_data.quality.ipynb #f47151b2
 def _target_findings(p: QualityProfile) -> list[str]:
     if (s := p.positive_share) is not None:
         rare = s['share'] < 0.1 or s['share'] > 0.9
-        return [f"`{p.target}` = {s['positive']!r} in {_pct(s['share'])} of rows ({s['count']:,} of {s['n']:,}; {100 * (1 - s['alpha']):g}% Wilson CI "
-                f"{_pct(s['low'])} to {_pct(s['high'])})" + (": the classes are imbalanced, so accuracy is misleading; judge models by ranking "
-                "metrics (ROC AUC, average precision, lift) and stratify splits." if rare else '.')]
+        return [f"`{p.target}` = {s['positive']!r} in {_pct(s['share'])} of rows ({s['count']:,} of {s['n']:,}; "
+                f"{100 * (1 - s['alpha']):g}% Wilson CI {_pct(s['low'])} to {_pct(s['high'])})"
+                + (": the classes are imbalanced, so accuracy is misleading; judge models by ranking "
+                   "metrics (ROC AUC, average precision, lift) and stratify splits." if rare else '.')]
     if p.class_balance is not None:
-        return [f"`{p.target}` has {len(p.class_balance)} classes; the rarest, {p.class_balance.index[-1]!r}, is {_pct(p.class_balance.share.iloc[-1])} of rows."]
+        return [f"`{p.target}` has {len(p.class_balance)} classes; the rarest, {p.class_balance.index[-1]!r}, is "
+                f"{_pct(p.class_balance.share.iloc[-1])} of rows."]
     if (s := p.target_summary) is not None:
-        return [f"`{p.target}` is numeric from {s['min']:g} to {s['max']:g} (median {s['median']:g}, mean {s['mean']:.4g}); {_pct(s['zero_share'])} of rows are 0."]
+        return [f"`{p.target}` is numeric from {s['min']:g} to {s['max']:g} (median {s['median']:g}, mean "
+                f"{s['mean']:.4g}); {_pct(s['zero_share'])} of rows are 0."]
     return []
 
 def _shape_findings(p: QualityProfile) -> list[str]:
     t, out = p.columns[p.columns.role == 'feature'], []
     if (nc := t[t.near_constant].sort_values('top_share', ascending=False)).size:
-        out.append(f"Near-constant ({_n(len(nc), 'column')} with one value in at least {_pct(p.near_constant)} of rows), e.g. {_names(nc.index, 4)}: "
-                   "little information, and they can be constant inside a cross-validation fold.")
+        out.append(f"Near-constant ({_n(len(nc), 'column')} with one value in at least {_pct(p.near_constant)} of "
+                   f"rows), e.g. {_names(nc.index, 4)}: little information, and they can be constant inside a "
+                   "cross-validation fold.")
     o = t[t.n_outliers > 0].sort_values('outlier_share', ascending=False)
     if len(o):
-        by = ', '.join(f"`{c}` {r.n_outliers:,} ({_pct(r.outlier_share)}, {r.outlier_rule})" for c, r in o.iloc[:4].iterrows())
-        out.append(f"Outliers in {_n(len(o), 'numeric column')} (robust z > {p.z:g}, or IQR fences where MAD = 0); most in {by}. "
-                   "Check that they are real values, not codes for missing or entry errors.")
+        by = ', '.join(f"`{c}` {r.n_outliers:,} ({_pct(r.outlier_share)}, {r.outlier_rule})"
+                       for c, r in o.iloc[:4].iterrows())
+        out.append(f"Outliers in {_n(len(o), 'numeric column')} (robust z > {p.z:g}, or IQR fences where MAD = 0); "
+                   f"most in {by}. Check that they are real values, not codes for missing or entry errors.")
     return out
 
 # %% ../../nbs/13_data.quality.ipynb #764ad634
@@ -188,24 +204,33 @@ def _caption(p: QualityProfile) -> str:
     return (f"Quality profile: {p.n_rows:,} rows x {len(p.columns)} columns"
             + (f", target `{p.target}`" if p.target else '') + f"; {len(p.findings)} findings")
 
-def _summary(self: QualityProfile) -> str:
+@patch
+def summary(self: QualityProfile) -> str:
     "Plain-text report: caption and numbered findings."
     return '\n'.join([_caption(self)] + [f"  {i}. {t}" for i, t in enumerate(self.findings, 1)])
 
-def _flagged(self: QualityProfile) -> pd.DataFrame:
+@patch
+def __str__(self: QualityProfile) -> str: return self.summary()
+
+@patch
+def flagged(self: QualityProfile) -> pd.DataFrame:
     "The columns with something to report."
     t = self.columns
     return t[t.constant | t.near_constant | (t.n_missing > 0) | (t.n_outliers > 0) | (t.role == 'target')]
 
-def _repr_html(self: QualityProfile) -> str:
+# %% ../../nbs/13_data.quality.ipynb #80dab6f4
+@patch
+def _repr_html_(self: QualityProfile) -> str:
     items = ''.join(f"<li>{html.escape(f)}</li>" for f in self.findings)
-    cols = ['role', 'dtype', 'n_missing', 'n_distinct', 'top_value', 'top_share', 'near_constant', 'outlier_rule', 'n_outliers']
+    cols = ['role', 'dtype', 'n_missing', 'n_distinct', 'top_value', 'top_share', 'near_constant', 'outlier_rule',
+            'n_outliers']
     bal = self.class_balance.to_html(float_format='{:.3f}'.format) if self.class_balance is not None else ''
     return (f"<div><p><b>{html.escape(_caption(self))}</b></p><ol>{items}</ol>{bal}"
-            f"<details><summary>Columns with something to report ({len(_flagged(self))} of {len(self.columns)})</summary>"
-            f"{_flagged(self)[cols].to_html(float_format='{:.3f}'.format)}</details></div>")
+            f"<details><summary>Columns with something to report ({len(self.flagged())} of {len(self.columns)})"
+            f"</summary>{self.flagged()[cols].to_html(float_format='{:.3f}'.format)}</details></div>")
 
-def _to_dict(self: QualityProfile) -> dict:
+@patch
+def to_dict(self: QualityProfile) -> dict:
     "A JSON-able dict of everything in the profile."
     records = lambda df: json.loads(df.reset_index().to_json(orient='records'))
     return dict(n_rows=self.n_rows, n_columns=len(self.columns), target=self.target, near_constant=self.near_constant,
@@ -213,14 +238,12 @@ def _to_dict(self: QualityProfile) -> dict:
                 target_summary=self.target_summary, findings=list(self.findings), columns=records(self.columns),
                 class_balance=None if self.class_balance is None else records(self.class_balance))
 
-QualityProfile.summary, QualityProfile.__str__, QualityProfile._repr_html_ = _summary, _summary, _repr_html
-QualityProfile.flagged, QualityProfile.to_dict = _flagged, _to_dict
-
 # %% ../../nbs/13_data.quality.ipynb #79bc48ce
 def _target_summary(y: pd.Series) -> dict|None:
     if not _is_numeric(y) or y.notna().sum() == 0: return None
     y = y.dropna()
-    return dict(min=_py(y.min()), median=float(y.median()), mean=float(y.mean()), max=_py(y.max()), zero_share=float((y == 0).mean()))
+    return dict(min=_py(y.min()), median=float(y.median()), mean=float(y.mean()), max=_py(y.max()),
+                zero_share=float((y == 0).mean()))
 
 def quality_profile(df: pd.DataFrame,           # the table to check, e.g. from `read_dataset`
                     *, target: str|None=None,     # the target column, if any (enables conflicts and class balance)
@@ -228,13 +251,15 @@ def quality_profile(df: pd.DataFrame,           # the table to check, e.g. from 
                     near_constant: float=0.99,    # a column whose top value holds at least this share is near-constant
                     z: float=3.5,                 # robust z cut-off for outliers
                    ) -> QualityProfile:
-    "Profile every column and the whole table: missing, distinct, constant, outliers, duplicates, conflicting labels, class balance."
+    """Profile every column and the whole table: missing, distinct, constant, outliers, duplicates, conflicting labels,
+    class balance."""
     if target is not None and target not in df.columns:
-        raise DataError(f"quality_profile: target `{target}` is not a column; the columns start {_names(df.columns, 8)}. "
-                        "Remedy: pass the name of the column to predict.")
-    if not 0 < near_constant <= 1: raise ConfigError(f"near_constant is a share in (0, 1]; got {near_constant!r}. Remedy: use 0.99.")
-    p = QualityProfile(_column_table(df, target=target, near_constant=near_constant, z=z), len(df), target,
-                       _duplicates(df), near_constant=near_constant, z=z)
+        raise DataError(f"quality_profile: target `{target}` is not a column; the columns start "
+                        f"{_names(df.columns, 8)}. Remedy: pass the name of the column to predict.")
+    if not 0 < near_constant <= 1:
+        raise ConfigError(f"near_constant is a share in (0, 1]; got {near_constant!r}. Remedy: use 0.99.")
+    p = QualityProfile(columns=_column_table(df, target=target, near_constant=near_constant, z=z), n_rows=len(df),
+                       target=target, duplicates=_duplicates(df), near_constant=near_constant, z=z)
     if target is not None:
         p.conflicts = _conflicts(df, target=target)
         p.class_balance, p.positive_share = _class_balance(df[target], positive=positive)
@@ -255,7 +280,9 @@ def plot_missingness(profile: QualityProfile, # from `quality_profile`
     t = t[t.n_missing > 0].iloc[:top]
     fig = Figure(figsize=(6, 1.2 + 0.25 * max(len(t), 4)), layout='constrained'); ax = fig.subplots()
     _barh(ax, t.index, 100 * t.missing_share.astype(float))
-    if t.empty: ax.text(0.5, 0.5, f"No missing values in any of the {len(profile.columns)} columns", transform=ax.transAxes, ha='center', va='center')
+    if t.empty:
+        ax.text(0.5, 0.5, f"No missing values in any of the {len(profile.columns)} columns", transform=ax.transAxes,
+                ha='center', va='center')
     ax.set(title=f"Missing values by column ({profile.n_rows:,} rows)", xlim=(0, 100),
            xlabel='Missing values (% of rows)', ylabel='Column')
     return fig
@@ -266,15 +293,19 @@ def plot_class_balance(profile: QualityProfile, # from `quality_profile` with a 
     "Share of rows per class (%), with the Wilson interval of the positive share for a binary target."
     if profile.class_balance is None:
         raise DataError("plot_class_balance needs a categorical target; the profile's target is "
-                        + (f"`{profile.target}`, numeric with {profile.columns.loc[profile.target, 'n_distinct']:,} distinct values." if profile.target else "not set.")
+                        + (f"`{profile.target}`, numeric with {profile.columns.loc[profile.target, 'n_distinct']:,} "
+                           "distinct values." if profile.target else "not set.")
                         + " Remedy: profile with target=<a class column>, or plot a histogram of a numeric target.")
     t, s = profile.class_balance, profile.positive_share
     fig = Figure(figsize=(5, 3.5), layout='constrained'); ax = fig.subplots()
     x = np.arange(len(t)); ax.bar(x, 100 * t.share, color=['C1' if s and c == s['positive'] else 'C0' for c in t.index])
     ax.set_xticks(x, labels=[str(c) for c in t.index])
-    for xi, k, sh in zip(x, t['count'], t['share']): ax.annotate(f"{int(k):,} ({_pct(sh)})", (xi, 100 * sh), ha='center', va='bottom', fontsize=8)
-    if s: ax.errorbar([list(t.index).index(s['positive'])], [100 * s['share']], yerr=[[100 * (s['share'] - s['low'])], [100 * (s['high'] - s['share'])]],
-                      fmt='none', c='k', capsize=4, label=f"Wilson {100 * (1 - s['alpha']):g}% CI: {_pct(s['low'])} to {_pct(s['high'])}")
+    for xi, k, sh in zip(x, t['count'], t['share']):
+        ax.annotate(f"{int(k):,} ({_pct(sh)})", (xi, 100 * sh), ha='center', va='bottom', fontsize=8)
+    if s: ax.errorbar([list(t.index).index(s['positive'])], [100 * s['share']],
+                      yerr=[[100 * (s['share'] - s['low'])], [100 * (s['high'] - s['share'])]],
+                      fmt='none', c='k', capsize=4,
+                      label=f"Wilson {100 * (1 - s['alpha']):g}% CI: {_pct(s['low'])} to {_pct(s['high'])}")
     if s: ax.legend(loc='upper right', fontsize=8)
     ax.set(title=f"Class balance of `{profile.target}` ({profile.n_rows:,} rows)", ylim=(0, 105),
            xlabel=f"{profile.target} (class)", ylabel='Rows (% of all rows)')
@@ -289,10 +320,12 @@ def plot_outliers(profile: QualityProfile, # from `quality_profile`
     fig = Figure(figsize=(6.5, 1.2 + 0.25 * max(len(t), 4)), layout='constrained'); ax = fig.subplots()
     rules = sorted(t.outlier_rule.unique())
     _barh(ax, t.index, 100 * t.outlier_share.astype(float), color=[f"C{rules.index(r)}" for r in t.outlier_rule])
-    if rules: ax.legend(handles=[Patch(color=f"C{i}", label=r) for i, r in enumerate(rules)], title='Rule', loc='lower right', fontsize=8)
+    if rules: ax.legend(handles=[Patch(color=f"C{i}", label=r) for i, r in enumerate(rules)], title='Rule',
+                        loc='lower right', fontsize=8)
     else: ax.text(0.5, 0.5, 'No outliers in any numeric column', transform=ax.transAxes, ha='center')
     n_with = int((profile.columns.n_outliers > 0).sum())
-    ax.set(title=f"Columns with the most outliers ({len(t)} of the {n_with} with any)", xlabel='Outliers (% of non-missing values)', ylabel='Column')
+    ax.set(title=f"Columns with the most outliers ({len(t)} of the {n_with} with any)",
+           xlabel='Outliers (% of non-missing values)', ylabel='Column')
     return fig
 
 # %% ../../nbs/13_data.quality.ipynb #27e04512
@@ -314,7 +347,8 @@ class GuardResult:
     def _repr_html_(self): return f"<p><b>{self.name}: {self.status.upper()}</b>. {html.escape(self.message)}</p>"
     def to_dict(self) -> dict:
         "JSON-able: name, passed, severity, message and details."
-        d = json.loads(self.details.to_json(orient='records')) if isinstance(self.details, pd.DataFrame) else self.details
+        d = (json.loads(self.details.to_json(orient='records')) if isinstance(self.details, pd.DataFrame)
+             else self.details)
         return dict(name=self.name, passed=bool(self.passed), severity=self.severity, message=self.message, details=d)
 
 # %% ../../nbs/13_data.quality.ipynb #58ca46f9
@@ -349,7 +383,8 @@ def _oof_level_means(x: pd.Series, y: np.ndarray, *, k: int=5, seed: int=0) -> n
 
 # %% ../../nbs/13_data.quality.ipynb #1f1de8cf
 def _determines(x: pd.Series, t: np.ndarray, n_t: int, *, min_levels: int) -> tuple[bool, int]:
-    "Whether target codes `t` are a function of `x` (with enough repeated levels to mean something), and x's level count."
+    """Whether target codes `t` are a function of `x` (with enough repeated levels to mean something), and x's level
+    count."""
     codes, levels = pd.factorize(x, use_na_sentinel=False)
     L = len(levels)
     pairs = np.unique(codes.astype(np.int64) * n_t + t).size
@@ -357,15 +392,18 @@ def _determines(x: pd.Series, t: np.ndarray, n_t: int, *, min_levels: int) -> tu
 
 # %% ../../nbs/13_data.quality.ipynb #e916a8b5
 def _target_kind(y: pd.Series, positive) -> tuple[str, np.ndarray, object]:
-    "What the screen scores against: ('two-class', 0/1 labels, positive), ('numeric', float values, None) or ('classes', class labels, None)."
+    """What the screen scores against: ('two-class', 0/1 labels, positive), ('numeric', float values, None) or
+    ('classes', class labels, None)."""
     if y.nunique() == 2:
         pos = _positive(y, positive)
         return 'two-class', (y == pos).to_numpy(dtype=bool).astype(int), pos
     if _is_numeric(y): return 'numeric', y.to_numpy(dtype='float64'), None
     if positive is None and y.nunique() > 2: return 'classes', y.to_numpy(dtype=object), None
-    raise DataError(f"target_leakage_screen needs a binary or numeric target; `{y.name}` has {y.nunique()} levels of dtype {y.dtype}. "
+    raise DataError(f"target_leakage_screen needs a binary or numeric target; `{y.name}` has {y.nunique()} levels of "
+                    f"dtype {y.dtype}. "
                     "Remedy: screen one class against the rest (df[target] == level).")
 
+# %% ../../nbs/13_data.quality.ipynb #f15a317b
 def _feature_scores(df: pd.DataFrame, features: list, y: np.ndarray, kind: str, *, min_levels: int) -> pd.DataFrame:
     "Per feature: how it is scored, its single-feature score, its level count, and whether it determines the target."
     num = [c for c in features if _is_numeric(df[c])]; cat = [c for c in features if c not in num]
@@ -375,30 +413,39 @@ def _feature_scores(df: pd.DataFrame, features: list, y: np.ndarray, kind: str, 
     t, n_t = pd.factorize(y)[0], len(np.unique(y))
     det = {c: _determines(df[c], t, n_t, min_levels=min_levels) for c in features}
     metric = 'ROC AUC' if kind == 'two-class' else '|Spearman|'
-    rows = [dict(feature=c, kind='numeric' if c in num else 'categorical', method=metric + ('' if c in num else ' of out-of-fold level mean'),
+    rows = [dict(feature=c, kind='numeric' if c in num else 'categorical',
+                 method=metric + ('' if c in num else ' of out-of-fold level mean'),
                  score=max(scores[c], 1 - scores[c]) if kind == 'two-class' else abs(scores[c]),
                  n_levels=det[c][1], determines_target=det[c][0]) for c in features]
     return pd.DataFrame(rows).sort_values('score', ascending=False, kind='stable').reset_index(drop=True)
 
 def _ovr_scores(df: pd.DataFrame, features: list, y: np.ndarray, *, min_levels: int) -> pd.DataFrame:
-    "Per feature, its largest one-vs-rest score over the classes of a multiclass target (a leak usually gives one class away)."
-    parts = [_feature_scores(df, features, (y == c).astype(int), 'two-class', min_levels=min_levels) for c in pd.unique(y)]
+    """Per feature, its largest one-vs-rest score over the classes of a multiclass target (a leak usually gives one
+    class away)."""
+    parts = [_feature_scores(df, features, (y == c).astype(int), 'two-class', min_levels=min_levels)
+             for c in pd.unique(y)]
     d = pd.concat(parts).sort_values('score', ascending=False, kind='stable').drop_duplicates('feature')
-    return d.assign(method=d['method'].str.replace('ROC AUC', 'one-vs-rest ROC AUC (largest over classes)')).reset_index(drop=True)
+    return d.assign(method=d['method'].str.replace('ROC AUC', 'one-vs-rest ROC AUC (largest over classes)')
+                    ).reset_index(drop=True)
 
 # %% ../../nbs/13_data.quality.ipynb #b9614746
 def _leak_message(d: pd.DataFrame, target: str, metric: str, threshold: float) -> str:
     flagged, rest = d[d.flagged], d[~d.flagged]
-    why = lambda r: f"`{r.feature}` ({metric} {r.score:.3f}" + (f"; each of its {r.n_levels} values goes with a single `{target}`" if r.determines_target else '') + ')'
-    nxt = lambda w: f"The strongest {w}feature is `{rest.feature.iloc[0]}` at {rest.score.iloc[0]:.3f}." if len(rest) else ''
+    why = lambda r: (f"`{r.feature}` ({metric} {r.score:.3f}"
+                     + (f"; each of its {r.n_levels} values goes with a single `{target}`" if r.determines_target
+                        else '') + ')')
+    nxt = lambda w: (f"The strongest {w}feature is `{rest.feature.iloc[0]}` at {rest.score.iloc[0]:.3f}." if len(rest)
+                     else '')
     if flagged.empty:
-        return (f"No feature predicts `{target}` on its own above {threshold:g} ({metric} of each of the {len(d)} features alone), "
-                f"and none determines it exactly. {nxt('')}")
-    return (f"Target leakage suspected in {len(flagged)} of {len(d)} features, each predicting `{target}` on its own with {metric} above "
-            f"{threshold:g} or determining it exactly: {', '.join(why(r) for r in flagged.itertuples())}. {nxt('unflagged ')} Such a feature "
-            "was usually recorded after the outcome or computed from it. Remedy: confirm with the data owner and add it to `data.exclude` "
-            "in the card, unless it is truly known at the moment of prediction.")
+        return (f"No feature predicts `{target}` on its own above {threshold:g} ({metric} of each of the {len(d)} "
+                f"features alone), and none determines it exactly. {nxt('')}")
+    return (f"Target leakage suspected in {len(flagged)} of {len(d)} features, each predicting `{target}` on its own "
+            f"with {metric} above {threshold:g} or determining it exactly: "
+            f"{', '.join(why(r) for r in flagged.itertuples())}. {nxt('unflagged ')} Such a feature "
+            "was usually recorded after the outcome or computed from it. Remedy: confirm with the data owner and add "
+            "it to `data.exclude` in the card, unless it is truly known at the moment of prediction.")
 
+# %% ../../nbs/13_data.quality.ipynb #2192a05b
 def target_leakage_screen(df: pd.DataFrame,         # training rows (features and target)
                           *, target: str,             # the target column
                           positive=None,              # positive class of a binary target; inferred when omitted
@@ -408,27 +455,35 @@ def target_leakage_screen(df: pd.DataFrame,         # training rows (features an
                          ) -> GuardResult:
     "Score every feature alone against the target (ROC AUC or |Spearman|) and flag those that are too good to be true."
     features = [c for c in df.columns if c != target] if features is None else list(features)
-    if not features: raise ConfigError("target_leakage_screen: no features to screen. Remedy: pass features=[...] or a frame with columns besides the target.")
+    if not features:
+        raise ConfigError("target_leakage_screen: no features to screen. Remedy: pass features=[...] or a frame with "
+                          "columns besides the target.")
     if missing := [c for c in [target, *features] if c not in df.columns]:
-        raise DataError(f"target_leakage_screen: {_names(missing)} not in the frame; its columns start {_names(df.columns, 8)}.")
+        raise DataError(f"target_leakage_screen: {_names(missing)} not in the frame; its columns start "
+                        f"{_names(df.columns, 8)}.")
     d = df[df[target].notna()]
     kind, y, _ = _target_kind(d[target], positive)
-    details = _ovr_scores(d, features, y, min_levels=min_levels) if kind == 'classes' else _feature_scores(d, features, y, kind, min_levels=min_levels)
+    details = (_ovr_scores(d, features, y, min_levels=min_levels) if kind == 'classes'
+               else _feature_scores(d, features, y, kind, min_levels=min_levels))
     details['flagged'] = (details.score > threshold) | details.determines_target
     metric = {'two-class': 'ROC AUC', 'classes': 'one-vs-rest ROC AUC'}.get(kind, '|Spearman|')
-    return GuardResult('target_leakage', not details.flagged.any(), 'fail', _leak_message(details, target, metric, threshold), details)
+    return GuardResult(name='target_leakage', passed=not details.flagged.any(), severity='fail',
+                       message=_leak_message(details, target, metric, threshold), details=details)
 
 # %% ../../nbs/13_data.quality.ipynb #e2af5f8f
 def _check_same_columns(train: pd.DataFrame, test: pd.DataFrame, cols: list, who: str):
     if missing := [c for c in cols if c not in train.columns or c not in test.columns]:
-        raise DataError(f"{who}: {_names(missing)} missing from train or test. Remedy: pass columns present in both parts.")
+        raise DataError(f"{who}: {_names(missing)} missing from train or test. "
+                        "Remedy: pass columns present in both parts.")
     if diff := [c for c in cols if train[c].dtype != test[c].dtype]:
-        raise DataError(f"{who}: dtypes differ between train and test for {_names(diff)} (e.g. {train[diff[0]].dtype} vs {test[diff[0]].dtype}); "
-                        "equal values of different dtypes hash differently. Remedy: load both parts with the same datasheet (`conform`).")
+        raise DataError(f"{who}: dtypes differ between train and test for {_names(diff)} (e.g. "
+                        f"{train[diff[0]].dtype} vs {test[diff[0]].dtype}); equal values of different dtypes hash "
+                        "differently. Remedy: load both parts with the same datasheet (`conform`).")
 
 def _twin_labels(h_tr, h_te, y_tr, y_te) -> np.ndarray:
     "For each test row with a twin in train: whether every train twin has the test row's label."
-    codes, _ = pd.factorize(pd.concat([pd.Series(y_tr, dtype=object), pd.Series(y_te, dtype=object)], ignore_index=True))
+    codes, _ = pd.factorize(pd.concat([pd.Series(y_tr, dtype=object), pd.Series(y_te, dtype=object)],
+                                      ignore_index=True))
     tr = pd.DataFrame({'h': h_tr, 'y': codes[:len(h_tr)]}).groupby('h')['y'].agg(['min', 'max'])
     lab = tr.reindex(h_te)
     return ((lab['min'] == lab['max']) & (lab['min'] == codes[len(h_tr):])).to_numpy()
@@ -452,20 +507,25 @@ def contamination(train: pd.DataFrame,      # the training rows
         agree = _twin_labels(h_tr, h_te[twin], train[target].to_numpy(), test[target].to_numpy()[twin])
         d.update(labels_agree=int(agree.sum()), labels_differ=int((~agree).sum()),
                  twins_by_label={str(k): int(v) for k, v in test[target][twin].value_counts().items()})
-    return GuardResult('contamination', share <= max_share, 'warn', _contamination_message(d, target, max_share), d)
+    return GuardResult(name='contamination', passed=share <= max_share, severity='warn',
+                       message=_contamination_message(d, target, max_share), details=d)
 
 # %% ../../nbs/13_data.quality.ipynb #10844742
 def _contamination_message(d: dict, target: str|None, max_share: float) -> str:
     if d['test_rows_with_twin'] == 0:
-        return f"None of the {d['n_test']:,} test rows has an exact twin among the {d['n_train']:,} training rows ({d['n_features']} features)."
-    s = (f"{d['test_rows_with_twin']:,} of {d['n_test']:,} test rows ({_pct(d['share'])}) {_v(d['test_rows_with_twin'], 'has', 'have')} an exact twin among the {d['n_train']:,} training rows "
+        return (f"None of the {d['n_test']:,} test rows has an exact twin among the {d['n_train']:,} training rows "
+                f"({d['n_features']} features).")
+    s = (f"{d['test_rows_with_twin']:,} of {d['n_test']:,} test rows ({_pct(d['share'])}) "
+         f"{_v(d['test_rows_with_twin'], 'has', 'have')} an exact twin among the {d['n_train']:,} training rows "
          f"(same values in all {d['n_features']} features; e.g. test index {', '.join(map(str, d['examples'][:3]))})")
     if target:
-        s += (f"; {d['labels_agree']:,} of them have the same `{target}` as all their twins, {d['labels_differ']:,} differ "
-              f"(test rows with a twin, by class: {', '.join(f'{k} {v:,}' for k, v in d['twins_by_label'].items())})")
-    return (s + f". The allowed share is {_pct(max_share)}. A model that memorises training rows scores these for free, so the test score is "
-            "optimistic by up to that share. Remedy: if twins are the same record, deduplicate before splitting or split by group "
-            "(e.g. GroupShuffleSplit on the row hash); if they are distinct records with coarse features, keep them and report the share.")
+        s += (f"; {d['labels_agree']:,} of them have the same `{target}` as all their twins, {d['labels_differ']:,} "
+              f"differ (test rows with a twin, by class: "
+              f"{', '.join(f'{k} {v:,}' for k, v in d['twins_by_label'].items())})")
+    return (s + f". The allowed share is {_pct(max_share)}. A model that memorises training rows scores these for "
+            "free, so the test score is optimistic by up to that share. Remedy: if twins are the same record, "
+            "deduplicate before splitting or split by group (e.g. GroupShuffleSplit on the row hash); if they are "
+            "distinct records with coarse features, keep them and report the share.")
 
 # %% ../../nbs/13_data.quality.ipynb #664f3d42
 def time_leakage(train: pd.DataFrame,    # the training rows
@@ -476,26 +536,33 @@ def time_leakage(train: pd.DataFrame,    # the training rows
     _check_same_columns(train, test, [time_column], 'time_leakage')
     t_tr, t_te = train[time_column], test[time_column]
     if (nm := int(t_tr.isna().sum() + t_te.isna().sum())) or t_tr.empty or t_te.empty:
-        raise DataError(f"time_leakage: `{time_column}` must have a value in every row of non-empty train and test parts; "
-                        f"got {len(t_tr):,} train and {len(t_te):,} test rows with {nm:,} missing times. Remedy: drop or fill rows without a time first.")
+        raise DataError(f"time_leakage: `{time_column}` must have a value in every row of non-empty train and test "
+                        f"parts; got {len(t_tr):,} train and {len(t_te):,} test rows with {nm:,} missing times. "
+                        "Remedy: drop or fill rows without a time first.")
     last, first = t_tr.max(), t_te.min()
     late, early = int((t_tr > first).sum()), int((t_te < last).sum())
     d = dict(train_from=_py(t_tr.min()), train_to=_py(last), test_from=_py(first), test_to=_py(t_te.max()),
              train_rows_after_test_start=late, test_rows_before_train_end=early,
-             shared_time_rows=dict(train=int((t_tr == first).sum()), test=int((t_te == last).sum())) if last == first else None)
-    return GuardResult('time_leakage', late == 0, 'fail', _time_message(d, time_column), d)
+             shared_time_rows=(dict(train=int((t_tr == first).sum()), test=int((t_te == last).sum()))
+                               if last == first else None))
+    return GuardResult(name='time_leakage', passed=late == 0, severity='fail', message=_time_message(d, time_column),
+                       details=d)
 
+# %% ../../nbs/13_data.quality.ipynb #5b6069a1
 def _time_message(d: dict, col: str) -> str:
     span = f"train `{col}` {d['train_from']} to {d['train_to']}, test {d['test_from']} to {d['test_to']}"
     if d['train_rows_after_test_start'] == 0:
         s = f"Every training row is at or before every test row ({span})."
-        if (sh := d['shared_time_rows']): s += (f" The value {d['test_from']} appears on both sides ({sh['train']:,} training and {sh['test']:,} test rows), "
-                                               f"which `{col}` cannot order; use a finer time column if that matters.")
+        if (sh := d['shared_time_rows']):
+            s += (f" The value {d['test_from']} appears on both sides ({sh['train']:,} training and {sh['test']:,} "
+                  f"test rows), which `{col}` cannot order; use a finer time column if that matters.")
         return s
-    return (f"Time leakage: {_n(d['train_rows_after_test_start'], 'training row')} {_v(d['train_rows_after_test_start'], 'is', 'are')} later than the first test row and "
-            f"{_n(d['test_rows_before_train_end'], 'test row')} {_v(d['test_rows_before_train_end'], 'is', 'are')} earlier than the last training row; the parts overlap from "
-            f"{d['test_from']} to {d['train_to']} ({span}). The model would be tested on the past of its own training data. "
-            f"Remedy: split by time (card: split.method: time, split.time_column: {col}) so every test row comes after every training row.")
+    late, early = d['train_rows_after_test_start'], d['test_rows_before_train_end']
+    return (f"Time leakage: {_n(late, 'training row')} {_v(late, 'is', 'are')} later than the first test row and "
+            f"{_n(early, 'test row')} {_v(early, 'is', 'are')} earlier than the last training row; the parts overlap "
+            f"from {d['test_from']} to {d['train_to']} ({span}). The model would be tested on the past of its own "
+            f"training data. Remedy: split by time (card: split.method: time, split.time_column: {col}) so every test "
+            "row comes after every training row.")
 
 # %% ../../nbs/13_data.quality.ipynb #089b7267
 def run_guards(train: pd.DataFrame,         # the training rows
@@ -514,14 +581,19 @@ def run_guards(train: pd.DataFrame,         # the training rows
     if time_column: out.append(time_leakage(train, test, time_column=time_column))
     return out
 
+# %% ../../nbs/13_data.quality.ipynb #584b8939
 def check_guards(results: list[GuardResult], # from `run_guards` or the single guards
                  *, fail_on: list[str],        # guard names whose failure stops the run (from the card)
                 ) -> list[GuardResult]:
     "Raise `DataError` if a guard named in `fail_on` did not pass; otherwise return the results."
-    if isinstance(fail_on, str): raise ConfigError(f"fail_on must be a list of guard names; got the string {fail_on!r}. Remedy: fail_on=[{fail_on!r}].")
+    if isinstance(fail_on, str):
+        raise ConfigError(f"fail_on must be a list of guard names; got the string {fail_on!r}. "
+                          f"Remedy: fail_on=[{fail_on!r}].")
     if unknown := [g for g in fail_on if g not in GUARDS]:
-        raise ConfigError(f"fail_on names unknown guards {_names(unknown)}; known guards: {', '.join(GUARDS)}. Fix the list in the card.")
+        raise ConfigError(f"fail_on names unknown guards {_names(unknown)}; known guards: {', '.join(GUARDS)}. "
+                          "Fix the list in the card.")
     if failed := [r for r in results if not r.passed and r.name in fail_on]:
-        raise DataError(f"{len(failed)} data guard{'s' if len(failed) > 1 else ''} failed that the card says must stop the run "
-                        f"(fail_on: {', '.join(fail_on)}): " + ' | '.join(f"{r.name}: {r.message}" for r in failed))
+        raise DataError(f"{len(failed)} data guard{'s' if len(failed) > 1 else ''} failed that the card says must "
+                        f"stop the run (fail_on: {', '.join(fail_on)}): "
+                        + ' | '.join(f"{r.name}: {r.message}" for r in failed))
     return results
