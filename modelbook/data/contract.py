@@ -25,34 +25,47 @@ def _check_spec(col, spec: dict):
         got = spec.get('dtype') if isinstance(spec, dict) else spec
         raise ConfigError(f"Contract column `{col}`: dtype must be one of {', '.join(_KINDS)}; got {got!r}.")
     if extra := set(spec) - _KEYS[spec['dtype']] - {'dtype', 'nullable', 'unique'}:
-        raise ConfigError(f"Contract column `{col}` ({spec['dtype']}): unknown key{'s' if len(extra) > 1 else ''} {', '.join(sorted(map(str, extra)))}; "
-                          f"allowed: dtype, {', '.join(sorted(_KEYS[spec['dtype']]))+', ' if _KEYS[spec['dtype']] else ''}nullable, unique.")
-    if spec['dtype'] == 'category' and not (isinstance(spec.get('levels'), list) and spec['levels'] and len(set(spec['levels'])) == len(spec['levels'])):
-        raise ConfigError(f"Contract column `{col}`: a category needs `levels`, a non-empty list without repeats; got {spec.get('levels')!r}.")
+        allowed = ', '.join(sorted(_KEYS[spec['dtype']])) + ', ' if _KEYS[spec['dtype']] else ''
+        raise ConfigError(f"Contract column `{col}` ({spec['dtype']}): unknown key{'s' if len(extra) > 1 else ''} "
+                          f"{', '.join(sorted(map(str, extra)))}; allowed: dtype, {allowed}nullable, unique.")
+    levels = spec.get('levels')
+    if spec['dtype'] == 'category' and not (isinstance(levels, list) and levels and len(set(levels)) == len(levels)):
+        raise ConfigError(f"Contract column `{col}`: a category needs `levels`, a non-empty list without repeats; "
+                          f"got {spec.get('levels')!r}.")
     if spec.get('min') is not None and spec.get('max') is not None and spec['min'] > spec['max']:
         raise ConfigError(f"Contract column `{col}`: min {spec['min']} is above max {spec['max']}.")
     for k in ('nullable', 'unique'):
-        if not isinstance(spec.get(k, False), bool): raise ConfigError(f"Contract column `{col}`: `{k}` must be true or false; got {spec[k]!r}.")
+        if not isinstance(spec.get(k, False), bool):
+            raise ConfigError(f"Contract column `{col}`: `{k}` must be true or false; got {spec[k]!r}.")
 
+# %% ../../nbs/11_data.contract.ipynb #7810402c
 def _check_contract(contract: dict) -> dict:
     "Refuse a malformed contract with `ConfigError` naming the key; return it unchanged."
-    if not isinstance(contract, dict) or not contract.get('name') or not isinstance(contract.get('columns'), dict) or not contract['columns']:
-        raise ConfigError("A data contract is a mapping with `name`, `columns` (column -> spec, at least one) and `frame`; "
-                          f"got {type(contract).__name__} with keys {sorted(contract) if isinstance(contract, dict) else '-'}.")
+    if (not isinstance(contract, dict) or not contract.get('name') or not isinstance(contract.get('columns'), dict)
+            or not contract['columns']):
+        raise ConfigError("A data contract is a mapping with `name`, `columns` (column -> spec, at least one) and "
+                          f"`frame`; got {type(contract).__name__} with keys "
+                          f"{sorted(contract) if isinstance(contract, dict) else '-'}.")
+    name = contract['name']
     if extra := set(contract) - {'name', 'columns', 'frame'}:
-        raise ConfigError(f"Data contract `{contract['name']}`: unknown top-level key(s) {', '.join(sorted(map(str, extra)))}; allowed: name, columns, frame.")
+        raise ConfigError(f"Data contract `{name}`: unknown top-level key(s) {', '.join(sorted(map(str, extra)))}; "
+                          "allowed: name, columns, frame.")
     for col, spec in contract['columns'].items(): _check_spec(col, spec)
     frame = contract.get('frame') or {}
     if extra := set(frame) - _FRAME_KEYS:
-        raise ConfigError(f"Data contract `{contract['name']}`: unknown `frame` key(s) {', '.join(sorted(map(str, extra)))}; allowed: {', '.join(sorted(_FRAME_KEYS))}.")
+        raise ConfigError(f"Data contract `{name}`: unknown `frame` key(s) {', '.join(sorted(map(str, extra)))}; "
+                          f"allowed: {', '.join(sorted(_FRAME_KEYS))}.")
     if frame.get('columns', 'exact') not in ('exact', 'contains'):
-        raise ConfigError(f"Data contract `{contract['name']}`: `frame.columns` must be `exact` or `contains`; got {frame['columns']!r}.")
+        raise ConfigError(f"Data contract `{name}`: `frame.columns` must be `exact` or `contains`; "
+                          f"got {frame['columns']!r}.")
     if not isinstance(least := frame.get('min_rows', 1), int) or isinstance(least, bool) or least < 0:
-        raise ConfigError(f"Data contract `{contract['name']}`: `frame.min_rows` must be a whole number >= 0; got {least!r}.")
+        raise ConfigError(f"Data contract `{name}`: `frame.min_rows` must be a whole number >= 0; got {least!r}.")
     for combo in frame.get('unique') or []:
         if not isinstance(combo, list) or (unknown := [c for c in combo if c not in contract['columns']]) or not combo:
-            raise ConfigError(f"Data contract `{contract['name']}`: each `frame.unique` entry must be a list of contract columns; {combo!r} is not"
-                              + (f" ({', '.join(map(str, unknown))} not in `columns`)." if isinstance(combo, list) and combo else "."))
+            raise ConfigError(f"Data contract `{name}`: each `frame.unique` entry must be a list of contract columns; "
+                              f"{combo!r} is not"
+                              + (f" ({', '.join(map(str, unknown))} not in `columns`)."
+                                 if isinstance(combo, list) and combo else "."))
     return contract
 
 # %% ../../nbs/11_data.contract.ipynb #0b709efd
@@ -65,7 +78,8 @@ def _py(v):
 
 def _observed(s: pd.Series) -> dict:
     "The spec of a column as observed: type, then range or levels."
-    if isinstance(s.dtype, pd.CategoricalDtype): return {'dtype': 'category', 'levels': [_py(v) for v in s.cat.categories]}
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return {'dtype': 'category', 'levels': [_py(v) for v in s.cat.categories]}
     if pd.api.types.is_bool_dtype(s.dtype): return {'dtype': 'category', 'levels': [False, True]}
     if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype):
         kind, v = ('int', s) if pd.api.types.is_integer_dtype(s.dtype) else ('float', s[np.isfinite(s)])
@@ -73,8 +87,8 @@ def _observed(s: pd.Series) -> dict:
     if pd.api.types.is_string_dtype(s):
         levels = sorted(s.dropna().unique().tolist())
         return {'dtype': 'category', 'levels': levels} if 0 < len(levels) <= _MAX_LEVELS else {'dtype': 'str'}
-    raise DataError(f"Column `{s.name}` has dtype {s.dtype}; data contracts cover int, float, category and str columns. "
-                    "Convert it (e.g. a date to its day number) or drop it before drafting.")
+    raise DataError(f"Column `{s.name}` has dtype {s.dtype}; data contracts cover int, float, category and str "
+                    "columns. Convert it (e.g. a date to its day number) or drop it before drafting.")
 
 def _declared(spec: dict) -> dict:
     "The contract part of a datasheet column spec."
@@ -82,21 +96,27 @@ def _declared(spec: dict) -> dict:
 
 # %% ../../nbs/11_data.contract.ipynb #b0378a42
 def draft_contract(df: pd.DataFrame,            # the data, e.g. `read_dataset('caravan')`
-                   *, sheet=None,               # its `modelbook.data.load.Datasheet`: declared types, ranges, levels win
-                   unique: list[str|list[str]]=(), # columns whose values must not repeat; a list of columns = a combination that must not repeat
+                   *, sheet=None,               # its `modelbook.data.load.Datasheet`: declared types etc. win
+                   unique: list[str|list[str]]=(), # columns whose values must not repeat; a list = a combination
                    nullable: list[str]=(),      # columns that may hold missing values (besides any observed missing)
                    name: str|None=None,         # contract name; the datasheet's, else `df.attrs['dataset']`
                   ) -> dict:
-    "A first data contract for `df`, from its datasheet where it declares and from the data where not; review it before committing."
+    """A first data contract for `df`, from its datasheet where it declares and from the data where not; review it
+    before committing."""
     name = name or (sheet.name if sheet is not None else df.attrs.get('dataset'))
-    if not name: raise ConfigError("draft_contract needs a name: pass `name=` or `sheet=`, or a frame from `read_dataset`.")
-    if df.columns.duplicated().any(): raise DataError(f"draft_contract: column names repeat ({', '.join(map(str, df.columns[df.columns.duplicated()].unique()))}); rename them first.")
+    if not name:
+        raise ConfigError("draft_contract needs a name: pass `name=` or `sheet=`, or a frame from `read_dataset`.")
+    if df.columns.duplicated().any():
+        raise DataError("draft_contract: column names repeat "
+                        f"({', '.join(map(str, df.columns[df.columns.duplicated()].unique()))}); rename them first.")
     named = list(nullable) + [c for u in unique for c in ([u] if isinstance(u, str) else u)]
     if unknown := [c for c in named if c not in df.columns]:
-        raise ConfigError(f"draft_contract: {', '.join(f'`{c}`' for c in unknown)} in `unique`/`nullable` {'are' if len(unknown) > 1 else 'is'} not a column of the frame.")
+        raise ConfigError(f"draft_contract: {', '.join(f'`{c}`' for c in unknown)} in `unique`/`nullable` "
+                          f"{'are' if len(unknown) > 1 else 'is'} not a column of the frame.")
     declared = sheet.columns if sheet is not None else {}
     if missing := [c for c in declared if c not in df.columns]:
-        raise DataError(f"draft_contract: the `{sheet.name}` datasheet declares {', '.join(f'`{c}`' for c in missing)}, missing from the frame. "
+        raise DataError(f"draft_contract: the `{sheet.name}` datasheet declares "
+                        f"{', '.join(f'`{c}`' for c in missing)}, missing from the frame. "
                         "Draft from the frame the datasheet describes (`read_dataset`).")
     has_na = df.isna().any()
     cols = {c: {**(_declared(declared[c]) if c in declared else _observed(df[c])),
@@ -113,23 +133,28 @@ def save_contract(contract: dict,  # a contract, e.g. from `draft_contract`, aft
                  ) -> Path:
     "Write a contract as YAML with a header comment; the file reads back equal with `load_contract`."
     _check_contract(contract)
-    head = [f"Data contract of `{contract['name']}`: what every frame of it must hold (checked by modelbook.data.contract.validate).",
-            "Drafted by modelbook.data.contract.draft_contract; every range, level and uniqueness rule needs a person's review.", *note.splitlines()]
+    head = [f"Data contract of `{contract['name']}`: what every frame of it must hold "
+            "(checked by modelbook.data.contract.validate).",
+            "Drafted by modelbook.data.contract.draft_contract; every range, level and uniqueness rule needs a "
+            "person's review.", *note.splitlines()]
     body = yaml.safe_dump(contract, sort_keys=False, default_flow_style=None, width=120, allow_unicode=True)
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(''.join(f"# {l}".rstrip() + '\n' for l in head) + body, encoding='utf-8')
     return path
 
+# %% ../../nbs/11_data.contract.ipynb #057e36af
 def load_contract(path_or_name: str|Path,    # a data set name (`caravan`) or the path of a contract file
                   *, folder: str|Path|None=None, # where named contracts live; the project's data/contracts/ by default
                  ) -> dict:
     "Read a data contract by data set name or path, and check its shape."
     p = Path(path_or_name)
-    if not (isinstance(path_or_name, Path) or p.suffix in ('.yaml', '.yml') or len(p.parts) > 1): p = _contracts_folder(folder)/f"{path_or_name}.yaml"
+    if not (isinstance(path_or_name, Path) or p.suffix in ('.yaml', '.yml') or len(p.parts) > 1):
+        p = _contracts_folder(folder)/f"{path_or_name}.yaml"
     if not p.is_file():
         known = sorted(f.stem for f in p.parent.glob('*.yaml'))
         raise DataError(f"No data contract at {p}. Known contracts there: {', '.join(known) or 'none'}. "
-                        "Draft one with draft_contract(read_dataset(NAME), sheet=datasheet(NAME)), review it and save it with save_contract.")
+                        "Draft one with draft_contract(read_dataset(NAME), sheet=datasheet(NAME)), review it and save "
+                        "it with save_contract.")
     try: return _check_contract(yaml.safe_load(p.read_text(encoding='utf-8')))
     except ConfigError as e: raise ConfigError(f"{p}: {e}") from None
 
@@ -145,39 +170,49 @@ def _levels_check(levels: list):
 def _is_category(levels: list):
     want_int = all(isinstance(v, int) and not isinstance(v, bool) for v in levels)
     def check(s: pd.Series) -> bool:
-        return isinstance(s.dtype, pd.CategoricalDtype) or (pd.api.types.is_integer_dtype(s.dtype) if want_int else pd.api.types.is_string_dtype(s))
+        return isinstance(s.dtype, pd.CategoricalDtype) or (pd.api.types.is_integer_dtype(s.dtype) if want_int
+                                                            else pd.api.types.is_string_dtype(s))
     return check
 
-def _is_int_like(s: pd.Series) -> bool: return pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype)
+def _is_int_like(s: pd.Series) -> bool:
+    return pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype)
 
 # %% ../../nbs/11_data.contract.ipynb #76a406a8
 def _range_check(lo, hi) -> pa.Check|None:
-    "Values in [lo, hi]: two reductions (min, max) when all are inside, the usual case; the row mask only when some are not."
+    """Values in [lo, hi]: two reductions (min, max) when all are inside, the usual case; the row mask only when some
+    are not."""
     if lo is None and hi is None: return None
     def check(s: pd.Series):
         v = s.to_numpy()
         if not len(v) or ((lo is None or v.min() >= lo) and (hi is None or v.max() <= hi)): return True
         return pd.Series((v >= (-np.inf if lo is None else lo)) & (v <= (np.inf if hi is None else hi)), index=s.index)
-    text = f"must be in {lo}..{hi}" if lo is not None and hi is not None else f"must be at least {lo}" if lo is not None else f"must be at most {hi}"
+    text = (f"must be in {lo}..{hi}" if lo is not None and hi is not None
+            else f"must be at least {lo}" if lo is not None else f"must be at most {hi}")
     return pa.Check(check, name='in_range', error=text)
 
+# %% ../../nbs/11_data.contract.ipynb #5da37b61
 def _column(col, spec: dict) -> pa.Column:
     "The pandera column of one contract spec."
-    kind, null, checks, dtype = spec['dtype'], spec.get('nullable', False), [], {'int': 'int64', 'float': 'float64'}.get(spec['dtype'])
+    kind, null, checks = spec['dtype'], spec.get('nullable', False), []
+    dtype = {'int': 'int64', 'float': 'float64'}.get(spec['dtype'])
     if kind == 'int' and null:
         dtype = None
-        checks += [pa.Check(_is_int_like, name='dtype', error='must be int64, Int64 or float64'), pa.Check(lambda s: s % 1 == 0, name='whole', error='must be a whole number')]
-    if kind == 'category': checks.append(pa.Check(_is_category(spec['levels']), name='dtype', error='must be a Categorical or text'))
+        checks += [pa.Check(_is_int_like, name='dtype', error='must be int64, Int64 or float64'),
+                   pa.Check(lambda s: s % 1 == 0, name='whole', error='must be a whole number')]
+    if kind == 'category':
+        checks.append(pa.Check(_is_category(spec['levels']), name='dtype', error='must be a Categorical or text'))
     if kind == 'str': checks.append(pa.Check(pd.api.types.is_string_dtype, name='dtype', error='must be text'))
     if kind == 'float': checks.append(pa.Check(np.isfinite, name='finite', error='must be finite'))
     if kind in ('int', 'float') and (rc := _range_check(spec.get('min'), spec.get('max'))): checks.append(rc)
     if kind == 'category':
-        checks.append(pa.Check(_levels_check(spec['levels']), name='levels', error=f"must be one of {', '.join(map(str, spec['levels']))}"))
+        checks.append(pa.Check(_levels_check(spec['levels']), name='levels',
+                               error=f"must be one of {', '.join(map(str, spec['levels']))}"))
     return pa.Column(dtype, checks, nullable=null, unique=spec.get('unique', False), coerce=False, name=col)
 
 def _no_repeats(combo: list) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series: return ~df.duplicated(combo, keep=False)
-    return pa.Check(check, name='unique_combination', error=f"({', '.join(map(str, combo))}) must not repeat", ignore_na=False)
+    return pa.Check(check, name='unique_combination', error=f"({', '.join(map(str, combo))}) must not repeat",
+                    ignore_na=False)
 
 # %% ../../nbs/11_data.contract.ipynb #6bcc371e
 def contract_schema(contract: dict, # a data contract (see `load_contract`)
@@ -201,7 +236,8 @@ def _schema_of(contract: dict) -> pa.DataFrameSchema:
 
 # %% ../../nbs/11_data.contract.ipynb #aa3d9fff
 _REPORT_COLUMNS = ['column', 'check', 'failing_rows', 'first_rows', 'example_values']
-_RULE_ORDER = {'dtype': 0, 'not_nullable': 1, 'whole': 2, 'finite': 3, 'in_range': 4, 'levels': 5, 'field_uniqueness': 6}
+_RULE_ORDER = {'dtype': 0, 'not_nullable': 1, 'whole': 2, 'finite': 3, 'in_range': 4, 'levels': 5,
+               'field_uniqueness': 6}
 
 def _show(v) -> str:
     "A value as it appears in messages: text quoted, numbers bare, missing as NaN."
@@ -219,7 +255,8 @@ class ContractReport(pd.DataFrame):
     "Every way a frame breaks its data contract: one row per column and rule (empty when it keeps it)."
     _metadata = ['source', 'contract_name']   # where the frame came from; which contract it was checked against
 
-    def __init__(self, *args, **kwargs): super().__init__(*args, **kwargs)   # a plain signature, so the docs can render it
+    # a plain signature, so the docs can render it
+    def __init__(self, *args, **kwargs): super().__init__(*args, **kwargs)
 
     @property
     def _constructor(self): return pd.DataFrame   # slices and arithmetic give plain frames
@@ -229,7 +266,8 @@ class ContractReport(pd.DataFrame):
 
     def caption(self) -> str:
         if self.ok: return f"{self.source} keeps its data contract `{self.contract_name}`."
-        return f"{self.source} breaks its data contract `{self.contract_name}`: {len(self)} problem{'s' if len(self) > 1 else ''}"
+        return (f"{self.source} breaks its data contract `{self.contract_name}`: "
+                f"{len(self)} problem{'s' if len(self) > 1 else ''}")
 
     def summary(self) -> str:
         "The report as text: the caption, then the table."
@@ -251,20 +289,27 @@ def _row(column, check, labels=None, values=None) -> dict:
     return dict(column=column, check=check, failing_rows=len(labels), first_rows=[_py(i) for i in labels[:5]],
                 example_values=list(dict.fromkeys(map(_py, values)))[:5])
 
+# %% ../../nbs/11_data.contract.ipynb #952550a5
 def _error_row(err, df: pd.DataFrame, contract: dict, drop_inf: bool) -> tuple[tuple, dict]|None:
     "One report row (and its sort key) from one pandera `SchemaError`; None for a row another one covers."
     code, col, check = err.reason_code.name, err.column_name, err.check
     name = getattr(check, 'name', None) or str(check)
     cols = list(contract['columns'])
-    if code == 'COLUMN_NOT_IN_DATAFRAME': return (0, 2, cols.index(err.failure_cases), 0), _row(err.failure_cases, 'is missing')
-    if code == 'COLUMN_NOT_IN_SCHEMA': return (0, 3, list(df.columns).index(err.failure_cases), 0), _row(err.failure_cases, 'is not in the contract')
+    if code == 'COLUMN_NOT_IN_DATAFRAME':
+        return (0, 2, cols.index(err.failure_cases), 0), _row(err.failure_cases, 'is missing')
+    if code == 'COLUMN_NOT_IN_SCHEMA':
+        return (0, 3, list(df.columns).index(err.failure_cases), 0), _row(err.failure_cases, 'is not in the contract')
     labels, values = _cases(err.failure_cases)
     if name == 'unique_combination':
-        combo = next(u for u in contract['frame']['unique'] if f"({', '.join(map(str, u))}) must not repeat" == check.error)
+        combo = next(u for u in contract['frame']['unique']
+                     if f"({', '.join(map(str, u))}) must not repeat" == check.error)
         labels = list(dict.fromkeys(labels))
-        return (2, 0, 0, 0), _row(None, f"the combination {check.error}", labels, df.loc[labels[:50], combo].itertuples(index=False, name=None))
-    if code == 'CHECK_ERROR': return None   # reported as the dtype failure that made the check fail to run (see contract_report)
-    kind = {'int': 'int64', 'float': 'float64', 'category': 'a Categorical or text', 'str': 'text'}[contract['columns'][col]['dtype']]
+        return (2, 0, 0, 0), _row(None, f"the combination {check.error}", labels,
+                                  df.loc[labels[:50], combo].itertuples(index=False, name=None))
+    # reported as the dtype failure that made the check fail to run (see contract_report)
+    if code == 'CHECK_ERROR': return None
+    kind = {'int': 'int64', 'float': 'float64', 'category': 'a Categorical or text',
+            'str': 'text'}[contract['columns'][col]['dtype']]
     if code == 'WRONG_DATATYPE' or name == 'dtype': text, name = f"must be {kind}, not {_dtype_of(df, col)}", 'dtype'
     elif code == 'SERIES_CONTAINS_NULLS': text, name = 'must not be missing', 'not_nullable'
     elif code == 'SERIES_CONTAINS_DUPLICATES': text, name = 'must not repeat', 'field_uniqueness'
@@ -273,21 +318,24 @@ def _error_row(err, df: pd.DataFrame, contract: dict, drop_inf: bool) -> tuple[t
         keep = [not (isinstance(v, float) and np.isinf(v)) for v in values]
         labels, values = [l for l, k in zip(labels, keep) if k], [v for v, k in zip(values, keep) if k]
         if not labels: return None
-    return (1, cols.index(col), _RULE_ORDER.get(name, 9), 0), _row(col, text, labels if labels or code == 'SERIES_CONTAINS_NULLS' else None, values)
+    return ((1, cols.index(col), _RULE_ORDER.get(name, 9), 0),
+            _row(col, text, labels if labels or code == 'SERIES_CONTAINS_NULLS' else None, values))
 
 # %% ../../nbs/11_data.contract.ipynb #3eb2c6df
 def _frame_rows(df: pd.DataFrame, contract: dict) -> list[tuple[tuple, dict]]:
     "The checks pandera does not make: enough rows, no repeated column names."
     out, least = [], (contract.get('frame') or {}).get('min_rows', 1)
-    if len(df) < least: out.append(((0, 0, 0, 0), _row(None, f"the frame has {len(df)} rows; the contract requires at least {least}")))
+    if len(df) < least:
+        out.append(((0, 0, 0, 0), _row(None, f"the frame has {len(df)} rows; the contract requires at least {least}")))
     names = pd.Series(df.columns)
     for i, (c, k) in enumerate(names[names.duplicated(keep=False)].value_counts(sort=False).items()):
         out.append(((0, 1, i, 0), _row(c, f"appears {k} times as a column name")))
     return out
 
+# %% ../../nbs/11_data.contract.ipynb #5788fb66
 def contract_report(df: pd.DataFrame,    # the frame to check
                     contract: dict|str,  # a contract, or the name of a committed one
-                    *, where: str|None=None, # the frame's origin, for messages (a file name); the contract's name by default
+                    *, where: str|None=None, # the frame's origin, for messages (a file name); the contract's name
                    ) -> ContractReport:
     "Check `df` against its data contract and list every failure (an empty report when it keeps the contract)."
     contract = load_contract(contract) if isinstance(contract, (str, Path)) else contract
@@ -298,8 +346,11 @@ def contract_report(df: pd.DataFrame,    # the frame to check
         errs = [x for x in e.schema_errors if len(df) or x.reason_code.name.startswith('COLUMN_NOT_IN')]
         inf_cols = {x.column_name for x in errs if getattr(x.check, 'name', None) == 'finite'}
         rows += [r for x in errs if (r := _error_row(x, df, contract, x.column_name in inf_cols))]
-        if failed := [x for x in errs if x.reason_code.name == 'CHECK_ERROR' and x.column_name not in {r['column'] for _, r in rows}]:
-            rows += [((1, list(contract['columns']).index(x.column_name), 8, 0), _row(x.column_name, f"{x.check.error}: the check could not run ({x.failure_cases})")) for x in failed]
+        covered = {r['column'] for _, r in rows}
+        if failed := [x for x in errs if x.reason_code.name == 'CHECK_ERROR' and x.column_name not in covered]:
+            rows += [((1, list(contract['columns']).index(x.column_name), 8, 0),
+                      _row(x.column_name, f"{x.check.error}: the check could not run ({x.failure_cases})"))
+                     for x in failed]
     rows = [r for _, r in sorted(rows, key=lambda kr: kr[0])]
     report = ContractReport(pd.DataFrame(rows, columns=_REPORT_COLUMNS, dtype=object).astype({'failing_rows': 'Int64'}))
     report.source, report.contract_name = where or contract['name'], contract['name']
@@ -311,25 +362,28 @@ class ContractViolation(DataError):
     def __init__(self, message: str, report: ContractReport|None=None):
         super().__init__(message)
         self.report = report
-    def __reduce__(self): return (type(self), (str(self), self.report))   # survives pickling (process pools, papermill)
+    # survives pickling (process pools, papermill)
+    def __reduce__(self): return (type(self), (str(self), self.report))
 
+# %% ../../nbs/11_data.contract.ipynb #aced852b
 def _sentence(r) -> str:
     "One report row in words."
     s = f"`{r.column}` {r.check}" if r.column is not None else r.check
     if pd.isna(r.failing_rows): return s
     n, more = int(r.failing_rows), int(r.failing_rows) > len(r.first_rows)
     vals = ', '.join(map(_show, r.example_values)) + (', ...' if more and len(r.example_values) == 5 else '')
-    return (f"{s}: {n:,} row{'s' if n > 1 else ''} (index {', '.join(map(str, r.first_rows))}{', ...' if more else ''}) "
-            f"hold{'s' if n == 1 else ''} {vals}")
+    return (f"{s}: {n:,} row{'s' if n > 1 else ''} "
+            f"(index {', '.join(map(str, r.first_rows))}{', ...' if more else ''}) hold{'s' if n == 1 else ''} {vals}")
 
 def _message(report: ContractReport, *, limit: int=10) -> str:
     cols = report['column'].dropna().nunique()
     frame = int(report['column'].isna().sum())
-    scope = ' and '.join(([f"in {cols} column{'s' if cols > 1 else ''}"] if cols else []) + ([f"in {frame} frame-level rule{'s' if frame > 1 else ''}"] if frame else []))
+    scope = ' and '.join(([f"in {cols} column{'s' if cols > 1 else ''}"] if cols else [])
+                         + ([f"in {frame} frame-level rule{'s' if frame > 1 else ''}"] if frame else []))
     parts = [_sentence(r) for r in report.head(limit).itertuples()]
     if len(report) > limit: parts.append(f"... and {len(report) - limit} more (see the error's `.report`)")
-    return (f"{report.source} breaks its data contract {scope}: {'; '.join(parts)}. Fix the source file or, if the data "
-            f"legitimately changed, review and update data/contracts/{report.contract_name}.yaml.")
+    return (f"{report.source} breaks its data contract {scope}: {'; '.join(parts)}. Fix the source file or, if the "
+            f"data legitimately changed, review and update data/contracts/{report.contract_name}.yaml.")
 
 # %% ../../nbs/11_data.contract.ipynb #e914a99a
 def validate(df: pd.DataFrame,    # the frame to check
@@ -344,5 +398,7 @@ def validate(df: pd.DataFrame,    # the frame to check
 # %% ../../nbs/11_data.contract.ipynb #4533f874
 def contract_columns(contract: dict, # a data contract
                     ) -> dict:
-    "The contract's columns as datasheet-style specs `{column: {dtype, min, max, levels}}`, for `conform` and the service."
-    return {c: {k: s[k] for k in ('dtype', 'min', 'max', 'levels') if s.get(k) is not None} for c, s in _check_contract(contract)['columns'].items()}
+    """The contract's columns as datasheet-style specs `{column: {dtype, min, max, levels}}`, for `conform` and the
+    service."""
+    return {c: {k: s[k] for k in ('dtype', 'min', 'max', 'levels') if s.get(k) is not None}
+            for c, s in _check_contract(contract)['columns'].items()}
