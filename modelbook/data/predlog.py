@@ -8,6 +8,7 @@ import itertools, logging, os, threading, uuid, numpy as np, pandas as pd
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
+from fastcore.basics import patch
 from ..core.errors import ParameterError, DataError
 from .load import read_table, conform
 
@@ -64,28 +65,6 @@ class PredictionLog:
                 self._chunks, self._n = chunks + self._chunks, self._n + sum(c[6] for c in chunks)
             raise
 
-    def _write(self, chunks: list):
-        n = [c[6] for c in chunks]
-        meta = pd.DataFrame({'request_id': np.repeat([c[0] for c in chunks], n),
-                             'record': np.concatenate([np.arange(k) for k in n]),
-                             'timestamp': pd.to_datetime(np.repeat([c[1] for c in chunks], n), utc=True),
-                             'model_name': np.repeat([c[2] for c in chunks], n),
-                             'model_version': np.repeat([c[3] for c in chunks], n)})
-        # chunks with the same output columns (one task) are stacked column by column; a model swap mid-flush
-        # leaves gaps, not errors
-        groups = {}
-        for i, c in enumerate(chunks): groups.setdefault(tuple(c[5]), []).append(i)
-        starts = np.r_[0, np.cumsum(n)]
-        outs = pd.concat([pd.DataFrame({k: np.concatenate([np.asarray(chunks[i][5][k]) for i in idx]) for k in keys},
-                                       index=np.concatenate([np.arange(starts[i], starts[i + 1]) for i in idx]))
-                          for keys, idx in groups.items()]).sort_index()
-        df = pd.concat([meta, outs.reset_index(drop=True), _features(chunks)], axis=1)
-        if self.transform is not None: df = self.transform(df)
-        for day, part in df.groupby(df['timestamp'].dt.strftime('%Y-%m-%d')):
-            d = self.folder/f"date={day}"; d.mkdir(parents=True, exist_ok=True)
-            name = f"part-{datetime.now(timezone.utc):%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
-            part.to_parquet(d/f".{name}.tmp", index=False); os.replace(d/f".{name}.tmp", d/name)
-
     def _every(self, seconds: float):
         while not self._stop.is_set():
             self._due.wait(seconds); self._due.clear()
@@ -98,6 +77,30 @@ class PredictionLog:
         "Stop the background flusher and write what is buffered."
         self._stop.set(); self._due.set()
         self._thread.join(timeout=10); self.flush()
+
+# %% ../../nbs/16_data.predlog.ipynb #38028397
+@patch
+def _write(self: PredictionLog, chunks: list):
+    n = [c[6] for c in chunks]
+    meta = pd.DataFrame({'request_id': np.repeat([c[0] for c in chunks], n),
+                         'record': np.concatenate([np.arange(k) for k in n]),
+                         'timestamp': pd.to_datetime(np.repeat([c[1] for c in chunks], n), utc=True),
+                         'model_name': np.repeat([c[2] for c in chunks], n),
+                         'model_version': np.repeat([c[3] for c in chunks], n)})
+    # chunks with the same output columns (one task) are stacked column by column; a model swap mid-flush
+    # leaves gaps, not errors
+    groups = {}
+    for i, c in enumerate(chunks): groups.setdefault(tuple(c[5]), []).append(i)
+    starts = np.r_[0, np.cumsum(n)]
+    outs = pd.concat([pd.DataFrame({k: np.concatenate([np.asarray(chunks[i][5][k]) for i in idx]) for k in keys},
+                                   index=np.concatenate([np.arange(starts[i], starts[i + 1]) for i in idx]))
+                      for keys, idx in groups.items()]).sort_index()
+    df = pd.concat([meta, outs.reset_index(drop=True), _features(chunks)], axis=1)
+    if self.transform is not None: df = self.transform(df)
+    for day, part in df.groupby(df['timestamp'].dt.strftime('%Y-%m-%d')):
+        d = self.folder/f"date={day}"; d.mkdir(parents=True, exist_ok=True)
+        name = f"part-{datetime.now(timezone.utc):%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
+        part.to_parquet(d/f".{name}.tmp", index=False); os.replace(d/f".{name}.tmp", d/name)
 
 # %% ../../nbs/16_data.predlog.ipynb #89ed942c
 def read_prediction_log(folder: str|Path, # a prediction log folder
