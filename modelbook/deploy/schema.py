@@ -184,10 +184,9 @@ def _header_errors(head: list, names: list) -> list[dict]:
              for c in names if c not in seen]
     if not errs:   # the model's names in another order
         j = next(j for j, (a, b) in enumerate(zip(head, names)) if a != b)
-        errs.append(_error('value_error', ('columns', j), "Value error, `columns` must list the model's columns "
-                                                          "in its order: "
-                                                          f"position {j} holds `{head[j]}`, the model's order has "
-                                                          f"`{names[j]}` there (see `ctx.expected`, or "
+        errs.append(_error('value_error', ('columns', j), "Value error, `columns` must list the model's columns in its "
+                                                          f"order: position {j} holds `{head[j]}`, the model's order "
+                                                          f"has `{names[j]}` there (see `ctx.expected`, or "
                                                           "PredictColumnsRequest in /openapi.json)", head[j],
                                                           expected=names))
     return errs

@@ -141,10 +141,9 @@ def _conform_chunk(df: pd.DataFrame,  # one chunk of the input, as read
         if bad.any(): problems.append(_problem(df[col], values[col], spec, bad, first_row=first_row, csv=csv))
     if problems:
         raise DataError(f"{where}: rows {first_row:,}-{first_row + len(df) - 1:,} break the model's data contract: "
-                        f"{'; '.join(problems)}. "
-                        "Rows count data rows from 0 (the output's `row` column). Scoring stopped and wrote no output. "
-                        "Fix or remove those rows (`modelbook data check` reports every problem in the file) and "
-                        "score again.")
+                        f"{'; '.join(problems)}. Rows count data rows from 0 (the output's `row` column). Scoring "
+                        "stopped and wrote no output. Fix or remove those rows (`modelbook data check` reports every "
+                        "problem in the file) and score again.")
     return conform(pd.DataFrame(values, index=df.index), contract, where=where)
 
 # %% ../../nbs/62_deploy.score.ipynb #cbcb6ba1

@@ -169,9 +169,8 @@ def _caveat_positives(ev: dict,   # the bundle's metrics.json: n, n_positive, al
     return (head + f"The held-out set has {n:,} rows of which {k:,} are positive ({k / n:.1%}); every ranking "
                    "metric rests on "
             f"those {k:,}. The {_level(ev['alpha'])} interval of {key['name']} runs from {f(key['low'])} to "
-            f"{f(key['high'])}, "
-            f"about ±{half:.0%} around the estimate {f(key['estimate'])}: differences between models smaller than that "
-            "are not established here.")
+            f"{f(key['high'])}, about ±{half:.0%} around the estimate {f(key['estimate'])}: differences between models "
+            "smaller than that are not established here.")
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #d2d10f7c
 def _words(card: dict) -> dict:
@@ -191,9 +190,8 @@ def _caveat_criterion(v: dict,        # the verdict: status, estimate, low, high
             f"with the interval's lower end at least {lo_min:g}.")
     if v['status'] == 'inconclusive':
         return (f"**The success criterion is inconclusive.** {said} The evaluation cannot tell whether the model "
-                "clears the bar: treat its "
-                f"benefit as unproven, and evaluate it on more {words['rows']} (more {words['events']}) before "
-                "relying on it.")
+                f"clears the bar: treat its benefit as unproven, and evaluate it on more {words['rows']} (more "
+                f"{words['events']}) before relying on it.")
     if v['status'] == 'fail':
         return f"**The success criterion fails.** {said} The model should not drive the decision the card describes."
     margin, narrow = v['low'] - lo_min, (v['low'] - lo_min) < 0.1 * (v['high'] - v['low'])
@@ -210,9 +208,8 @@ def _caveat_holdout(ev: dict,      # the bundle's metrics.json: n, n_boot
     s = (f"**One held-out set.** All figures come from a single held-out set of {int(ev['n']):,} rows "
          f"({split.get('test_size', 0):.0%} of "
          f"the data, {split.get('method', '?')} split, seed {split.get('seed', '?')}), scored once. The intervals show "
-         "its sampling noise "
-         "only: refitting the model with another seed or on another split moves the numbers as well, and that is "
-         "not in them.")
+         "its sampling noise only: refitting the model with another seed or on another split moves the numbers as "
+         "well, and that is not in them.")
     if n_boot_card and int(ev['n_boot']) < n_boot_card:
         s += (f" The intervals use {int(ev['n_boot']):,} bootstrap replicates, fewer than the card's {n_boot_card:,}: "
               "their ends are uncertain in the last digit shown.")
@@ -268,10 +265,9 @@ def _proxies(columns: dict,    # the datasheet's columns: name -> {meaning, grou
              features: list,   # the model's input features
             ) -> dict[str, list[str]]:
     "Characteristic -> the model's features whose datasheet meaning touches it."
-    out = {}
+    out, meaning = {}, lambda c: str((columns.get(c) or {}).get('meaning', ''))
     for what, pattern in _SENSITIVE.items():
-        if cols := [c for c in features if re.search(pattern, str((columns.get(c) or {}).get('meaning', '')),
-                                                     re.I)]: out[what] = cols
+        if cols := [c for c in features if re.search(pattern, meaning(c), re.I)]: out[what] = cols
     return out
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #5f892f41
@@ -291,11 +287,9 @@ def _ethics(card: dict,      # the problem card from the bundle
             + (f" ({_esc(e['reason'])})" if e.get('reason') else '') for c, e in pol.items()) + '.'
     else:
         priv = ("**Personal data.** The card's privacy policy names no column, so none was hashed or dropped. "
-                "modelbook scans the data for "
-                "personal data (e-mail addresses, phone numbers, IBANs, payment cards; names, addresses and birth "
-                "dates by column name) "
-                "when it loads them for training and refuses to train while a flagged column has no decision "
-                "in the card.")
+                "modelbook scans the data for personal data (e-mail addresses, phone numbers, IBANs, payment cards; "
+                "names, addresses and birth dates by column name) when it loads them for training and refuses to train "
+                "while a flagged column has no decision in the card.")
     out, d = [priv], card.get('decision') or {}
     if d:
         out.append(f"**Who is affected.** The model decides who is offered a product (`{_esc(d.get('action', '?'))}` "
@@ -304,15 +298,14 @@ def _ethics(card: dict,      # the problem card from the bundle
     if px := _proxies(columns, features):
         area = [c for c in features if 'area' in str((columns.get(c) or {}).get('group', ''))]
         n = sum(map(len, px.values()))
-        out.append("**Proxies for protected attributes.** " + (f"{len(area)} of the {len(features)} features describe "
-                                                               f"the area of the {_words(card)['rows']}, not the "
-                                                               f"{_words(card)['rows']} themselves. " if area else '')
+        rows = _words(card)['rows']
+        in_area = (f"{len(area)} of the {len(features)} features describe the area of the {rows}, not the {rows} "
+                   "themselves. " if area else '')
+        out.append("**Proxies for protected attributes.** " + in_area
                    + "Socio-demographic features can stand in for protected or sensitive attributes; the table below "
-                     f"lists {n} that touch "
-                   f"{', '.join(px)}. A ranking that leans on them can select people by their neighbourhood's "
-                   "religion, age or family make-up: "
-                   "compare the composition of the selected group with the whole before use, and do not add protected "
-                   "attributes as features.")
+                   f"lists {n} that touch {', '.join(px)}. A ranking that leans on them can select people by their "
+                   "neighbourhood's religion, age or family make-up: compare the composition of the selected group "
+                   "with the whole before use, and do not add protected attributes as features.")
     return out
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #0d911f1c
@@ -349,9 +342,9 @@ def _metric_rows(m: pd.DataFrame) -> list:
             for r in m.itertuples()]
 
 def _history_rows(h: pd.DataFrame, version: str) -> list:
-    def key(r): return '--' if r.estimate is None or pd.isna(r.estimate) else (f"{_fmt(r.estimate)} "
-                                                                               f"({_fmt(r.low, ref=r.estimate)} to "
-                                                                               f"{_fmt(r.high, ref=r.estimate)})")
+    def key(r):
+        if r.estimate is None or pd.isna(r.estimate): return '--'
+        return f"{_fmt(r.estimate)} ({_fmt(r.low, ref=r.estimate)} to {_fmt(r.high, ref=r.estimate)})"
     def promo(r): return f"{r.promoted_at}: {_esc(r.promotion_reason)}" if r.promotion_reason else 'never promoted'
     return [[f"**{r.version}** (this card)" if r.version == version else r.version, r.registered,
              f"`{r.kind}`" if r.kind else '--',
@@ -367,9 +360,8 @@ def sections(self: ModelCard) -> list[tuple[str, list]]:
     cal = self.calibration
     mt = self.metrics[self.metrics.metric != 'ece']
     metric_blocks = [('p', f"On the held-out set of {int(ev.get('n', 0)):,} rows ({int(ev.get('n_positive', 0)):,} "
-                           f"positive); {self.level} "
-                           f"{ev.get('method', 'percentile')} bootstrap intervals from {int(ev.get('n_boot', 0)):,} "
-                           f"replicates. The key metric is `{key}`."),
+                           f"positive); {self.level} {ev.get('method', 'percentile')} bootstrap intervals from "
+                           f"{int(ev.get('n_boot', 0)):,} replicates. The key metric is `{key}`."),
                      ('table', ['Metric', 'Estimate', f"{self.level} CI low", f"{self.level} CI high", 'Better'],
                       _metric_rows(mt), (1, 2, 3)),
                      ('verdict', self.verdict.get('status', 'unknown'), _esc(self.verdict.get('sentence', '')))]
@@ -380,8 +372,8 @@ def sections(self: ModelCard) -> list[tuple[str, list]]:
                    ('p', "ECE is the mean gap between predicted probability and observed rate over ten equal-count "
                          "bins of the held-out scores, in probability units (0.01: one percentage point).")] if cal
                          else [('p', "No calibration error was recorded for this version.")])
-    n_versions, champ = len(self.history), self.history.loc[self.history.aliases.str.contains('champion'),
-                                                            'version'].tolist()
+    n_versions = len(self.history)
+    champ = self.history.loc[self.history.aliases.str.contains('champion'), 'version'].tolist()
     return [('Model details', [('kv', self.details)]),
             ('Intended use', [('kv', self.intended_use), ('p', '**Out of scope.**'), ('ul', self.out_of_scope)]),
             ('Data', [('kv', self.data)]),
@@ -515,9 +507,8 @@ def _out_of_scope(card: dict, sheet) -> list:
            else f"data set `{card.get('data', {}).get('dataset', '?')}`")
     w = {k: _esc(v) for k, v in _words(card).items()}
     return [f"Individual credit, insurance pricing, underwriting or eligibility decisions: the model ranks {w['rows']} "
-            f"for one decision ({w['action']}); "
-            "its scores were not validated as individual risk estimates, and such decisions carry legal duties "
-            "(explanation, non-discrimination) it was not built to meet.",
+            f"for one decision ({w['action']}); its scores were not validated as individual risk estimates, and such "
+            "decisions carry legal duties (explanation, non-discrimination) it was not built to meet.",
             f"Anyone outside the population the data describe ({who}): other companies, countries, periods or channels "
             "need their own evaluation.",
             f"Other decisions than the one above (another share of {w['rows']}, another action): the success criterion "

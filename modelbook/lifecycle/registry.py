@@ -107,9 +107,8 @@ def verify_manifest(folder: str|Path, # the downloaded artefact folder
                               for f in changed),
                             *(f"{f}: missing" for f in missing), *(f"{f}: not registered" for f in added)])
         raise ArtifactIntegrityError(f"Refusing to load {what} at {folder}: its files differ from the hashes recorded "
-                                     f"at registration ({detail}). "
-                                     "The artefact was changed after registration; re-register the model from its run "
-                                     "instead of editing files.")
+                                     f"at registration ({detail}). The artefact was changed after registration; "
+                                     "re-register the model from its run instead of editing files.")
 
 # %% ../../nbs/51_lifecycle.registry.ipynb #ee0e61fc
 @dataclass

@@ -294,10 +294,9 @@ class PermutationSelector(SelectorMixin, BaseEstimator):
         tr, va = np.arange(max(n - n_va - self.time_gap, 0)), np.arange(n - n_va, n)
         if min(len(np.unique(y[tr])), len(np.unique(y[va]))) < 2:
             raise DataError(f"PermutationSelector on {n} rows in time order: each part of its inner split needs both "
-                            f"classes, but the first {len(tr)} rows "
-                            f"(fitted) hold {np.unique(y[tr]).tolist()} and the last {n_va} (scored, {self.time_gap} "
-                            f"rows later) hold {np.unique(y[va]).tolist()}. "
-                            "Give it more training rows (fewer folds), or select with L1.")
+                            f"classes, but the first {len(tr)} rows (fitted) hold {np.unique(y[tr]).tolist()} and the "
+                            f"last {n_va} (scored, {self.time_gap} rows later) hold {np.unique(y[va]).tolist()}. Give "
+                            "it more training rows (fewer folds), or select with L1.")
         return tr, va
 
     def fit(self, X, y):

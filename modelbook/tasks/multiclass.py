@@ -220,6 +220,5 @@ def draft_merge(self: Multiclass, df: pd.DataFrame, target: str) -> list[str]:
     counts = df[target].value_counts(); rare = counts[counts < MIN_CLASS_ROWS]
     if not len(rare): return []
     return [f"  merge: {json.dumps({str(k): str(counts.index[0]) for k in rare.index})}   # TODO: "
-            f"{', '.join(f'{k} has {n} rows' for k, n in rare.items())} "
-            f"(fewer than {MIN_CLASS_ROWS}: too few to learn or evaluate), pooled into the largest class; pool each "
-            "into its nearest class"]
+            f"{', '.join(f'{k} has {n} rows' for k, n in rare.items())} (fewer than {MIN_CLASS_ROWS}: too few to learn "
+            "or evaluate), pooled into the largest class; pool each into its nearest class"]

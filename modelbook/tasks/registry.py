@@ -60,9 +60,8 @@ def get_task(name: str,                 # a card's `task:`
     if name not in TASKS: load_plugins()
     if name not in TASKS:
         raise ConfigError(f"{where} {name!r} is not a registered task; the tasks are {', '.join(TASKS)}. Remedy: fix "
-                          "the name, or register "
-                          "the task with `modelbook.tasks.registry.register_task` in a module the project's "
-                          "settings.ini lists under `plugins`.")
+                          "the name, or register the task with `modelbook.tasks.registry.register_task` in a module "
+                          "the project's settings.ini lists under `plugins`.")
     return TASKS[name]
 
 def task_names() -> list[str]:
