@@ -6,7 +6,7 @@
 from __future__ import annotations
 import re, numpy as np, pandas as pd, orjson
 from itertools import repeat
-from typing import Annotated, Callable, Literal
+from typing import Annotated, Callable, Literal, NamedTuple
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, create_model
@@ -14,8 +14,8 @@ from pydantic_core import PydanticCustomError
 from ..core.errors import ConfigError
 
 # %% auto #0
-__all__ = ['COLUMNAR_BODY', 'field_type', 'request_model', 'records_frame', 'columnar_schema', 'columnar_plan', 'parse_planned',
-           'parse_columns']
+__all__ = ['COLUMNAR_BODY', 'field_type', 'request_model', 'records_frame', 'columnar_schema', 'ColumnarPlan', 'columnar_plan',
+           'parse_planned', 'parse_columns']
 
 # %% ../../nbs/60_deploy.schema.ipynb #02577dac
 _INT64 = (-2**63, 2**63 - 1)
@@ -28,7 +28,8 @@ def _same_type(levels: list) -> BeforeValidator:
     def check(v):
         if type(v) not in types:
             raise PydanticCustomError('literal_error', 'Input should be one of {levels}, as JSON {kind}',
-                                      {'levels': list(levels), 'kind': ' or '.join(sorted(_JSON_KIND.get(t, t.__name__) for t in types))})
+                                      {'levels': list(levels),
+                                       'kind': ' or '.join(sorted(_JSON_KIND.get(t, t.__name__) for t in types))})
         return v
     return BeforeValidator(check)
 
@@ -36,12 +37,15 @@ def field_type(col: str, spec: dict):
     "The pydantic type of one column: strict, bounded, described."
     kind, lo, hi, doc = spec.get('dtype'), spec.get('min'), spec.get('max'), spec.get('meaning')
     if kind == 'int':
-        return Annotated[int, Field(strict=True, ge=_INT64[0] if lo is None else lo, le=_INT64[1] if hi is None else hi, description=doc)]
+        return Annotated[int, Field(strict=True, ge=_INT64[0] if lo is None else lo, le=_INT64[1] if hi is None else hi,
+                                    description=doc)]
     if kind == 'float': return Annotated[float, Field(strict=True, ge=lo, le=hi, allow_inf_nan=False, description=doc)]
-    if kind == 'category' and spec.get('levels'): return Annotated[Literal[tuple(spec['levels'])], _same_type(spec['levels']), Field(description=doc)]
-    raise ConfigError(f"Column `{col}`: the service validates dtype int, float or category (with levels); its spec is {spec!r}. "
-                      "Serve only the model's feature columns, with their datasheet specs.")
+    if kind == 'category' and spec.get('levels'):
+        return Annotated[Literal[tuple(spec['levels'])], _same_type(spec['levels']), Field(description=doc)]
+    raise ConfigError(f"Column `{col}`: the service validates dtype int, float or category (with levels); its spec "
+                      f"is {spec!r}. Serve only the model's feature columns, with their datasheet specs.")
 
+# %% ../../nbs/60_deploy.schema.ipynb #cfab3cf1
 def _field_name(col: str, i: int) -> tuple[str, dict]:
     "A safe attribute name for column `col`, and the alias that keeps its real name on the wire."
     if col.isidentifier() and not col.startswith('_') and not hasattr(BaseModel, col): return col, {}
@@ -50,7 +54,8 @@ def _field_name(col: str, i: int) -> tuple[str, dict]:
 def request_model(columns: dict, # feature column -> spec {dtype, min, max, levels} (datasheet format)
                   *, name: str='Record', # the model's name in the OpenAPI page
                  ) -> type[BaseModel]:
-    "A pydantic model of one input record, generated from the column specs: strict types, ranges, levels, no extra fields."
+    ("A pydantic model of one input record, generated from the column specs: strict types, ranges, levels, no "
+     "extra fields.")
     if not columns: raise ConfigError("A served model needs at least one feature column; `columns` is empty.")
     fields = {}
     for i, (col, spec) in enumerate(columns.items()):
@@ -66,7 +71,8 @@ def _column(values: list, spec: dict):
     return np.asarray(values, dtype=_NUMPY[spec['dtype']])
 
 def records_frame(features: list[dict]|dict, columns: dict) -> pd.DataFrame:
-    "Validated records (a list of dicts) or validated columns (a dict of arrays) as a DataFrame with the declared dtypes, in the order of `columns`."
+    ("Validated records (a list of dicts) or validated columns (a dict of arrays) as a DataFrame with the declared "
+     "dtypes, in the order of `columns`.")
     if isinstance(features, dict): return pd.DataFrame({c: _column(features[c], spec) for c, spec in columns.items()})
     return pd.DataFrame({c: _column([r[c] for r in features], spec) for c, spec in columns.items()})
 
@@ -80,16 +86,20 @@ def _cell_schema(col: str, spec: dict) -> dict:
 def columnar_schema(columns: dict,         # feature column -> spec {dtype, min, max, levels} (datasheet format)
                     max_records: int=1000, # most rows one request may hold
                    ) -> dict:
-    "The JSON schema of the columnar /predict body: `columns` is the model's column list in order; each row of `data` holds one value per column, with that column's type, range or levels."
+    ("The JSON schema of the columnar /predict body: `columns` is the model's column list in order; each row of `data` "
+     "holds one value per column, with that column's type, range or levels.")
     names = list(columns)
     row = {'type': 'array', 'prefixItems': [_cell_schema(c, s) for c, s in columns.items()], 'items': False,
-           'minItems': len(names), 'maxItems': len(names), 'description': f"one record: its {len(names)} values in the order of `columns`"}
-    return {'title': 'PredictColumnsRequest', 'type': 'object', 'additionalProperties': False, 'required': ['columns', 'data'],
-            'description': "Records as rows of values under one header: pandas `df[columns].to_json(orient='split', index=False)`, "
-                           "or MLflow's `dataframe_split` without its wrapper.",
+           'minItems': len(names), 'maxItems': len(names), 'description': f"one record: its {len(names)} values in the "
+                                                                          "order of `columns`"}
+    return {'title': 'PredictColumnsRequest', 'type': 'object', 'additionalProperties': False,
+            'required': ['columns', 'data'],
+            'description': "Records as rows of values under one header: pandas `df[columns].to_json(orient='split', "
+                           "index=False)`, or MLflow's `dataframe_split` without its wrapper.",
             'properties': {'columns': {'title': 'Columns', 'type': 'array', 'items': {'type': 'string'}, 'const': names,
                                        'description': "the model's columns, all of them, in this order"},
-                           'data': {'title': 'Data', 'type': 'array', 'items': row, 'minItems': 1, 'maxItems': max_records,
+                           'data': {'title': 'Data', 'type': 'array', 'items': row, 'minItems': 1,
+                                    'maxItems': max_records,
                                     'description': f"1 to {max_records} rows to score"}}}
 
 # %% ../../nbs/60_deploy.schema.ipynb #5fec91c3
@@ -103,12 +113,14 @@ def _bounds(spec: dict) -> tuple:
     return lo, hi
 
 def _column_check(spec: dict) -> Callable:
-    "The fast check of one column: its values -> a numpy array when every value keeps the spec, else None (`_cell_errors` then says why)."
+    ("The fast check of one column: its values -> a numpy array when every value keeps the spec, else None "
+     "(`_cell_errors` then says why).")
     kinds = _kinds(spec)
     if spec['dtype'] == 'category':
         code = {v: i for i, v in enumerate(spec['levels'])}
         def check(v):
-            if not set(map(type, v)) <= kinds or np.fromiter(map(code.get, v, repeat(-1, len(v))), np.intp, len(v)).min() < 0: return None
+            if not set(map(type, v)) <= kinds: return None
+            if np.fromiter(map(code.get, v, repeat(-1, len(v))), np.intp, len(v)).min() < 0: return None
             return np.array(v, dtype=object)
         return check
     (lo, hi), dtype = _bounds(spec), np.int64 if spec['dtype'] == 'int' else np.float64
@@ -122,11 +134,13 @@ def _column_check(spec: dict) -> Callable:
 
 # %% ../../nbs/60_deploy.schema.ipynb #9512259f
 def _bad_rows(spec: dict, values: tuple) -> dict:
-    "The rows of one column that break each rule of its spec: {rule: row indices}, rules in the order pydantic checks them."
+    ("The rows of one column that break each rule of its spec: {rule: row indices}, rules in the order pydantic "
+     "checks them.")
     kinds = _kinds(spec)
     typed = np.fromiter((type(x) in kinds for x in values), bool, len(values))
     ok = np.flatnonzero(typed)
-    v, bad = np.array([values[i] for i in ok] + [None], dtype=object)[:-1], {'type': np.flatnonzero(~typed)}   # [None]: a 1-d object array whatever the values
+    # [None]: a 1-d object array whatever the values
+    v, bad = np.array([values[i] for i in ok] + [None], dtype=object)[:-1], {'type': np.flatnonzero(~typed)}
     if spec['dtype'] == 'category':
         levels = set(spec['levels'])
         bad['level'] = ok[np.fromiter((x not in levels for x in v), bool, len(v))]
@@ -138,12 +152,16 @@ def _bad_rows(spec: dict, values: tuple) -> dict:
         if hi is not None: bad['above'] = ok[finite & (v > hi).astype(bool)]
     return {rule: rows for rule, rows in bad.items() if len(rows)}
 
+# %% ../../nbs/60_deploy.schema.ipynb #cbfc12fb
 def _cell_errors(col: str, spec: dict, values: tuple) -> list[dict]:
-    "The 422 entries of one column, one per broken rule: pydantic's type and message for its first offending value, that row in `loc`, every offending row counted in `ctx`."
+    ("The 422 entries of one column, one per broken rule: pydantic's type and message for its first offending value, "
+     "that row in `loc`, every offending row counted in `ctx`.")
     field, out = TypeAdapter(field_type(col, spec)), []
     for rule, rows in _bad_rows(spec, values).items():
         first = values[rows[0]]
-        try: field.validate_json(orjson.dumps(first)); e = {'type': 'value_error', 'msg': f"Value error, breaks the column's {rule} rule"}
+        try:
+            field.validate_json(orjson.dumps(first)); e = {'type': 'value_error',
+                                                           'msg': f"Value error, breaks the column's {rule} rule"}
         except ValidationError as err: e = err.errors(include_url=False)[0]
         out.append({'type': e['type'], 'loc': ('body', 'data', int(rows[0]), col), 'msg': e['msg'], 'input': first,
                     'ctx': {**e.get('ctx', {}), 'column': col, 'rows': rows[:10].tolist(), 'count': len(rows)}})
@@ -157,52 +175,77 @@ def _header_errors(head: list, names: list) -> list[dict]:
     "Unknown, repeated, missing or misplaced names in `columns`."
     known, seen, errs = set(names), set(), []
     for j, c in enumerate(head):
-        if c not in known: errs.append(_error('extra_forbidden', ('columns', j), f"Extra inputs are not permitted: `{c}` is not a column of the model", c))
-        elif c in seen: errs.append(_error('value_error', ('columns', j), f"Value error, `{c}` is listed twice in `columns`", c))
+        if c not in known: errs.append(_error('extra_forbidden', ('columns', j),
+                                              f"Extra inputs are not permitted: `{c}` is not a column of the model", c))
+        elif c in seen:
+            errs.append(_error('value_error', ('columns', j), f"Value error, `{c}` is listed twice in `columns`", c))
         seen.add(c)
-    errs += [_error('missing', ('columns',), f"Field required: column `{c}` is not in `columns`", None, column=c) for c in names if c not in seen]
+    errs += [_error('missing', ('columns',), f"Field required: column `{c}` is not in `columns`", None, column=c)
+             for c in names if c not in seen]
     if not errs:   # the model's names in another order
         j = next(j for j, (a, b) in enumerate(zip(head, names)) if a != b)
-        errs.append(_error('value_error', ('columns', j), f"Value error, `columns` must list the model's columns in its order: "
-                                                          f"position {j} holds `{head[j]}`, the model's order has `{names[j]}` there (see `ctx.expected`, or "
-                                                          f"PredictColumnsRequest in /openapi.json)", head[j], expected=names))
+        errs.append(_error('value_error', ('columns', j), "Value error, `columns` must list the model's columns in its "
+                                                          f"order: position {j} holds `{head[j]}`, the model's order "
+                                                          f"has `{names[j]}` there (see `ctx.expected`, or "
+                                                          "PredictColumnsRequest in /openapi.json)", head[j],
+                                                          expected=names))
     return errs
 
+# %% ../../nbs/60_deploy.schema.ipynb #df6568db
 def _row_errors(data: list, width: int) -> list[dict]:
     "Rows that are not lists, or not as long as the header (ragged)."
     if set(map(type, data)) != {list}:
         rows = [i for i, r in enumerate(data) if type(r) is not list]
-        return [_error('list_type', ('data', rows[0]), f"Input should be a valid list: row {rows[0]} is not a list of values", data[rows[0]], rows=rows[:10], count=len(rows))]
+        return [_error('list_type', ('data', rows[0]), f"Input should be a valid list: row {rows[0]} is not a "
+                                                       "list of values", data[rows[0]], rows=rows[:10],
+                                                       count=len(rows))]
     lens, errs = np.fromiter(map(len, data), np.intp, len(data)), []
     for kind, rows in (('too_short', np.flatnonzero(lens < width)), ('too_long', np.flatnonzero(lens > width))):
-        if len(rows): errs.append(_error(kind, ('data', int(rows[0])), f"Row {rows[0]} holds {lens[rows[0]]} values; `columns` names {width}", None,
-                                         expected=width, actual_length=int(lens[rows[0]]), rows=rows[:10].tolist(), count=len(rows)))
+        if len(rows): errs.append(_error(kind, ('data', int(rows[0])),
+                                         f"Row {rows[0]} holds {lens[rows[0]]} values; `columns` names {width}", None,
+                                         expected=width, actual_length=int(lens[rows[0]]), rows=rows[:10].tolist(),
+                                         count=len(rows)))
     return errs
 
+# %% ../../nbs/60_deploy.schema.ipynb #93ad16a4
 def _shape_errors(obj, names: list) -> list[dict]:
     "What is wrong with a columnar body as a whole (keys, header, rows), before any value is looked at."
-    if not isinstance(obj, dict): return [_error('model_type', (), "Input should be an object with `columns` and `data`", type(obj).__name__)]
+    if not isinstance(obj, dict):
+        return [_error('model_type', (), "Input should be an object with `columns` and `data`", type(obj).__name__)]
     errs = [_error('missing', (k,), 'Field required', sorted(obj)) for k in ('columns', 'data') if k not in obj]
-    errs += [_error('extra_forbidden', (k,), 'Extra inputs are not permitted', k) for k in obj if k not in ('columns', 'data')]
+    errs += [_error('extra_forbidden', (k,), 'Extra inputs are not permitted', k) for k in obj
+             if k not in ('columns', 'data')]
     if errs: return errs
     head, data = obj['columns'], obj['data']
-    if not (isinstance(head, list) and all(isinstance(c, str) for c in head)): errs.append(_error('list_type', ('columns',), 'Input should be a list of column names'))
+    if not (isinstance(head, list) and all(isinstance(c, str) for c in head)):
+        errs.append(_error('list_type', ('columns',), 'Input should be a list of column names'))
     elif head != names: errs += _header_errors(head, names)
     if not isinstance(data, list): errs.append(_error('list_type', ('data',), 'Input should be a valid list of rows'))
-    elif not data: errs.append(_error('too_short', ('data',), 'List should have at least 1 item after validation, not 0', [], field_type='List', min_length=1, actual_length=0))
+    elif not data:
+        errs.append(_error('too_short', ('data',), 'List should have at least 1 item after validation, not 0', [],
+                           field_type='List', min_length=1, actual_length=0))
     else: errs += _row_errors(data, len(head) if isinstance(head, list) else len(names))
     return errs
 
 # %% ../../nbs/60_deploy.schema.ipynb #48c7fda2
-def columnar_plan(columns: dict) -> tuple:
-    "What a columnar body is checked against: the names in order, their specs, their fast checks, and the bounds as vectors when every column is a number."
+class ColumnarPlan(NamedTuple):
+    "What a columnar body is checked against; unpacks as `names, specs, checks, grid`."
+    names: list          # the contract's columns, in order
+    specs: list          # their specs
+    checks: list         # their fast checks
+    grid: tuple|None     # (lower bounds, upper bounds, is-float flags) as vectors when every column is a number
+
+def columnar_plan(columns: dict) -> ColumnarPlan:
+    ("What a columnar body is checked against: the names in order, their specs, their fast checks, and the bounds as "
+     "vectors when every column is a number.")
     specs = list(columns.values())
     numeric = all(s['dtype'] in ('int', 'float') for s in specs)
     grid = (np.array([-np.inf if _bounds(s)[0] is None else _bounds(s)[0] for s in specs], dtype=np.float64),
             np.array([np.inf if _bounds(s)[1] is None else _bounds(s)[1] for s in specs], dtype=np.float64),
             [s['dtype'] == 'float' for s in specs]) if numeric else None
-    return list(columns), specs, [_column_check(s) for s in specs], grid
+    return ColumnarPlan(names=list(columns), specs=specs, checks=[_column_check(s) for s in specs], grid=grid)
 
+# %% ../../nbs/60_deploy.schema.ipynb #3f657501
 def _whole_table(body: bytes, data: list, names: list, grid: tuple) -> dict|None:
     """Every column at once, for a table of numbers: numpy reads the rows into one array and infers its type in C; int64
     means every value was a JSON integer (no float, text, null; `true`/`false` are ruled out on the bytes first, since
@@ -211,20 +254,23 @@ def _whole_table(body: bytes, data: list, names: list, grid: tuple) -> dict|None
     lo, hi, is_float = grid
     if b'true' in body or b'false' in body: return None
     try: A = np.array(data)
-    except (ValueError, OverflowError): return None   # a cell holding a list of another length, or an integer numpy cannot hold
+    # a cell holding a list of another length, or an integer numpy cannot hold
+    except (ValueError, OverflowError): return None
     if A.shape != (len(data), len(names)): return None   # cells holding lists of one length make a 3-d array
     if not (A.dtype == np.int64 or (A.dtype == np.float64 and all(is_float) and np.isfinite(A).all())): return None
     if (A.min(axis=0) < lo).any() or (A.max(axis=0) > hi).any(): return None
     return {c: (A[:, j].astype(np.float64) if f else A[:, j]) for j, (c, f) in enumerate(zip(names, is_float))}
 
-def parse_planned(body: bytes, plan: tuple, max_records: int) -> dict:
+# %% ../../nbs/60_deploy.schema.ipynb #55ec3b9e
+def parse_planned(body: bytes, plan: ColumnarPlan, max_records: int) -> dict:
     names, specs, checks, grid = plan
     try: obj = orjson.loads(body)
     except orjson.JSONDecodeError as e:
-        raise RequestValidationError([{'type': 'json_invalid', 'loc': ('body', e.pos), 'msg': 'JSON decode error', 'input': {}, 'ctx': {'error': e.msg}}]) from None
+        raise RequestValidationError([{'type': 'json_invalid', 'loc': ('body', e.pos), 'msg': 'JSON decode error',
+                                       'input': {}, 'ctx': {'error': e.msg}}]) from None
     if isinstance(obj, dict) and isinstance(obj.get('data'), list) and len(obj['data']) > max_records:
-        raise HTTPException(413, detail=f"A request may hold at most {max_records} records; this one holds {len(obj['data'])}. "
-                                        f"Split it into batches of at most {max_records} records.")
+        raise HTTPException(413, detail=f"A request may hold at most {max_records} records; this one holds "
+                                        f"{len(obj['data'])}. Split it into batches of at most {max_records} records.")
     if errs := _shape_errors(obj, names): raise RequestValidationError(errs)
     if grid is not None and (out := _whole_table(body, obj['data'], names, grid)) is not None: return out
     out, errs = {}, []
@@ -238,5 +284,6 @@ def parse_columns(body: bytes,             # a columnar /predict body: {"columns
                   columns: dict,           # feature column -> spec {dtype, min, max, levels} (datasheet format)
                   *, max_records: int=1000, # most rows one request may hold
                  ) -> dict:
-    "Parse and validate a columnar body column by column: {column: numpy array}; else `RequestValidationError` (422) naming column, rows, value and rule, or `HTTPException` (413) for too many rows."
+    ("Parse and validate a columnar body column by column: {column: numpy array}; else `RequestValidationError` (422) "
+     "naming column, rows, value and rule, or `HTTPException` (413) for too many rows.")
     return parse_planned(body, columnar_plan(columns), max_records)

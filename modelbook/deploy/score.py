@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 import numpy as np, pandas as pd
 import pyarrow as pa, pyarrow.parquet as pq
+from sklearn.pipeline import Pipeline
 from ..data.load import conform
 from ..tasks.registry import get_task
 from ..tasks.base import Task
@@ -31,13 +32,22 @@ def _format(path: Path, role: str) -> str:
                           f"it ends in {path.suffix or 'nothing'!r}. Rename it or convert it.") from None
 
 # %% ../../nbs/62_deploy.score.ipynb #b92f1692
-_RESERVED = ('row', 'probability', 'predicted_class', 'expected_count', 'model_name', 'model_version')   # output columns besides id columns, the decision and probability_<class>
+# output columns besides id columns, the decision and probability_<class>
+_RESERVED = ('row', 'probability', 'predicted_class', 'expected_count', 'model_name', 'model_version')
 
+# %% ../../nbs/62_deploy.score.ipynb #82a3ceb4
 @dataclass(frozen=True)
 class _Scorer:
     "What scoring needs from a registered model; small, and picklable for Dask workers."
-    model: object; contract: dict; threshold: float|None; action: str|None; name: str; version: str; run_id: str
-    task: str = 'binary'; classes: tuple = ()   # a registered task; the classes in the order of predict_proba's columns
+    model: Pipeline                # the fitted pipeline
+    contract: dict                 # feature column -> spec, from the serving bundle
+    threshold: float|None          # binary: the score at or above which the action is taken
+    action: str|None               # binary: the decision's column name (the card's verb)
+    name: str
+    version: str
+    run_id: str
+    task: str = 'binary'           # a registered task
+    classes: tuple = ()            # the classes in the order of predict_proba's columns
 
     @property
     def kind(self) -> Task: return get_task(self.task)
@@ -46,25 +56,33 @@ class _Scorer:
     def of(cls, registered) -> _Scorer:
         "The scorer of a `modelbook.lifecycle.registry.RegisteredModel`, its serving bundle checked."
         b = registered.bundle
-        task = (b.get('serving') or {}).get('task', 'binary')   # a binary model's serving.json (0.1's too) names no task
-        try: threshold, action = get_task(task).decision_of(b['serving']) if b.get('contract') and b.get('serving') else (None, KeyError)
+        # a binary model's serving.json (0.1's too) names no task
+        task = (b.get('serving') or {}).get('task', 'binary')
+        try:
+            threshold, action = (get_task(task).decision_of(b['serving']) if b.get('contract') and b.get('serving')
+                                 else (None, KeyError))
         except KeyError: action = KeyError
         if action is KeyError:
-            raise ModelError(f"Model `{registered.name}` v{registered.version} has no serving bundle (contract and serving threshold); "
-                             f"its bundle holds {sorted(b) or 'nothing'}. Register models with `modelbook run` (log_candidate).")
+            raise ModelError(f"Model `{registered.name}` v{registered.version} has no serving bundle (contract and "
+                             f"serving threshold); its bundle holds {sorted(b) or 'nothing'}. Register models with "
+                             "`modelbook run` (log_candidate).")
         if action is not None and (not (isinstance(action, str) and action.isidentifier()) or action in _RESERVED):
-            raise ConfigError(f"Model `{registered.name}` v{registered.version}: the serving action names the decision column and must be "
-                              f"an identifier other than {', '.join(_RESERVED)}; got {action!r}. Fix `decision.action` in the card.")
-        return cls(registered.model, b['contract'], threshold, action, registered.name, str(registered.version), registered.run_id, task,
-                   tuple(b['serving'].get('classes', ())))
+            raise ConfigError(f"Model `{registered.name}` v{registered.version}: the serving action names the decision "
+                              f"column and must be an identifier other than {', '.join(_RESERVED)}; got {action!r}. "
+                              "Fix `decision.action` in the card.")
+        return cls(model=registered.model, contract=b['contract'], threshold=threshold, action=action,
+                   name=registered.name, version=str(registered.version), run_id=registered.run_id, task=task,
+                   classes=tuple(b['serving'].get('classes', ())))
 
 # %% ../../nbs/62_deploy.score.ipynb #50aa5778
-def _numeric_levels(levels: list) -> bool: return all(isinstance(l, (int, float)) and not isinstance(l, bool) for l in levels)
+def _numeric_levels(levels: list) -> bool:
+    return all(isinstance(l, (int, float)) and not isinstance(l, bool) for l in levels)
 
 def _invalid(s: pd.Series, # one column of a chunk, as read
              spec: dict,   # its contract spec: dtype int|float|category|str, min, max, levels
             ) -> tuple[pd.Series, np.ndarray]:
-    "The column as values of its declared kind, and the mask of rows that are not valid ones (missing, not a number, not whole, out of range, not a level)."
+    ("The column as values of its declared kind, and the mask of rows that are not valid ones (missing, not a number, "
+     "not whole, out of range, not a level).")
     kind = spec['dtype']
     if kind == 'str': return s, s.isna().to_numpy()
     if isinstance(s.dtype, pd.CategoricalDtype): s = s.astype(object)
@@ -72,9 +90,11 @@ def _invalid(s: pd.Series, # one column of a chunk, as read
     v = pd.to_numeric(s, errors='coerce') if numeric and not pd.api.types.is_numeric_dtype(s.dtype) else s
     if kind == 'category': return v, ~v.isin(spec['levels']).to_numpy()
     lo, hi = spec.get('min'), spec.get('max')
-    if isinstance(v.dtype, np.dtype) and v.dtype.kind in 'iu':   # the usual case: no missing values, no fractions; two reductions decide
+    # the usual case: no missing values, no fractions; two reductions decide
+    if isinstance(v.dtype, np.dtype) and v.dtype.kind in 'iu':
         x = v.to_numpy()
-        if not len(x) or ((lo is None or x.min() >= lo) and (hi is None or x.max() <= hi)): return v, np.zeros(len(x), dtype=bool)
+        if not len(x) or ((lo is None or x.min() >= lo) and (hi is None or x.max() <= hi)):
+            return v, np.zeros(len(x), dtype=bool)
     x = v.to_numpy(dtype='float64', na_value=np.nan)
     with np.errstate(invalid='ignore'):
         bad = ~np.isfinite(x) | ((x % 1 != 0) if kind == 'int' else False)
@@ -88,36 +108,42 @@ def _allowed(spec: dict) -> str:
     if spec['dtype'] == 'category': return f"one of {spec['levels']}"
     if spec['dtype'] == 'str': return 'present'
     lo, hi = spec.get('min'), spec.get('max')
-    rng = f" in {lo}..{hi}" if lo is not None and hi is not None else f" >= {lo}" if lo is not None else f" <= {hi}" if hi is not None else ''
+    rng = (f" in {lo}..{hi}" if lo is not None and hi is not None else f" >= {lo}" if lo is not None
+           else f" <= {hi}" if hi is not None else '')
     return ('a whole number' if spec['dtype'] == 'int' else 'a finite number') + rng
 
 def _shown(v) -> str: return '<missing>' if pd.isna(v) else repr(v) if isinstance(v, str) else str(v)
 
 def _problem(s: pd.Series, v: pd.Series, spec: dict, bad: np.ndarray, *, first_row: int, csv: bool) -> str:
-    "One column's problem: what it must hold, which rows (counted in the file) do not, and what they hold (as converted, else as read)."
+    ("One column's problem: what it must hold, which rows (counted in the file) do not, and what they hold (as "
+     "converted, else as read).")
     idx = np.flatnonzero(bad)
     rows = first_row + idx[:5]
     more = f" and {len(idx) - 5:,} more" if len(idx) > 5 else ''
     lines = f" (CSV line{'s' * (len(rows) > 1)} {', '.join(f'{r + 2:,}' for r in rows)})" if csv else ''
-    held = ', '.join(sorted({_shown(a if pd.notna(a) else b) for a, b in zip(v.iloc[idx[:1000]], s.iloc[idx[:1000]])})[:5])
-    return (f"column `{s.name}` must be {_allowed(spec)}; row{'s' * (len(idx) > 1)} {', '.join(f'{r:,}' for r in rows)}{more}{lines} "
-            f"hold{'s' * (len(idx) == 1)} {held}")
+    held = ', '.join(sorted({_shown(a if pd.notna(a) else b)
+                             for a, b in zip(v.iloc[idx[:1000]], s.iloc[idx[:1000]])})[:5])
+    return (f"column `{s.name}` must be {_allowed(spec)}; row{'s' * (len(idx) > 1)} "
+            f"{', '.join(f'{r:,}' for r in rows)}{more}{lines} hold{'s' * (len(idx) == 1)} {held}")
 
+# %% ../../nbs/62_deploy.score.ipynb #ed4d6ec2
 def _conform_chunk(df: pd.DataFrame,  # one chunk of the input, as read
                    contract: dict,    # feature column -> spec
                    *, where: str,     # the input file, for messages
                    first_row: int,    # the chunk's first row, counted from 0 in the file
                    csv: bool,         # also give CSV line numbers
                   ) -> pd.DataFrame:
-    "The chunk's features in contract order and types; values that break the contract raise `DataError` with their rows in the file."
+    ("The chunk's features in contract order and types; values that break the contract raise `DataError` with their "
+     "rows in the file.")
     values, problems = {}, []
     for col, spec in contract.items():
         values[col], bad = _invalid(df[col], spec)
         if bad.any(): problems.append(_problem(df[col], values[col], spec, bad, first_row=first_row, csv=csv))
     if problems:
-        raise DataError(f"{where}: rows {first_row:,}-{first_row + len(df) - 1:,} break the model's data contract: {'; '.join(problems)}. "
-                        "Rows count data rows from 0 (the output's `row` column). Scoring stopped and wrote no output. "
-                        "Fix or remove those rows (`modelbook data check` reports every problem in the file) and score again.")
+        raise DataError(f"{where}: rows {first_row:,}-{first_row + len(df) - 1:,} break the model's data contract: "
+                        f"{'; '.join(problems)}. Rows count data rows from 0 (the output's `row` column). Scoring "
+                        "stopped and wrote no output. Fix or remove those rows (`modelbook data check` reports every "
+                        "problem in the file) and score again.")
     return conform(pd.DataFrame(values, index=df.index), contract, where=where)
 
 # %% ../../nbs/62_deploy.score.ipynb #cbcb6ba1
@@ -135,9 +161,11 @@ def _needed(have: list[str], features: list[str], ids: list[str], *, where: str,
     missing = [c for c in [*ids, *features] if c not in have]
     if missing:
         named = [f"`{c}`" + (' (id column)' if c in ids else '') for c in missing]
-        raise DataError(f"{where}: missing column{'s' * (len(missing) > 1)} {', '.join(named[:10])}{' ...' if len(missing) > 10 else ''} "
+        raise DataError(f"{where}: missing column{'s' * (len(missing) > 1)} "
+                        f"{', '.join(named[:10])}{' ...' if len(missing) > 10 else ''} "
                         f"({len(missing)} of {len(ids) + len(features)} needed by {model}). The file's columns start: "
-                        f"{', '.join(have[:6]) or 'none'}. Add the missing columns, or check the file is comma-separated.")
+                        f"{', '.join(have[:6]) or 'none'}. Add the missing columns, or check the file is "
+                        "comma-separated.")
     return list(dict.fromkeys([*ids, *features]))
 
 # %% ../../nbs/62_deploy.score.ipynb #e718af71
@@ -157,18 +185,23 @@ def _chunks(path: Path, fmt: str, columns: list[str], chunk_rows: int,
                 for b in f.iter_batches(batch_size=chunk_rows, columns=columns): n += 1; yield b.to_pandas()[columns]
                 if not n: yield f.schema_arrow.empty_table().select(columns).to_pandas()
     except (ValueError, OSError, UnicodeDecodeError, pa.ArrowException) as e:
-        raise DataError(f"{path}: reading chunk {n + 1} (from data row {n * chunk_rows:,}) failed: {e}. Check the file is complete "
-                        f"and valid {'CSV' if fmt == 'csv' else 'Parquet'}.") from e
+        raise DataError(f"{path}: reading chunk {n + 1} (from data row {n * chunk_rows:,}) failed: {e}. Check the file "
+                        f"is complete and valid {'CSV' if fmt == 'csv' else 'Parquet'}.") from e
 
 # %% ../../nbs/62_deploy.score.ipynb #7f480522
-def _score_chunk(scorer: _Scorer, df: pd.DataFrame, ids: list[str], *, first_row: int, where: str, csv: bool) -> pd.DataFrame:
+def _score_chunk(scorer: _Scorer, df: pd.DataFrame, ids: list[str], *, first_row: int, where: str,
+                 csv: bool) -> pd.DataFrame:
     "One chunk's output: key columns, the task's output columns (see `Task.output_columns`), model name and version."
     X, task = _conform_chunk(df, scorer.contract, where=where, first_row=first_row, csv=csv), scorer.kind
     p = task.scores(scorer.model, X) if len(X) else task.score(np.empty(task.output_shape(0, scorer.classes)))
-    if ids: out = df[ids].reset_index(drop=True).astype({c: 'str' for c in ids if isinstance(df[c].dtype, pd.StringDtype)})   # one text type on every path
+    if ids:
+        # one text type on every path
+        out = df[ids].reset_index(drop=True).astype({c: 'str' for c in ids if isinstance(df[c].dtype, pd.StringDtype)})
     else: out = pd.DataFrame({'row': np.arange(first_row, first_row + len(df), dtype='int64')})
-    cols = task.output_columns(np.asarray(p, dtype='float64'), classes=scorer.classes, threshold=scorer.threshold, action=scorer.action or 'decision')
-    cols = {k: pd.Series(v, out.index, dtype='str') if getattr(v, 'dtype', None) == object else v for k, v in cols.items()}   # class names as text
+    cols = task.output_columns(np.asarray(p, dtype='float64'), classes=scorer.classes, threshold=scorer.threshold,
+                               action=scorer.action or 'decision')
+    cols = {k: pd.Series(v, out.index, dtype='str') if getattr(v, 'dtype', None) == object else v
+            for k, v in cols.items()}   # class names as text
     return out.assign(**cols, model_name=pd.Series(scorer.name, out.index, dtype='str'),
                       model_version=pd.Series(scorer.version, out.index, dtype='str'))
 
@@ -189,7 +222,8 @@ def _atomic(output: Path) -> Iterator[Path]:
         raise
 
 def _remove(path: Path, *, tries: int=10):
-    "Delete a file or folder; retry a folder that a late writer (a Dask task still running) refills while it is deleted."
+    ("Delete a file or folder; retry a folder that a late writer (a Dask task still running) refills while "
+     "it is deleted.")
     for _ in range(tries):
         if not path.is_dir(): path.unlink(missing_ok=True); return
         shutil.rmtree(path, ignore_errors=True)
@@ -197,18 +231,22 @@ def _remove(path: Path, *, tries: int=10):
 
 def _metadata(scorer: _Scorer, source: Path) -> dict[str, str]:
     "The key-value metadata of a Parquet output: which model scored what, when."
-    return {'modelbook.model_name': scorer.name, 'modelbook.model_version': scorer.version, 'modelbook.run_id': scorer.run_id or '',
-            'modelbook.task': scorer.task, 'modelbook.threshold': repr(scorer.threshold), 'modelbook.decision': scorer.action or '', 'modelbook.source': str(source),
+    return {'modelbook.model_name': scorer.name, 'modelbook.model_version': scorer.version,
+            'modelbook.run_id': scorer.run_id or '',
+            'modelbook.task': scorer.task, 'modelbook.threshold': repr(scorer.threshold),
+            'modelbook.decision': scorer.action or '', 'modelbook.source': str(source),
             'modelbook.scored_at': datetime.now(timezone.utc).isoformat(timespec='seconds')}
 
 # %% ../../nbs/62_deploy.score.ipynb #2af90123
 @contextmanager
 def _writer(fmt: str, path: Path, metadata: dict) -> Iterator[Callable[[pd.DataFrame, int], None]]:
-    "A function that appends a chunk's output (and its first row number) to `path`; the file is closed when the block ends."
+    ("A function that appends a chunk's output (and its first row number) to `path`; the file is closed when "
+     "the block ends.")
     state = {}
     def parquet(df: pd.DataFrame, first_row: int):
         t = pa.Table.from_pandas(df, preserve_index=False, schema=state['w'].schema if state else None)
-        if not state: state['w'] = pq.ParquetWriter(path, t.schema.with_metadata({**(t.schema.metadata or {}), **metadata}))
+        if not state:
+            state['w'] = pq.ParquetWriter(path, t.schema.with_metadata({**(t.schema.metadata or {}), **metadata}))
         state['w'].write_table(t)
     def csv(df: pd.DataFrame, first_row: int):
         df.to_csv(state['f'], header=first_row == 0, index=False)
@@ -238,13 +276,15 @@ class ScoreResult:
     output: Path
     model_name: str
     model_version: str
-    peak_rss: int|None       # bytes: the process's peak resident memory so far (on Dask the largest of client and workers)
+    # bytes: the process's peak resident memory so far (on Dask the largest of client and workers)
+    peak_rss: int|None
 
     @property
     def rows_per_second(self) -> float: return self.rows / self.seconds if self.seconds > 0 else float('nan')
     def __str__(self):
         mem = f"; peak RSS {self.peak_rss / 2**20:,.0f} MiB" if self.peak_rss else ''
-        return (f"Scored {self.rows:,} rows in {self.chunks:,} chunk{'s' * (self.chunks != 1)} with `{self.model_name}` v{self.model_version} "
+        return (f"Scored {self.rows:,} rows in {self.chunks:,} chunk{'s' * (self.chunks != 1)} with "
+                f"`{self.model_name}` v{self.model_version} "
                 f"in {self.seconds:.2f} s ({self.rows_per_second:,.0f} rows/s) -> {self.output}{mem}")
     def _repr_html_(self): return f"<p>{html.escape(str(self))}</p>"
 
@@ -253,36 +293,44 @@ def _check_call(input: Path, output: Path, size: int, size_name: str, id_columns
     "Refuse impossible arguments before reading anything; return the id columns as a list."
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise ConfigError(f"`{size_name}` must be a whole number of rows >= 1; got {size!r}.")
-    if input.resolve() == output.resolve(): raise ConfigError(f"The output {output} is the input file; write the scores to another file.")
+    if input.resolve() == output.resolve(): raise ConfigError(f"The output {output} is the input file; write the "
+                                                              "scores to another file.")
     ids = [id_columns] if isinstance(id_columns, str) else list(id_columns or ())
     if (clash := [c for c in ids if c in _RESERVED]) or len(set(ids)) < len(ids):
-        raise ConfigError(f"id_columns {ids} repeat a name or use one the output needs for itself ({', '.join(clash) or 'repeated'}); "
-                          "rename the column in the file.")
+        raise ConfigError(f"id_columns {ids} repeat a name or use one the output needs for itself "
+                          f"({', '.join(clash) or 'repeated'}); rename the column in the file.")
     return ids
 
+# %% ../../nbs/62_deploy.score.ipynb #aafdb6e4
 def score_file(model,                     # a `modelbook.lifecycle.registry.RegisteredModel` (from `load_registered`)
                input: str|Path,           # CSV or Parquet file to score
                output: str|Path,          # CSV or Parquet file to write (replaced atomically if it exists)
                *, chunk_rows: int=100_000, # rows read, checked and scored at a time: bounds memory
-               id_columns: list[str]=(),  # input columns copied to the output to identify rows; the row number by default
+               # input columns copied to the output to identify rows; the row number by default
+               id_columns: list[str]=(),
               ) -> ScoreResult:
     "Score a CSV or Parquet file chunk by chunk with a registered model into a CSV or Parquet file written atomically."
     t0, scorer, input, output = time.perf_counter(), _Scorer.of(model), Path(input), Path(output)
-    fin, fout, ids = _format(input, 'input'), _format(output, 'output'), _check_call(input, output, chunk_rows, 'chunk_rows', id_columns)
+    fin, fout = _format(input, 'input'), _format(output, 'output')
+    ids = _check_call(input, output, chunk_rows, 'chunk_rows', id_columns)
     if output.is_dir(): raise ConfigError(f"The output {output} is a folder; name a .csv or .parquet file.")
-    if scorer.action in ids: raise ConfigError(f"id column `{scorer.action}` has the name of the decision column; rename it in the file.")
-    columns = _needed(_file_columns(input, fin), list(scorer.contract), ids, where=str(input), model=f"model `{scorer.name}` v{scorer.version}")
+    if scorer.action in ids:
+        raise ConfigError(f"id column `{scorer.action}` has the name of the decision column; rename it in the file.")
+    columns = _needed(_file_columns(input, fin), list(scorer.contract), ids, where=str(input),
+                      model=f"model `{scorer.name}` v{scorer.version}")
     rows = chunks = 0
     with _atomic(output) as tmp, _writer(fout, tmp, _metadata(scorer, input)) as write:
         for df in _chunks(input, fin, columns, chunk_rows, text=ids):
             write(_score_chunk(scorer, df, ids, first_row=rows, where=str(input), csv=fin == 'csv'), rows)
             rows, chunks = rows + len(df), chunks + 1
-    return ScoreResult(rows, chunks, time.perf_counter() - t0, output, scorer.name, scorer.version, _peak_rss())
+    return ScoreResult(rows=rows, chunks=chunks, seconds=time.perf_counter() - t0, output=output,
+                       model_name=scorer.name, model_version=scorer.version, peak_rss=_peak_rss())
 
 # %% ../../nbs/62_deploy.score.ipynb #4b6d75c9
 @contextmanager
 def _spawn_safe():
-    "Hide the caller's main module from `multiprocessing` while workers start, so spawned workers do not re-run the caller's script."
+    ("Hide the caller's main module from `multiprocessing` while workers start, so spawned workers do not re-run the "
+     "caller's script.")
     main = sys.modules.get('__main__')
     saved = {k: main.__dict__[k] for k in ('__file__', '__spec__') if main is not None and k in main.__dict__}
     main.__dict__.update(dict.fromkeys(saved))
@@ -291,35 +339,47 @@ def _spawn_safe():
 
 _START_TIMEOUT = 120   # seconds for a LocalCluster's worker processes to start and join its scheduler
 
+# %% ../../nbs/62_deploy.score.ipynb #4ef505c5
 @contextmanager
 def _dask_client(scheduler: str|None, *, start_timeout: float=_START_TIMEOUT):
-    "A client of the scheduler at `scheduler`, or of a LocalCluster (2 single-threaded worker processes, started within `start_timeout` s) kept for the block."
+    ("A client of the scheduler at `scheduler`, or of a LocalCluster (2 single-threaded worker processes, started "
+     "within `start_timeout` s) kept for the block.")
     from distributed import Client, LocalCluster
     if scheduler:
         try: client = Client(scheduler, timeout='10s')
         except (OSError, TimeoutError) as e:
-            raise ServiceError(f"Could not connect to the Dask scheduler at {scheduler!r} ({e}). Check the address (e.g. tcp://host:8786) "
-                               "and that the scheduler is running, or leave `scheduler` out to use a local cluster.") from e
+            raise ServiceError(f"Could not connect to the Dask scheduler at {scheduler!r} ({e}). Check the address "
+                               "(e.g. tcp://host:8786) "
+                               "and that the scheduler is running, or leave `scheduler` out to use a "
+                               "local cluster.") from e
         with client: yield client
         return
     t0 = time.perf_counter()
-    try:   # death_timeout bounds each worker's start; distributed reports an expired one as an AssertionError or a TimeoutError
-        with _spawn_safe(): cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address='127.0.0.1:0',
+    # death_timeout bounds each worker's start; distributed reports an expired one as an AssertionError or a
+    # TimeoutError
+    try:
+        with _spawn_safe(): cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                   dashboard_address='127.0.0.1:0',
                                                    silence_logs=logging.CRITICAL, death_timeout=start_timeout)
     except Exception as e:
-        what = f"did not start within {start_timeout:g} s" if time.perf_counter() - t0 >= start_timeout else "failed to start"
-        raise ServiceError(f"The local Dask cluster (2 worker processes) {what} ({type(e).__name__}: {e}). On an overloaded machine, "
-                           "score in this process with `score_file`, or start a scheduler and workers yourself and pass its address.") from e
+        late = time.perf_counter() - t0 >= start_timeout
+        what = f"did not start within {start_timeout:g} s" if late else "failed to start"
+        raise ServiceError(f"The local Dask cluster (2 worker processes) {what} ({type(e).__name__}: {e}). On an "
+                           "overloaded machine, "
+                           "score in this process with `score_file`, or start a scheduler and workers yourself and "
+                           "pass its address.") from e
     with cluster, Client(cluster, timeout=start_timeout) as client: yield client
 
+# %% ../../nbs/62_deploy.score.ipynb #42a3ee0c
 def _within(client, collection, seconds: float|None, what: str):
-    "The result of computing `collection` on the cluster; `ServiceError` naming `what` if it takes longer than `seconds`."
+    ("The result of computing `collection` on the cluster; `ServiceError` naming `what` if it takes longer "
+     "than `seconds`.")
     future = client.compute(collection)
     try: return future.result(timeout=seconds)
     except TimeoutError as e:
         future.cancel()
-        raise ServiceError(f"Dask did not finish {what} within {seconds:g} s, so it was cancelled. Check the workers (a lost or "
-                           "stuck worker stops a pass), or allow more time with `timeout`.") from e
+        raise ServiceError(f"Dask did not finish {what} within {seconds:g} s, so it was cancelled. Check the "
+                           "workers (a lost or stuck worker stops a pass), or allow more time with `timeout`.") from e
 
 # %% ../../nbs/62_deploy.score.ipynb #a8d818d9
 def _bytes_per_row(path: Path) -> float:
@@ -342,36 +402,48 @@ def _score_partition(df: pd.DataFrame, scorer: _Scorer, ids: list[str], sizes: l
     i = partition_info['number'] if partition_info else -1
     if not 0 <= i < len(sizes) or len(df) != sizes[i]:
         raise ModelbookError(f"Dask partition {i} of {where} holds {len(df):,} rows, but the counting pass found "
-                             f"{sizes[i] if 0 <= i < len(sizes) else 'no such partition'}; the row numbers would be wrong. Please report this.")
+                             f"{sizes[i] if 0 <= i < len(sizes) else 'no such partition'}; the row numbers would be "
+                             "wrong. Please report this.")
     return _score_chunk(scorer, df, ids, first_row=int(sum(sizes[:i])), where=where, csv=csv)
 
 # %% ../../nbs/62_deploy.score.ipynb #1744755a
-def score_file_dask(model,                       # a `modelbook.lifecycle.registry.RegisteredModel` (from `load_registered`)
+def score_file_dask(model,   # a `modelbook.lifecycle.registry.RegisteredModel` (from `load_registered`)
                     input: str|Path,             # CSV or Parquet file to score, readable by every worker
                     output: str|Path,            # the output folder of Parquet parts (replaced atomically if it exists)
-                    *, scheduler: str|None=None,  # address of a running distributed scheduler; None: a LocalCluster for this call
+                    *,
+                    # address of a running distributed scheduler; None: a LocalCluster for this call
+                    scheduler: str|None=None,
                     partition_rows: int=100_000,  # about this many rows per partition (Parquet: whole row groups)
-                    id_columns: list[str]=(),    # input columns copied to the output to identify rows; the row number by default
-                    timeout: float|None=3600,    # seconds each pass over the file (counting, scoring) may take; None: no limit
+                    # input columns copied to the output to identify rows; the row number by default
+                    id_columns: list[str]=(),
+                    # seconds each pass over the file (counting, scoring) may take; None: no limit
+                    timeout: float|None=3600,
                    ) -> ScoreResult:
     "`score_file` on Dask: partitions scored by workers, written as a folder of Parquet parts."
     t0, scorer, input, output = time.perf_counter(), _Scorer.of(model), Path(input), Path(output)
     fin, ids = _format(input, 'input'), _check_call(input, output, partition_rows, 'partition_rows', id_columns)
     if output.is_file() or output.suffix.lower() == '.csv':
-        raise ConfigError(f"score_file_dask writes a folder of Parquet files; {output} is {'a file' if output.is_file() else 'a .csv name'}. Name a folder.")
-    if scorer.action in ids: raise ConfigError(f"id column `{scorer.action}` has the name of the decision column; rename it in the file.")
-    columns = _needed(_file_columns(input, fin), list(scorer.contract), ids, where=str(input), model=f"model `{scorer.name}` v{scorer.version}")
+        raise ConfigError(f"score_file_dask writes a folder of Parquet files; {output} is "
+                          f"{'a file' if output.is_file() else 'a .csv name'}. Name a folder.")
+    if scorer.action in ids: raise ConfigError(f"id column `{scorer.action}` has the name of the decision column; "
+                                               "rename it in the file.")
+    columns = _needed(_file_columns(input, fin), list(scorer.contract), ids, where=str(input),
+                      model=f"model `{scorer.name}` v{scorer.version}")
     with _dask_client(scheduler) as client:
         ddf = _read_dask(input, fin, columns, partition_rows)
-        sizes = [int(n) for n in _within(client, ddf.map_partitions(len), timeout, f'counting the rows of {input}')]   # the same reading as below, so the same partitions
+        # the same reading as below, so the same partitions
+        sizes = [int(n) for n in _within(client, ddf.map_partitions(len), timeout, f'counting the rows of {input}')]
         meta = _score_chunk(scorer, ddf._meta, ids, first_row=0, where=str(input), csv=fin == 'csv')
         scored = ddf.map_partitions(_score_partition, scorer, ids, sizes, str(input), fin == 'csv', meta=meta)
         with _atomic(output) as tmp:
-            write = scored.to_parquet(str(tmp), write_index=False, name_function=lambda i: f"part-{i:05d}.parquet", write_metadata_file=False,
-                                      custom_metadata={k.encode(): v.encode() for k, v in _metadata(scorer, input).items()}, compute=False)
+            write = scored.to_parquet(str(tmp), write_index=False, name_function=lambda i: f"part-{i:05d}.parquet",
+                                      write_metadata_file=False,
+                                      custom_metadata={k.encode(): v.encode()
+                                                       for k, v in _metadata(scorer, input).items()}, compute=False)
             _within(client, write, timeout, f'scoring {input} into {output}')
         peak = max([_peak_rss() or 0, *[v or 0 for v in client.run(_peak_rss).values()]]) or None
-    return ScoreResult(int(sum(sizes)), len(sizes), time.perf_counter() - t0, output, scorer.name, scorer.version, peak)
+    return ScoreResult(rows=int(sum(sizes)), chunks=len(sizes), seconds=time.perf_counter() - t0, output=output,
+                       model_name=scorer.name, model_version=scorer.version, peak_rss=peak)
 
 # %% ../../nbs/62_deploy.score.ipynb #f9aee817
 def score_command(name: str,                  # registered model name (the card's name)
@@ -382,8 +454,11 @@ def score_command(name: str,                  # registered model name (the card'
                   scheduler: str|None=None,   # address of a Dask scheduler; None: score in this process
                   id_columns: list[str]=(),   # input columns copied to the output to identify rows
                  ) -> ScoreResult:
-    "Load `models:/NAME@ALIAS` (artefact hashes verified) and score INPUT into OUTPUT, in this process or on a Dask scheduler."
+    ("Load `models:/NAME@ALIAS` (artefact hashes verified) and score INPUT into OUTPUT, in this process or on a "
+     "Dask scheduler.")
     from modelbook.lifecycle.registry import load_registered
     model = load_registered(name, alias=alias)
-    if scheduler: return score_file_dask(model, input, output, scheduler=scheduler, partition_rows=chunk_rows, id_columns=id_columns)
+    if scheduler:
+        return score_file_dask(model, input, output, scheduler=scheduler, partition_rows=chunk_rows,
+                               id_columns=id_columns)
     return score_file(model, input, output, chunk_rows=chunk_rows, id_columns=id_columns)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, ipaddress, json, logging, os, secrets, socket, threading, time, urllib.error, urllib.request, uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Callable, Iterator
+from typing import Annotated, Callable, Iterator, Protocol
 import numpy as np, pandas as pd
 import orjson
 import uvicorn
@@ -25,40 +25,55 @@ from typing_extensions import TypedDict
 from pydantic.json_schema import models_json_schema
 from .. import __version__
 from ..core.errors import ModelbookError, ConfigError, ServiceError, RegistryError
-from ..models.compiled import compile_model
+from ..models.compiled import CompiledModel, compile_model
 from ..tasks.registry import get_task
 from ..tasks.base import Task
 
 # %% auto #0
-__all__ = ['ServedModel', 'running_server', 'create_app', 'serve', 'served_from_registry', 'registry_loader']
+__all__ = ['Predictor', 'ServedModel', 'running_server', 'create_app', 'serve', 'served_from_registry', 'registry_loader']
 
 # %% ../../nbs/61_deploy.service.ipynb #5d41ba3e
 from ..data.predlog import PredictionLog
-from .schema import COLUMNAR_BODY, columnar_plan, field_type, records_frame, parse_planned, columnar_schema, request_model
+from .schema import (COLUMNAR_BODY, columnar_plan, field_type, records_frame, parse_planned,
+                                    columnar_schema, request_model)
+
+# %% ../../nbs/61_deploy.service.ipynb #5e3f23f0
+class Predictor(Protocol):
+    "A fitted model as the service asks it: `predict_proba` (binary, multiclass) or `predict` (count) on a DataFrame."
+    def predict(self, X: pd.DataFrame) -> np.ndarray: ...
 
 # %% ../../nbs/61_deploy.service.ipynb #5328d6bc
 @dataclass
 class ServedModel:
-    "A fitted model together with its input contract, decision threshold (binary) and metadata: everything the service needs."
-    model: object             # fitted sklearn estimator/pipeline: predict_proba (binary, multiclass) or predict (count) on a DataFrame
+    ("A fitted model together with its input contract, decision threshold (binary) and metadata: everything the "
+     "service needs.")
+    # fitted sklearn estimator/pipeline: predict_proba (binary, multiclass) or predict (count) on a DataFrame
+    model: Predictor
     columns: dict             # feature column -> spec {dtype: int|float|category, min, max, levels} (datasheet format)
-    threshold: float|None     # binary: probability at or above which the decision is True; None for multiclass and count models
+    # binary: probability at or above which the decision is True; None for multiclass and count models
+    threshold: float|None
     metadata: dict            # name, version, run_id, data_fingerprint, ... (returned by /metadata)
     decision_label: str = 'decision' # name of the decision in responses, e.g. 'mail' (binary)
-    compiled: object = None   # the same model compiled to arrays (`modelbook.models.compiled.compile_model`), used for scoring when set
-    task: str = 'binary'      # a registered task: what the model is asked and what the answers hold (binary: probability and decision)
+    # the same model compiled to arrays (`modelbook.models.compiled.compile_model`), used for scoring when set
+    compiled: CompiledModel|None = None
+    # a registered task: what the model is asked and what the answers hold (binary: probability and decision)
+    task: str = 'binary'
 
     def __post_init__(self):
         task = get_task(self.task, where='ServedModel.task')
-        task.check_model(self.model)                              # answers the way the task asks (predict_proba, or predict)
-        task.check_decision(self.threshold, self.decision_label)  # a binary model's threshold and action; none for the others
+        # answers the way the task asks (predict_proba, or predict)
+        task.check_model(self.model)
+        # a binary model's threshold and action; none for the others
+        task.check_decision(self.threshold, self.decision_label)
         if not isinstance(self.metadata, dict):
             raise ConfigError(f"ServedModel.metadata must be a dict; got {type(self.metadata).__name__}.")
-        request_model(self.columns)   # refuse a contract the service could not enforce, now rather than at the first request
+        # refuse a contract the service could not enforce, now rather than at the first request
+        request_model(self.columns)
 
     @property
     def classes(self) -> list[str]:
-        "The model's classes, as strings, in the order of its probabilities (empty for a model that predicts a quantity)."
+        ("The model's classes, as strings, in the order of its probabilities (empty for a model that predicts "
+         "a quantity).")
         return [str(c) for c in getattr(self.model, 'classes_', [])]
 
     @property
@@ -77,7 +92,8 @@ def _bind(host: str, port: int) -> socket.socket:
     try: s.bind((host, port))
     except OSError as e:
         s.close()
-        raise ServiceError(f"Could not bind {host}:{port} for the test server ({e}). Use port=0 to get a free port.") from e
+        raise ServiceError(f"Could not bind {host}:{port} for the test server ({e}). Use port=0 to get "
+                           "a free port.") from e
     return s
 
 def _url(host: str, port: int) -> str: return f"http://[{host}]:{port}" if ':' in host else f"http://{host}:{port}"
@@ -103,6 +119,7 @@ def _join_workers(before: set, timeout: float):
     for t in set(threading.enumerate()) - before:
         if t.name.startswith('AnyIO worker thread'): t.join(timeout)
 
+# %% ../../nbs/61_deploy.service.ipynb #83f81d50
 @contextmanager
 def running_server(app,                  # an ASGI app with a GET /health route, e.g. from `create_app`
                    *, host: str='127.0.0.1', # a loopback address
@@ -111,7 +128,8 @@ def running_server(app,                  # an ASGI app with a GET /health route,
                   ) -> Iterator[str]:
     "Run `app` with uvicorn in a background thread on a loopback port; yield its base URL; stop it cleanly on exit."
     if not ipaddress.ip_address(host).is_loopback:
-        raise ConfigError(f"running_server serves tests on a loopback address (127.0.0.1, ::1); got host={host!r}. Use `serve` to deploy.")
+        raise ConfigError(f"running_server serves tests on a loopback address (127.0.0.1, ::1); got host={host!r}. Use "
+                          "`serve` to deploy.")
     before, sock = set(threading.enumerate()), _bind(host, port)
     url = _url(host, sock.getsockname()[1])
     server = uvicorn.Server(_config(app, host=host, port=sock.getsockname()[1], log_level=log_level))
@@ -143,7 +161,9 @@ def _predict_request(columns: dict, max_records: int) -> type[BaseModel]:
 
 def _prediction_model(served: ServedModel) -> type[BaseModel]:
     "The model of one prediction, as the task answers (documentation only: answers are built directly)."
-    return create_model('Prediction', **served.kind.answer_fields(classes=served.classes, threshold=served.threshold, label=served.decision_label))
+    return create_model('Prediction',
+                        **served.kind.answer_fields(classes=served.classes, threshold=served.threshold,
+                                                    label=served.decision_label))
 
 def _predict_response(served: ServedModel) -> type[BaseModel]:
     "The model of a /predict answer (documentation only: answers are built directly)."
@@ -156,19 +176,22 @@ _VALIDATORS: dict = {}
 
 def _predict_validator(columns: dict, max_records: int) -> TypeAdapter:
     """The validator of a whole /predict body, with records as `TypedDict`s: the same field types as `request_model`
-    (so the same rules and messages), but valid records come out as plain dicts, with no model objects to build and dump."""
+    (so the same rules and messages), but valid records come out as plain dicts, with no model objects to build and
+    dump."""
     key = json.dumps([columns, max_records], default=repr)
     if key not in _VALIDATORS:
         if len(_VALIDATORS) >= 32: _VALIDATORS.clear()
         record = TypedDict('Record', {c: field_type(c, spec) for c, spec in columns.items()})
         record.__pydantic_config__ = ConfigDict(extra='forbid')
-        body = TypedDict('PredictRequest', {'records': Annotated[list[record], Field(min_length=1, max_length=max_records)]})
+        body = TypedDict('PredictRequest',
+                         {'records': Annotated[list[record], Field(min_length=1, max_length=max_records)]})
         body.__pydantic_config__ = ConfigDict(extra='forbid')
         _VALIDATORS[key] = TypeAdapter(body)
     return _VALIDATORS[key]
 
 def _validate(served: ServedModel, body: bytes, max_records: int) -> list[dict]:
-    "Parse and validate a /predict body against the current model's contract: its records; 413 for too many records, else 422."
+    ("Parse and validate a /predict body against the current model's contract: its records; 413 for too many "
+     "records, else 422.")
     cache = served.__dict__.setdefault('_validators', {})   # per served model: no contract hashing on the request path
     if max_records not in cache: cache[max_records] = _predict_validator(served.columns, max_records)
     try: return cache[max_records].validate_json(body)['records']
@@ -179,8 +202,10 @@ def _validate(served: ServedModel, body: bytes, max_records: int) -> list[dict]:
                                         f"Split it into batches of at most {max_records} records.")
     raise RequestValidationError([{**x, 'loc': ('body', *x['loc'])} for x in errors], body=body)
 
+# %% ../../nbs/61_deploy.service.ipynb #bf8a537f
 def _validate_columns(served: ServedModel, body: bytes, max_records: int) -> dict:
-    "Parse and validate a columnar /predict body against the current model's contract (`parse_columns`): its columns as arrays."
+    ("Parse and validate a columnar /predict body against the current model's contract (`parse_columns`): its "
+     "columns as arrays.")
     cache = served.__dict__.setdefault('_validators', {})
     if 'columnar' not in cache: cache['columnar'] = columnar_plan(served.columns)
     return parse_planned(body, cache['columnar'], max_records)
@@ -192,7 +217,8 @@ def _current(get_model: Callable[[], ServedModel]) -> ServedModel:
         _log.exception("get_model() failed")
         raise HTTPException(503, detail=f"No model to serve: get_model() raised {type(e).__name__}: {e}") from e
     if not isinstance(served, ServedModel):
-        raise HTTPException(503, detail=f"No model to serve: get_model() returned a {type(served).__name__}, not a ServedModel.")
+        raise HTTPException(503, detail=f"No model to serve: get_model() returned a {type(served).__name__}, not a "
+                                        "ServedModel.")
     return served
 
 def _ref(served: ServedModel) -> dict:
@@ -200,30 +226,37 @@ def _ref(served: ServedModel) -> dict:
 
 # %% ../../nbs/61_deploy.service.ipynb #5f47695b
 def _model_output(served: ServedModel, X: pd.DataFrame) -> np.ndarray:
-    "The task's scores of each row of X (P(positive class), the class probabilities, the expected count); HTTP 500 naming the model if it fails or answers nonsense."
+    ("The task's scores of each row of X (P(positive class), the class probabilities, the expected count); HTTP 500 "
+     "naming the model if it fails or answers nonsense.")
     task, what = served.kind, served.kind.predict_method
     try: out = np.asarray(getattr(served.model, what)(X), dtype=float)
     except Exception as e:
         _log.exception("%s failed for model %s", what, _ref(served))
-        raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); see the service log.") from e
-    if problem := task.output_problem(out, len(X), served.classes): raise HTTPException(500, detail=f"Model {_ref(served)} {problem}.")
+        raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); "
+                                        "see the service log.") from e
+    if problem := task.output_problem(out, len(X), served.classes):
+        raise HTTPException(500, detail=f"Model {_ref(served)} {problem}.")
     return task.score(out)
 
 def _scores(served: ServedModel, features: list[dict]|dict) -> np.ndarray:
-    "The model's scores per validated record (see `_model_output`), from records or columns: through the compiled model when there is one, else the pipeline on a frame."
+    ("The model's scores per validated record (see `_model_output`), from records or columns: through the compiled "
+     "model when there is one, else the pipeline on a frame.")
     if served.compiled is None: return _model_output(served, records_frame(features, served.columns))
     try: return served.kind.scores(served.compiled, features)
     except Exception as e:
         _log.exception("compiled %s failed for model %s", served.kind.predict_method, _ref(served))
-        raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); see the service log.") from e
+        raise HTTPException(500, detail=f"Model {_ref(served)} failed to score a valid request ({type(e).__name__}); "
+                                        "see the service log.") from e
 
+# %% ../../nbs/61_deploy.service.ipynb #56448433
 def _predict(get_model: Callable[[], ServedModel], body: bytes, max_records: int, log=None) -> dict:
     "Everything /predict does, as plain blocking code: run it in a worker thread."
     served = _current(get_model)
     rows = (_validate_columns if COLUMNAR_BODY.match(body) else _validate)(served, body, max_records)
     out, request_id = _scores(served, rows), uuid.uuid4().hex
     if log is not None:
-        log.append(rows, served.kind.output_columns(out, classes=served.classes, threshold=served.threshold), model=_ref(served), request_id=request_id)
+        log.append(rows, served.kind.output_columns(out, classes=served.classes, threshold=served.threshold),
+                   model=_ref(served), request_id=request_id)
     return {'request_id': request_id, 'predictions': _answers(served, out), 'model': _ref(served)}
 
 def _answers(served: ServedModel, out: np.ndarray) -> list[dict]:
@@ -236,31 +269,43 @@ def _openapi(app: FastAPI, get_model: Callable[[], ServedModel], max_records: in
     schema = copy.deepcopy(FastAPI.openapi(app))
     try: served = get_model()
     except Exception: return schema    # no model yet: the routes are listed, without the request schema
-    _, defs = models_json_schema([(_predict_request(served.columns, max_records), 'validation'), (_predict_response(served), 'serialization')],
+    _, defs = models_json_schema([(_predict_request(served.columns, max_records), 'validation'),
+                                  (_predict_response(served), 'serialization')],
                                  ref_template='#/components/schemas/{model}')
     schema.setdefault('components', {}).setdefault('schemas', {}).update(
-        {**defs['$defs'], 'ValidationError': validation_error_definition, 'HTTPValidationError': validation_error_response_definition})
-    op, ref = schema['paths']['/predict']['post'], lambda m: {'application/json': {'schema': {'$ref': f'#/components/schemas/{m}'}}}
+        {**defs['$defs'], 'ValidationError': validation_error_definition,
+         'HTTPValidationError': validation_error_response_definition})
+    op = schema['paths']['/predict']['post']
+    ref = lambda m: {'application/json': {'schema': {'$ref': f'#/components/schemas/{m}'}}}
     schema['components']['schemas']['PredictColumnsRequest'] = columnar_schema(served.columns, max_records)
-    op['requestBody'] = {'required': True, 'description': 'Records as a list of objects (`records`), or as rows of values under one header (`columns`, `data`).',
-                         'content': {'application/json': {'schema': {'oneOf': [{'$ref': f'#/components/schemas/{m}'} for m in ('PredictRequest', 'PredictColumnsRequest')]}}}}
+    op['requestBody'] = {'required': True, 'description': 'Records as a list of objects (`records`), or as rows of '
+                                                          'values under one header (`columns`, `data`).',
+                         'content': {'application/json': {'schema': {'oneOf': [
+                             {'$ref': f'#/components/schemas/{m}'}
+                             for m in ('PredictRequest', 'PredictColumnsRequest')]}}}}
     op['responses'] = {'200': {'description': 'One prediction per record, in order', 'content': ref('PredictResponse')},
-                       '413': {'description': f'More than {max_records} records'}, '422': {'description': 'Validation Error', 'content': ref('HTTPValidationError')},
+                       '413': {'description': f'More than {max_records} records'},
+                       '422': {'description': 'Validation Error', 'content': ref('HTTPValidationError')},
                        '503': {'description': 'No model loaded'}}
     what = served.kind.answer_words(classes=served.classes, threshold=served.threshold, label=served.decision_label)
-    op['description'] = (f"Scores records with model `{served.metadata.get('name')}` version {served.metadata.get('version')} ({served.task}). " + what +
-                         " Send `{\"records\": [{column: value, ...}, ...]}`, or for large batches the columnar `{\"columns\": [...], \"data\": [[...], ...]}` "
+    op['description'] = (f"Scores records with model `{served.metadata.get('name')}` version "
+                         f"{served.metadata.get('version')} ({served.task}). " + what +
+                         " Send `{\"records\": [{column: value, ...}, ...]}`, or for large batches the columnar "
+                         "`{\"columns\": [...], \"data\": [[...], ...]}` "
                          "with the model's columns in the order of `PredictColumnsRequest`; the answers are the same.")
     return schema
 
 # %% ../../nbs/61_deploy.service.ipynb #a29704ff
 def _metrics_registry():
     reg = prom.CollectorRegistry()
-    return reg, {'requests': prom.Counter('modelbook_requests', 'HTTP requests by path and status', ['path', 'status'], registry=reg),
-                 'latency': prom.Histogram('modelbook_request_seconds', 'Request latency by path (seconds)', ['path'], registry=reg,
+    return reg, {'requests': prom.Counter('modelbook_requests', 'HTTP requests by path and status', ['path', 'status'],
+                                          registry=reg),
+                 'latency': prom.Histogram('modelbook_request_seconds', 'Request latency by path (seconds)', ['path'],
+                                           registry=reg,
                                            buckets=(.001, .0025, .005, .0075, .01, .025, .05, .1, .25, .5, 1, 2.5)),
                  'records': prom.Counter('modelbook_predicted_records', 'Records scored', registry=reg),
-                 'errors': prom.Counter('modelbook_errors', 'Requests that ended in a 5xx answer', ['path'], registry=reg)}
+                 'errors': prom.Counter('modelbook_errors', 'Requests that ended in a 5xx answer', ['path'],
+                                        registry=reg)}
 
 def _bearer(token: str|None):
     "A dependency that requires `Authorization: Bearer <token>` when a token is set."
@@ -268,31 +313,36 @@ def _bearer(token: str|None):
     def check(cred: HTTPAuthorizationCredentials|None = Depends(scheme)):
         if token is None: return
         if cred is None or not secrets.compare_digest(cred.credentials.encode(), token.encode()):
-            raise HTTPException(401, detail="A valid bearer token is required (header `Authorization: Bearer <token>`).",
+            raise HTTPException(401, detail="A valid bearer token is required (header `Authorization: "
+                                            "Bearer <token>`).",
                                 headers={'WWW-Authenticate': 'Bearer'})
     return check
 
+# %% ../../nbs/61_deploy.service.ipynb #1cb5b63c
 def create_app(get_model: Callable[[], ServedModel], # returns the model to serve now; called on every request
                *, max_records: int=1000,             # most records one /predict request may hold
                token: str|None=None,                 # bearer token required by /predict and /metadata; None: open
                prediction_log: 'PredictionLog|None'=None, # where every prediction is appended
               ) -> FastAPI:
     "A FastAPI app serving whatever `get_model()` returns: /predict, /health, /ready, /metadata, /metrics."
-    if not (isinstance(max_records, int) and max_records >= 1): raise ConfigError(f"max_records must be a positive integer; got {max_records!r}.")
+    if not (isinstance(max_records, int) and max_records >= 1):
+        raise ConfigError(f"max_records must be a positive integer; got {max_records!r}.")
     registry, m = _metrics_registry()
     @asynccontextmanager
     async def lifespan(app):
         yield
         if prediction_log is not None: prediction_log.close()
     app = FastAPI(title='modelbook prediction service', version=__version__, lifespan=lifespan,
-                  description='Scores records with the model currently served; the request schema is its data contract.')
+                  description='Scores records with the model currently served; the request schema is its '
+                              'data contract.')
     auth = _bearer(token)
 
     @app.middleware('http')
     async def _measure(request: Request, call_next):
         t0, path = time.perf_counter(), request.url.path
         response = await call_next(request)
-        m['requests'].labels(path, str(response.status_code)).inc(); m['latency'].labels(path).observe(time.perf_counter() - t0)
+        m['requests'].labels(path, str(response.status_code)).inc()
+        m['latency'].labels(path).observe(time.perf_counter() - t0)
         if response.status_code >= 500: m['errors'].labels(path).inc()
         return response
 
@@ -326,7 +376,8 @@ def serve(get_model: Callable[[], ServedModel], # returns the model to serve now
           prediction_log: PredictionLog|None=None,
          ) -> None:
     "Serve `create_app(get_model)` with uvicorn until interrupted (Ctrl-C or SIGTERM)."
-    app = create_app(get_model, max_records=max_records, token=token or os.environ.get('MODELBOOK_API_TOKEN') or None, prediction_log=prediction_log)
+    app = create_app(get_model, max_records=max_records, token=token or os.environ.get('MODELBOOK_API_TOKEN') or None,
+                     prediction_log=prediction_log)
     uvicorn.Server(_config(app, host=host, port=port, log_level=log_level)).run()
 
 # %% ../../nbs/61_deploy.service.ipynb #18b8e598
@@ -342,23 +393,29 @@ def served_from_registry(registered) -> ServedModel:
     return ServedModel(model=registered.model, columns=columns, threshold=threshold, metadata=registered.metadata,
                        decision_label=action or 'decision', compiled=compiled, task=task)
 
+# %% ../../nbs/61_deploy.service.ipynb #aa2f5563
 def registry_loader(name: str,                 # registered model name (the card's name)
                     *, alias: str='champion',   # the alias to serve
                     refresh_seconds: float=5.0, # how often to ask the registry whether the alias moved
                    ) -> Callable[[], ServedModel]:
     "A `get_model` that serves `models:/NAME@ALIAS` and follows the alias when it moves."
-    from modelbook.lifecycle.registry import champion_version, load_registered   # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    from modelbook.lifecycle.registry import champion_version, load_registered
     state, lock = {}, threading.Lock()
     def get_model() -> ServedModel:
         with lock:
             if state and time.monotonic() - state['checked'] < refresh_seconds: return state['served']
             mv = champion_version(name, alias=alias)
-            if mv is None and not state: raise RegistryError(f"No registered model `{name}` with alias `{alias}`; train one with `modelbook run {name}`.")
+            if mv is None and not state:
+                raise RegistryError(f"No registered model `{name}` with alias `{alias}`; train one with `modelbook "
+                                    f"run {name}`.")
             if mv is not None and str(mv.version) != state.get('version'):
-                try: state.update(served=served_from_registry(load_registered(name, version=str(mv.version))), version=str(mv.version))
+                try: state.update(served=served_from_registry(load_registered(name, version=str(mv.version))),
+                                  version=str(mv.version))
                 except ModelbookError as e:
                     if not state: raise
-                    logging.getLogger('modelbook.deploy.service').error("keeping v%s: could not load v%s: %s", state['version'], mv.version, e)
+                    logging.getLogger('modelbook.deploy.service').error("keeping v%s: could not "
+                                                                        "load v%s: %s", state['version'], mv.version, e)
             state['checked'] = time.monotonic()
             return state['served']
     return get_model

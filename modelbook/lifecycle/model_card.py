@@ -4,14 +4,15 @@
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #1b510ccf
 from __future__ import annotations
-import html
 import json
 import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from html import escape as html_escape
 from pathlib import Path
 import pandas as pd
+from fastcore.basics import patch
 from mlflow.exceptions import MlflowException
 from ..data.load import datasheet
 from ..core.errors import DataError
@@ -35,10 +36,12 @@ def _tag_metrics(tags: dict,             # a model version's tags
                  names: dict|None=None,  # metric key -> display name
                 ) -> pd.DataFrame:
     "One row per metric with an interval among the `metric.*` tags: key, name, estimate, low, high, better."
-    keys = [k.removeprefix('metric.') for k in tags if k.startswith('metric.') and f"{k}_low" in tags and f"{k}_high" in tags]
+    keys = [k.removeprefix('metric.') for k in tags if k.startswith('metric.') and f"{k}_low" in tags
+            and f"{k}_high" in tags]
     keys.sort(key=lambda k: (_ORDER.index(k) if k in _ORDER else len(_ORDER), k))
     names = {**_CARD_NAMES, **(names or {})}
-    return pd.DataFrame([dict(metric=k, name=names.get(k, k), estimate=float(tags[f"metric.{k}"]), low=float(tags[f"metric.{k}_low"]),
+    return pd.DataFrame([dict(metric=k, name=names.get(k, k), estimate=float(tags[f"metric.{k}"]),
+                              low=float(tags[f"metric.{k}_low"]),
                               high=float(tags[f"metric.{k}_high"]), better=_better(k)) for k in keys],
                         columns=['metric', 'name', 'estimate', 'low', 'high', 'better'])
 
@@ -59,10 +62,12 @@ def _kind(c, run_id) -> str|None:
 def _history(name: str,    # registered model name
              metric: str,  # the key metric: the card's success metric
             ) -> pd.DataFrame:
-    "Every version of a registered model, oldest first: registered, kind, verdict, key metric and CI, aliases, promotion."
+    ("Every version of a registered model, oldest first: registered, kind, verdict, key metric and CI, "
+     "aliases, promotion.")
     c = client()
     aliases = {a: str(v) for a, v in c.get_registered_model(name).aliases.items()}
-    rows = [dict(version=str(mv.version), registered=_ts(mv.creation_timestamp), kind=_kind(c, mv.run_id), verdict=mv.tags.get('verdict'),
+    rows = [dict(version=str(mv.version), registered=_ts(mv.creation_timestamp), kind=_kind(c, mv.run_id),
+                 verdict=mv.tags.get('verdict'),
                  estimate=_float(mv.tags.get(f"metric.{metric}")), low=_float(mv.tags.get(f"metric.{metric}_low")),
                  high=_float(mv.tags.get(f"metric.{metric}_high")),
                  aliases=', '.join(sorted(a for a, v in aliases.items() if v == str(mv.version))),
@@ -82,12 +87,12 @@ def _inline_html(md: str) -> str:
     "The card's inline Markdown (escapes, `code`, **bold**) as HTML; everything else escaped."
     out, pos = [], 0
     for m in _INLINE.finditer(md):
-        out.append(html.escape(md[pos:m.start()]))
-        if m[1] is not None: out.append(html.escape(m[1]))
-        elif m[2] is not None: out.append(f"<code>{html.escape(m[2])}</code>")
+        out.append(html_escape(md[pos:m.start()]))
+        if m[1] is not None: out.append(html_escape(m[1]))
+        elif m[2] is not None: out.append(f"<code>{html_escape(m[2])}</code>")
         else: out.append(f"<strong>{_inline_html(m[3])}</strong>")
         pos = m.end()
-    return ''.join(out) + html.escape(md[pos:])
+    return ''.join(out) + html_escape(md[pos:])
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #f8f4827c
 def _cell(text) -> str: return str(text).replace('\n', ' ')
@@ -106,24 +111,28 @@ def _block_md(b: tuple) -> str:
     if kind == 'verdict': return f"> **Verdict: {b[1].upper()}.** {b[2]}"
     raise ValueError(f"unknown block {kind!r}")
 
+# %% ../../nbs/53_lifecycle.model_card.ipynb #dd6be07a
 def _block_html(b: tuple) -> str:
     kind, h = b[0], _inline_html
     if kind == 'p': return f"<p>{h(b[1])}</p>"
     if kind == 'ul': return '<ul>' + ''.join(f"<li>{h(i)}</li>" for i in b[1]) + '</ul>'
-    if kind == 'kv': return '<table class="kv">' + ''.join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in b[1]) + '</table>'
-    if kind == 'verdict': return f'<div class="verdict {html.escape(b[1])}"><strong>Verdict: {html.escape(b[1].upper())}.</strong> {h(b[2])}</div>'
+    if kind == 'kv':
+        return '<table class="kv">' + ''.join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in b[1]) + '</table>'
+    if kind == 'verdict': return (f'<div class="verdict {html_escape(b[1])}"><strong>Verdict: '
+                                  f'{html_escape(b[1].upper())}.</strong> {h(b[2])}</div>')
     if kind == 'table':
         num, mark = (b[3] if len(b) > 3 else ()), (b[4] if len(b) > 4 else None)
         td = lambda i, x: f'<td class="num">{h(_cell(x))}</td>' if i in num else f"<td>{h(_cell(x))}</td>"
         tr = lambda j: '<tr class="current">' if j == mark else '<tr>'
         rows = ''.join(tr(j) + ''.join(td(i, x) for i, x in enumerate(r)) + '</tr>' for j, r in enumerate(b[2]))
-        return '<table><thead><tr>' + ''.join(f"<th>{h(x)}</th>" for x in b[1]) + f"</tr></thead><tbody>{rows}</tbody></table>"
+        head = ''.join(f"<th>{h(x)}</th>" for x in b[1])
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     raise ValueError(f"unknown block {kind!r}")
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #33452dde
 _CSS = """
-.modelcard{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2328;max-width:64rem;
-  line-height:1.5;font-size:15px;margin:0 auto;padding:1rem 1.5rem}
+.modelcard{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2328;
+  max-width:64rem;line-height:1.5;font-size:15px;margin:0 auto;padding:1rem 1.5rem}
 .modelcard h1{font-size:1.7rem;margin:0 0 .1rem}
 .modelcard .subtitle{color:#57606a;margin:0 0 .8rem;font-size:1.05rem}
 .modelcard h2{font-size:1.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin:1.8rem 0 .6rem}
@@ -135,13 +144,15 @@ _CSS = """
 .modelcard tr.current td{background:#ddf4ff}
 .modelcard code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;background:#f6f8fa;
   padding:.05rem .25rem;border-radius:3px;overflow-wrap:anywhere}
-.modelcard .verdict{border-left:.4rem solid #57606a;padding:.6rem .9rem;margin:.8rem 0;border-radius:3px;background:#f6f8fa}
+.modelcard .verdict{border-left:.4rem solid #57606a;padding:.6rem .9rem;margin:.8rem 0;border-radius:3px;
+  background:#f6f8fa}
 .modelcard .verdict.pass{border-color:#1a7f37;background:#dafbe1}
 .modelcard .verdict.fail{border-color:#cf222e;background:#ffebe9}
 .modelcard .verdict.inconclusive{border-color:#9a6700;background:#fff8c5}
 .modelcard li{margin:.25rem 0}
 .modelcard .footer{color:#57606a;font-size:.82rem;margin-top:2rem;border-top:1px solid #d0d7de;padding-top:.5rem}
-@media print{.modelcard{max-width:none;font-size:11pt}.modelcard h2{break-after:avoid}.modelcard table{break-inside:avoid}}
+@media print{.modelcard{max-width:none;font-size:11pt}.modelcard h2{break-after:avoid}
+  .modelcard table{break-inside:avoid}}
 """
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #97e51963
@@ -155,9 +166,11 @@ def _caveat_positives(ev: dict,   # the bundle's metrics.json: n, n_positive, al
     f = lambda x: _fmt(x, ref=key['estimate'])
     half = (key['high'] - key['low']) / 2 / abs(key['estimate']) if key['estimate'] else float('nan')
     head = "**Few positives, wide intervals.** " if k < _FEW_POSITIVES else "**Interval widths.** "
-    return (head + f"The held-out set has {n:,} rows of which {k:,} are positive ({k / n:.1%}); every ranking metric rests on "
-            f"those {k:,}. The {_level(ev['alpha'])} interval of {key['name']} runs from {f(key['low'])} to {f(key['high'])}, "
-            f"about ±{half:.0%} around the estimate {f(key['estimate'])}: differences between models smaller than that are not established here.")
+    return (head + f"The held-out set has {n:,} rows of which {k:,} are positive ({k / n:.1%}); every ranking "
+                   "metric rests on "
+            f"those {k:,}. The {_level(ev['alpha'])} interval of {key['name']} runs from {f(key['low'])} to "
+            f"{f(key['high'])}, about ±{half:.0%} around the estimate {f(key['estimate'])}: differences between models "
+            "smaller than that are not established here.")
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #d2d10f7c
 def _words(card: dict) -> dict:
@@ -173,14 +186,17 @@ def _caveat_criterion(v: dict,        # the verdict: status, estimate, low, high
     "What the verdict means for using the model, with the margin by which the criterion was met or missed."
     f = lambda x: _fmt(x, ref=v['estimate'])
     lo_min, minimum = success['ci_lower_min'], success['minimum']
-    said = f"{name} is {f(v['estimate'])} (interval {f(v['low'])} to {f(v['high'])}); the bar is at least {minimum:g} with the interval's lower end at least {lo_min:g}."
+    said = (f"{name} is {f(v['estimate'])} (interval {f(v['low'])} to {f(v['high'])}); the bar is at least {minimum:g} "
+            f"with the interval's lower end at least {lo_min:g}.")
     if v['status'] == 'inconclusive':
-        return (f"**The success criterion is inconclusive.** {said} The evaluation cannot tell whether the model clears the bar: treat its "
-                f"benefit as unproven, and evaluate it on more {words['rows']} (more {words['events']}) before relying on it.")
+        return (f"**The success criterion is inconclusive.** {said} The evaluation cannot tell whether the model "
+                f"clears the bar: treat its benefit as unproven, and evaluate it on more {words['rows']} (more "
+                f"{words['events']}) before relying on it.")
     if v['status'] == 'fail':
         return f"**The success criterion fails.** {said} The model should not drive the decision the card describes."
     margin, narrow = v['low'] - lo_min, (v['low'] - lo_min) < 0.1 * (v['high'] - v['low'])
-    return (f"**The success criterion passes{' narrowly' if narrow else ''}.** {said} The lower end is {f(margin)} above its bar"
+    return (f"**The success criterion passes{' narrowly' if narrow else ''}.** {said} The lower end is {f(margin)} "
+            "above its bar"
             + ("; a slightly different held-out set could have given an inconclusive verdict." if narrow else '.'))
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #e2cae27f
@@ -189,33 +205,42 @@ def _caveat_holdout(ev: dict,      # the bundle's metrics.json: n, n_boot
                     n_boot_card: int|None, # the replicates the card asks for
                    ) -> str:
     "Where the figures come from, what the intervals do not cover, and whether they used fewer replicates than asked."
-    s = (f"**One held-out set.** All figures come from a single held-out set of {int(ev['n']):,} rows ({split.get('test_size', 0):.0%} of "
-         f"the data, {split.get('method', '?')} split, seed {split.get('seed', '?')}), scored once. The intervals show its sampling noise "
-         "only: refitting the model with another seed or on another split moves the numbers as well, and that is not in them.")
+    s = (f"**One held-out set.** All figures come from a single held-out set of {int(ev['n']):,} rows "
+         f"({split.get('test_size', 0):.0%} of "
+         f"the data, {split.get('method', '?')} split, seed {split.get('seed', '?')}), scored once. The intervals show "
+         "its sampling noise only: refitting the model with another seed or on another split moves the numbers as "
+         "well, and that is not in them.")
     if n_boot_card and int(ev['n_boot']) < n_boot_card:
-        s += (f" The intervals use {int(ev['n_boot']):,} bootstrap replicates, fewer than the card's {n_boot_card:,}: their ends are "
-              "uncertain in the last digit shown.")
+        s += (f" The intervals use {int(ev['n_boot']):,} bootstrap replicates, fewer than the card's {n_boot_card:,}: "
+              "their ends are uncertain in the last digit shown.")
     return s
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #0a132c06
 def _caveat_calibration(cal: dict|None, words: dict=WORDS) -> str:
     "What the recorded ECE allows one to do with the scores."
-    if cal is None: return "**Calibration unknown.** No calibration error was recorded: do not read the scores as probabilities."
+    if cal is None:
+        return "**Calibration unknown.** No calibration error was recorded: do not read the scores as probabilities."
     f = lambda x: _fmt(x, ref=cal['estimate'])
     ece = f"ECE {f(cal['estimate'])} (interval {f(cal['low'])} to {f(cal['high'])})"
     if cal['limit'] is not None and cal['estimate'] > cal['limit']:
-        return (f"**Scores are not calibrated.** {ece} is above the card's limit of {cal['limit']:g}: the scores rank {words['rows']} but must not "
+        return (f"**Scores are not calibrated.** {ece} is above the card's limit of {cal['limit']:g}: the scores rank "
+                f"{words['rows']} but must not "
                 f"be read as probabilities (for example to forecast how many {words['events']} to expect).")
-    return (f"**Calibrated on average only.** {ece} is within the card's limit" + (f" of {cal['limit']:g}" if cal['limit'] is not None else '')
-            + ": probabilities are honest on average over the held-out population, not necessarily for a narrower group of {words['rows']}.")
+    return (f"**Calibrated on average only.** {ece} is within the card's limit"
+            + (f" of {cal['limit']:g}" if cal['limit'] is not None else '')
+            + ": probabilities are honest on average over the held-out population, not necessarily for a narrower "
+              "group of {words['rows']}.")
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #58a79ab7
-def _limitations(ev: dict, key: dict, verdict: dict, card: dict, calibration: dict|None, run_tags: dict, notes: list) -> list[str]:
+def _limitations(ev: dict, key: dict, verdict: dict, card: dict, calibration: dict|None, run_tags: dict,
+                 notes: list) -> list[str]:
     "The card's limitations and caveats, generated from the recorded numbers, tags and datasheet notes."
     w = _words(card)
     out = [_caveat_positives(ev, key), _caveat_criterion(verdict, card.get('success', {}), key['name'], w),
-           _caveat_holdout(ev, card.get('split', {}), card.get('evaluation', {}).get('n_boot')), _caveat_calibration(calibration, w),
-           f"**No results by subgroup.** The metrics are for the held-out set as a whole; they were not broken down by groups of {w['rows']} "
+           _caveat_holdout(ev, card.get('split', {}), card.get('evaluation', {}).get('n_boot')),
+           _caveat_calibration(calibration, w),
+           "**No results by subgroup.** The metrics are for the held-out set as a whole; they were not broken down by "
+           f"groups of {w['rows']} "
            "(the \"factors\" of Mitchell et al.), so the model may work worse for some groups than these figures say."]
     econ = card.get('economics') or {}
     if 'profit' in key.get('all', ()) and econ.get('assumptions'):
@@ -223,7 +248,8 @@ def _limitations(ev: dict, key: dict, verdict: dict, card: dict, calibration: di
     commit = run_tags.get('git.commit')
     if commit in (None, 'None', ''): out.append("**Code version unknown.** The run was not made from a git repository.")
     elif run_tags.get('git.dirty') == 'True':
-        out.append(f"**Code not fully pinned.** The run was made from a working tree with uncommitted changes: commit `{commit[:12]}` alone does not reproduce it.")
+        out.append("**Code not fully pinned.** The run was made from a working tree with uncommitted changes: commit "
+                   f"`{commit[:12]}` alone does not reproduce it.")
     out += [f"**Datasheet note.** {_esc(n)}" for n in notes]
     return out
 
@@ -239,14 +265,16 @@ def _proxies(columns: dict,    # the datasheet's columns: name -> {meaning, grou
              features: list,   # the model's input features
             ) -> dict[str, list[str]]:
     "Characteristic -> the model's features whose datasheet meaning touches it."
-    out = {}
+    out, meaning = {}, lambda c: str((columns.get(c) or {}).get('meaning', ''))
     for what, pattern in _SENSITIVE.items():
-        if cols := [c for c in features if re.search(pattern, str((columns.get(c) or {}).get('meaning', '')), re.I)]: out[what] = cols
+        if cols := [c for c in features if re.search(pattern, meaning(c), re.I)]: out[what] = cols
     return out
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #5f892f41
-_ACTIONS = {'drop': 'dropped before training', 'hash': 'replaced by a keyed hash (HMAC-SHA256, secret key outside the repository)', 'keep': 'kept'}
+_ACTIONS = {'drop': 'dropped before training', 'hash': 'replaced by a keyed hash (HMAC-SHA256, secret key outside '
+                                                       'the repository)', 'keep': 'kept'}
 
+# %% ../../nbs/53_lifecycle.model_card.ipynb #1bb4400d
 def _ethics(card: dict,      # the problem card from the bundle
             columns: dict,   # the datasheet's columns
             features: list,  # the model's input features
@@ -255,21 +283,29 @@ def _ethics(card: dict,      # the problem card from the bundle
     pol = card.get('privacy') or {}
     if pol:
         priv = "**Personal data.** The card's privacy policy: " + '; '.join(
-            f"`{c}` {_ACTIONS.get(e.get('action'), e.get('action'))}" + (f" ({_esc(e['reason'])})" if e.get('reason') else '') for c, e in pol.items()) + '.'
+            f"`{c}` {_ACTIONS.get(e.get('action'), e.get('action'))}"
+            + (f" ({_esc(e['reason'])})" if e.get('reason') else '') for c, e in pol.items()) + '.'
     else:
-        priv = ("**Personal data.** The card's privacy policy names no column, so none was hashed or dropped. modelbook scans the data for "
-                "personal data (e-mail addresses, phone numbers, IBANs, payment cards; names, addresses and birth dates by column name) "
-                "when it loads them for training and refuses to train while a flagged column has no decision in the card.")
+        priv = ("**Personal data.** The card's privacy policy names no column, so none was hashed or dropped. "
+                "modelbook scans the data for personal data (e-mail addresses, phone numbers, IBANs, payment cards; "
+                "names, addresses and birth dates by column name) when it loads them for training and refuses to train "
+                "while a flagged column has no decision in the card.")
     out, d = [priv], card.get('decision') or {}
-    if d: out.append(f"**Who is affected.** The model decides who is offered a product (`{_esc(d.get('action', '?'))}` the top {_pct(d.get('share', 0))}); "
+    if d:
+        out.append(f"**Who is affected.** The model decides who is offered a product (`{_esc(d.get('action', '?'))}` "
+                   f"the top {_pct(d.get('share', 0))}); "
                      "no price, eligibility or contract term may depend on its score.")
     if px := _proxies(columns, features):
         area = [c for c in features if 'area' in str((columns.get(c) or {}).get('group', ''))]
         n = sum(map(len, px.values()))
-        out.append("**Proxies for protected attributes.** " + (f"{len(area)} of the {len(features)} features describe the area of the {_words(card)['rows']}, not the {_words(card)['rows']} themselves. " if area else '')
-                   + f"Socio-demographic features can stand in for protected or sensitive attributes; the table below lists {n} that touch "
-                   f"{', '.join(px)}. A ranking that leans on them can select people by their neighbourhood's religion, age or family make-up: "
-                   "compare the composition of the selected group with the whole before use, and do not add protected attributes as features.")
+        rows = _words(card)['rows']
+        in_area = (f"{len(area)} of the {len(features)} features describe the area of the {rows}, not the {rows} "
+                   "themselves. " if area else '')
+        out.append("**Proxies for protected attributes.** " + in_area
+                   + "Socio-demographic features can stand in for protected or sensitive attributes; the table below "
+                   f"lists {n} that touch {', '.join(px)}. A ranking that leans on them can select people by their "
+                   "neighbourhood's religion, age or family make-up: compare the composition of the selected group "
+                   "with the whole before use, and do not add protected attributes as features.")
     return out
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #0d911f1c
@@ -302,46 +338,61 @@ class ModelCard:
 # %% ../../nbs/53_lifecycle.model_card.ipynb #64ca5c85
 def _metric_rows(m: pd.DataFrame) -> list:
     f = lambda r, x: _fmt(x, ref=r.estimate)
-    return [[f"{_esc(r.name)} (`{r.metric}`)", f(r, r.estimate), f(r, r.low), f(r, r.high), r.better] for r in m.itertuples()]
+    return [[f"{_esc(r.name)} (`{r.metric}`)", f(r, r.estimate), f(r, r.low), f(r, r.high), r.better]
+            for r in m.itertuples()]
 
 def _history_rows(h: pd.DataFrame, version: str) -> list:
-    def key(r): return '--' if r.estimate is None or pd.isna(r.estimate) else f"{_fmt(r.estimate)} ({_fmt(r.low, ref=r.estimate)} to {_fmt(r.high, ref=r.estimate)})"
+    def key(r):
+        if r.estimate is None or pd.isna(r.estimate): return '--'
+        return f"{_fmt(r.estimate)} ({_fmt(r.low, ref=r.estimate)} to {_fmt(r.high, ref=r.estimate)})"
     def promo(r): return f"{r.promoted_at}: {_esc(r.promotion_reason)}" if r.promotion_reason else 'never promoted'
-    return [[f"**{r.version}** (this card)" if r.version == version else r.version, r.registered, f"`{r.kind}`" if r.kind else '--',
-             r.verdict or '--', key(r), ', '.join(f"**{a}**" if a == 'champion' else a for a in r.aliases.split(', ') if a) or '--', promo(r)]
+    return [[f"**{r.version}** (this card)" if r.version == version else r.version, r.registered,
+             f"`{r.kind}`" if r.kind else '--',
+             r.verdict or '--', key(r), ', '.join(f"**{a}**" if a == 'champion' else a for a in r.aliases.split(', ')
+                                                  if a) or '--', promo(r)]
             for r in h.itertuples()]
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #73f5663e
-def _sections(self: ModelCard) -> list[tuple[str, list]]:
+@patch
+def sections(self: ModelCard) -> list[tuple[str, list]]:
     "The card's sections as (title, blocks)."
     ev, key = self.evaluation, self.verdict.get('metric', '')
     cal = self.calibration
     mt = self.metrics[self.metrics.metric != 'ece']
-    metric_blocks = [('p', f"On the held-out set of {int(ev.get('n', 0)):,} rows ({int(ev.get('n_positive', 0)):,} positive); {self.level} "
-                           f"{ev.get('method', 'percentile')} bootstrap intervals from {int(ev.get('n_boot', 0)):,} replicates. The key metric is `{key}`."),
-                     ('table', ['Metric', 'Estimate', f"{self.level} CI low", f"{self.level} CI high", 'Better'], _metric_rows(mt), (1, 2, 3)),
+    metric_blocks = [('p', f"On the held-out set of {int(ev.get('n', 0)):,} rows ({int(ev.get('n_positive', 0)):,} "
+                           f"positive); {self.level} {ev.get('method', 'percentile')} bootstrap intervals from "
+                           f"{int(ev.get('n_boot', 0)):,} replicates. The key metric is `{key}`."),
+                     ('table', ['Metric', 'Estimate', f"{self.level} CI low", f"{self.level} CI high", 'Better'],
+                      _metric_rows(mt), (1, 2, 3)),
                      ('verdict', self.verdict.get('status', 'unknown'), _esc(self.verdict.get('sentence', '')))]
     cal_blocks = ([('table', ['Metric', 'Estimate', f"{self.level} CI low", f"{self.level} CI high", 'Card limit'],
-                    [[f"{_CARD_NAMES['ece']} (`ece`)", *(_fmt(cal[k], ref=cal['estimate']) for k in ('estimate', 'low', 'high')),
+                    [[f"{_CARD_NAMES['ece']} (`ece`)", *(_fmt(cal[k], ref=cal['estimate'])
+                                                         for k in ('estimate', 'low', 'high')),
                       '--' if cal['limit'] is None else f"{cal['limit']:g}"]], (1, 2, 3, 4)),
-                   ('p', "ECE is the mean gap between predicted probability and observed rate over ten equal-count bins of the held-out scores, "
-                         "in probability units (0.01: one percentage point).")] if cal else [('p', "No calibration error was recorded for this version.")])
-    n_versions, champ = len(self.history), self.history.loc[self.history.aliases.str.contains('champion'), 'version'].tolist()
+                   ('p', "ECE is the mean gap between predicted probability and observed rate over ten equal-count "
+                         "bins of the held-out scores, in probability units (0.01: one percentage point).")] if cal
+                         else [('p', "No calibration error was recorded for this version.")])
+    n_versions = len(self.history)
+    champ = self.history.loc[self.history.aliases.str.contains('champion'), 'version'].tolist()
     return [('Model details', [('kv', self.details)]),
             ('Intended use', [('kv', self.intended_use), ('p', '**Out of scope.**'), ('ul', self.out_of_scope)]),
             ('Data', [('kv', self.data)]),
             ('Metrics', metric_blocks),
             ('Calibration', cal_blocks),
             ('Limitations and caveats', [('ul', self.limitations)]),
-            ('Ethical considerations', [('ul', self.ethics), *([('table', ['Characteristic', 'Features (datasheet meaning)'],
-                                         [[w, ', '.join(f"`{c}`" for c in cs)] for w, cs in self.proxies.items()])] if self.proxies else [])]),
-            ('Version history', [('p', f"`{self.name}` has {n_versions} registered version{'s' if n_versions != 1 else ''}; "
-                                       + (f"the champion is version {champ[0]}." if champ else "none is champion.") + f" {self.status}"),
-                                 ('table', ['Version', 'Registered', 'Kind', 'Verdict', f"Key metric `{key}` ({self.level} CI)", 'Aliases', 'Promotion'],
-                                  _history_rows(self.history, self.version), (), self.history.version.tolist().index(self.version)
+            ('Ethical considerations',
+             [('ul', self.ethics), *([('table', ['Characteristic', 'Features (datasheet meaning)'],
+                                         [[w, ', '.join(f"`{c}`" for c in cs)] for w, cs in self.proxies.items()])]
+                                         if self.proxies else [])]),
+            ('Version history', [('p', f"`{self.name}` has {n_versions} registered "
+                                       f"version{'s' if n_versions != 1 else ''}; "
+                                       + (f"the champion is version {champ[0]}." if champ else "none is champion.")
+                                       + f" {self.status}"),
+                                 ('table', ['Version', 'Registered', 'Kind', 'Verdict',
+                                            f"Key metric `{key}` ({self.level} CI)", 'Aliases', 'Promotion'],
+                                  _history_rows(self.history, self.version), (),
+                                  self.history.version.tolist().index(self.version)
                                   if self.version in self.history.version.tolist() else None)])]
-
-ModelCard.sections = _sections
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #c0f0af4c
 _CITE = ("Model card after M. Mitchell et al., Model Cards for Model Reporting, Proceedings of FAT* 2019. "
@@ -350,39 +401,54 @@ _CITE = ("Model card after M. Mitchell et al., Model Cards for Model Reporting, 
 def _heading(self: ModelCard) -> tuple[str, str]:
     return f"Model card: {self.name}, version {self.version}", self.title
 
-def _markdown(self: ModelCard) -> str:
+@patch
+def markdown(self: ModelCard) -> str:
     "The card as Markdown."
     h1, sub = _heading(self)
-    parts = [f"# {_esc(h1)}", f"*{_esc(sub)}*", ('verdict', self.verdict.get('status', 'unknown'), _esc(self.verdict.get('sentence', '')))]
+    parts = [f"# {_esc(h1)}", f"*{_esc(sub)}*", ('verdict', self.verdict.get('status', 'unknown'),
+                                                 _esc(self.verdict.get('sentence', '')))]
     for title, blocks in self.sections(): parts += [f"## {title}", *blocks]
     parts.append(f"---\n\n{_esc(_CITE)} on {self.generated_at}.")
     return '\n\n'.join(p if isinstance(p, str) else _block_md(p) for p in parts) + '\n'
 
-def _html_fragment(self: ModelCard) -> str:
+@patch
+def summary(self: ModelCard) -> str:
+    "The card as Markdown."
+    return self.markdown()
+
+@patch
+def __str__(self: ModelCard) -> str:
+    "The card as Markdown."
+    return self.markdown()
+
+# %% ../../nbs/53_lifecycle.model_card.ipynb #adae6b2a
+@patch
+def _repr_html_(self: ModelCard) -> str:
+    "The card as an HTML fragment with its scoped style sheet: what a notebook shows."
     h1, sub = _heading(self)
-    body = [f"<h1>{html.escape(h1)}</h1>", f'<p class="subtitle">{html.escape(sub)}</p>',
+    body = [f"<h1>{html_escape(h1)}</h1>", f'<p class="subtitle">{html_escape(sub)}</p>',
             _block_html(('verdict', self.verdict.get('status', 'unknown'), _esc(self.verdict.get('sentence', ''))))]
-    for title, blocks in self.sections(): body += [f"<h2>{html.escape(title)}</h2>", *map(_block_html, blocks)]
-    body.append(f'<p class="footer">{html.escape(_CITE)} on {html.escape(self.generated_at)}.</p>')
+    for title, blocks in self.sections(): body += [f"<h2>{html_escape(title)}</h2>", *map(_block_html, blocks)]
+    body.append(f'<p class="footer">{html_escape(_CITE)} on {html_escape(self.generated_at)}.</p>')
     return f'<style>{_CSS}</style><div class="modelcard">' + '\n'.join(body) + '</div>'
 
-def _html(self: ModelCard) -> str:
+@patch
+def html(self: ModelCard) -> str:
     "The card as a self-contained HTML page: inline style sheet, no scripts, nothing fetched."
     h1, _ = _heading(self)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(h1)}</title></head><body>\n{_html_fragment(self)}\n</body></html>\n")
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            'content="width=device-width, initial-scale=1">'
+            f"<title>{html_escape(h1)}</title></head><body>\n{self._repr_html_()}\n</body></html>\n")
 
-def _save(self: ModelCard,
-          folder: str|Path,  # where to write model_card.md and model_card.html (created if needed)
-         ) -> dict[str, Path]:
+@patch
+def save(self: ModelCard,
+         folder: str|Path,  # where to write model_card.md and model_card.html (created if needed)
+        ) -> dict[str, Path]:
     "Write the card as `model_card.md` and `model_card.html`; return their paths by format."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     out = {'markdown': folder/'model_card.md', 'html': folder/'model_card.html'}
     out['markdown'].write_text(self.markdown(), encoding='utf-8'); out['html'].write_text(self.html(), encoding='utf-8')
     return out
-
-ModelCard.markdown, ModelCard.html, ModelCard._repr_html_, ModelCard.save = _markdown, _html, _html_fragment, _save
-ModelCard.summary = ModelCard.__str__ = _markdown
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #65de282e
 def _run_verdict(run_id: str, tags: dict) -> dict:
@@ -392,45 +458,62 @@ def _run_verdict(run_id: str, tags: dict) -> dict:
         with tempfile.TemporaryDirectory() as d:
             v = json.loads(Path(c.download_artifacts(run_id, 'verdict.json', d)).read_text())
     except (MlflowException, OSError, ValueError): v = {}
-    return {'status': tags.get('verdict', v.get('status', 'unknown')), 'sentence': v.get('sentence', 'No verdict sentence was recorded.'),
+    return {'status': tags.get('verdict', v.get('status', 'unknown')),
+            'sentence': v.get('sentence', 'No verdict sentence was recorded.'),
             **{k: v[k] for k in ('metric', 'estimate', 'low', 'high') if k in v}}
 
+# %% ../../nbs/53_lifecycle.model_card.ipynb #c28825c9
 def _details(reg, run, kind: str, registered: str) -> list:
-    "Model details: identity, kind, who trained it when, from which code, in which environment, and the integrity check."
+    ("Model details: identity, kind, who trained it when, from which code, in which environment, and the "
+     "integrity check.")
     t = run.data.tags
     commit = t.get('git.commit')
-    code = (f"git commit `{commit}`" + (" with uncommitted changes" if t.get('git.dirty') == 'True' else '')) if commit not in (None, 'None', '') else 'not in git'
-    pkgs = ', '.join(f"{k.removeprefix('pkg.')} {v}" for k, v in sorted(t.items()) if k.startswith('pkg.') and v not in ('None', ''))
+    dirty = " with uncommitted changes" if t.get('git.dirty') == 'True' else ''
+    code = f"git commit `{commit}`{dirty}" if commit not in (None, 'None', '') else 'not in git'
+    pkgs = ', '.join(f"{k.removeprefix('pkg.')} {v}" for k, v in sorted(t.items()) if k.startswith('pkg.')
+                     and v not in ('None', ''))
     lock = t.get('env.lock_sha256')
     return [('Model', f"`{reg.name}` version {reg.version}, registered {registered}"),
-            ('Kind', f"`{kind}`: {_esc(MODEL_KINDS[kind].description if kind in MODEL_KINDS else 'not a modelbook model kind')}"),
-            ('Trained', f"{_ts(run.info.start_time)} by `{t.get('user') or t.get('mlflow.user') or run.info.user_id or 'unknown'}`, MLflow run `{reg.run_id}`"),
+            ('Kind',
+             f"`{kind}`: "
+             f"{_esc(MODEL_KINDS[kind].description if kind in MODEL_KINDS else 'not a modelbook model kind')}"),
+            ('Trained',
+             f"{_ts(run.info.start_time)} by "
+             f"`{t.get('user') or t.get('mlflow.user') or run.info.user_id or 'unknown'}`, MLflow run `{reg.run_id}`"),
             ('Code version', code),
             ('Environment', f"Python {t.get('env.python', '?')} on {_esc(t.get('env.platform', '?'))}; {pkgs}"),
-            ('Lock file', f"requirements.lock sha256 `{lock}`" if lock not in (None, 'None', '') else 'no lock file recorded'),
+            ('Lock file', f"requirements.lock sha256 `{lock}`" if lock not in (None, 'None', '')
+             else 'no lock file recorded'),
             ('Run parameters', ', '.join(f"{k} = `{v}`" for k, v in run.data.params.items())),
-            ('Integrity', f"{len(json.loads(reg.tags.get('modelbook.sha256', '{}')))} artefact files verified against the sha256 manifest recorded at registration")]
+            ('Integrity', f"{len(json.loads(reg.tags.get('modelbook.sha256', '{}')))} artefact files verified against "
+                          "the sha256 manifest recorded at registration")]
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #1de58776
 def _intended_use(card: dict, names: dict, level: str) -> list:
     d, e, s, data = card.get('decision', {}), card.get('economics', {}), card.get('success', {}), card.get('data', {})
     cur = e.get('currency', '')
     return [('Purpose', _esc(card.get('business_case', ''))),
-            ('Decision', f"{_esc(d.get('action', '?'))} the {_pct(d.get('share', 0))} of {_esc(_words(card)['rows'])} with the highest scores; the model predicts "
+            ('Decision', f"{_esc(d.get('action', '?'))} the {_pct(d.get('share', 0))} of {_esc(_words(card)['rows'])} "
+                         "with the highest scores; the model predicts "
                          f"`{data.get('target', '?')}` = `{data.get('positive', '?')}` ({card.get('task', '?')} task)"),
-            ('Success criterion', f"{_esc(names.get(s.get('metric'), s.get('metric', '?')))} of at least {s.get('minimum', float('nan')):g}, with the lower end "
+            ('Success criterion', f"{_esc(names.get(s.get('metric'), s.get('metric', '?')))} of at least "
+                                  f"{s.get('minimum', float('nan')):g}, with the lower end "
                                   f"of its {level} interval at least {s.get('ci_lower_min', float('nan')):g}"),
-            ('Economics', f"{cur} {e.get('cost_per_contact', float('nan')):g} per contact, {cur} {e.get('margin_per_sale', float('nan')):g} margin per sale. "
+            ('Economics', f"{cur} {e.get('cost_per_contact', float('nan')):g} per contact, {cur} "
+                          f"{e.get('margin_per_sale', float('nan')):g} margin per sale. "
                           + _esc(e.get('assumptions') or 'No assumptions stated.'))]
 
 def _out_of_scope(card: dict, sheet) -> list:
-    who = f"each row {_esc(sheet.row)}, in {_esc(sheet.title)}" if sheet else f"data set `{card.get('data', {}).get('dataset', '?')}`"
+    who = (f"each row {_esc(sheet.row)}, in {_esc(sheet.title)}" if sheet
+           else f"data set `{card.get('data', {}).get('dataset', '?')}`")
     w = {k: _esc(v) for k, v in _words(card).items()}
-    return [f"Individual credit, insurance pricing, underwriting or eligibility decisions: the model ranks {w['rows']} for one decision ({w['action']}); "
-            "its scores were not validated as individual risk estimates, and such decisions carry legal duties (explanation, non-discrimination) "
-            "it was not built to meet.",
-            f"Anyone outside the population the data describe ({who}): other companies, countries, periods or channels need their own evaluation.",
-            f"Other decisions than the one above (another share of {w['rows']}, another action): the success criterion judged only that one."]
+    return [f"Individual credit, insurance pricing, underwriting or eligibility decisions: the model ranks {w['rows']} "
+            f"for one decision ({w['action']}); its scores were not validated as individual risk estimates, and such "
+            "decisions carry legal duties (explanation, non-discrimination) it was not built to meet.",
+            f"Anyone outside the population the data describe ({who}): other companies, countries, periods or channels "
+            "need their own evaluation.",
+            f"Other decisions than the one above (another share of {w['rows']}, another action): the success criterion "
+            "judged only that one."]
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #1f3349a3
 def _sheet_or_none(name: str):
@@ -446,29 +529,39 @@ def _input_rows(run) -> dict:
         except (TypeError, ValueError): pass
     return out
 
+# %% ../../nbs/53_lifecycle.model_card.ipynb #298b99d9
 def _data(card: dict, sheet, reg, run, ev: dict) -> list:
     d, sp = card.get('data', {}), card.get('split', {})
     rows, hold = _input_rows(run), reg.bundle.get('holdout', {})
     feats = list(reg.bundle.get('contract', {}))
-    groups = pd.Series([str(((sheet.columns if sheet else {}).get(c) or {}).get('group', 'not in the datasheet')) for c in feats]).value_counts()
-    return [('Data set', f"{_esc(sheet.title)} (`{sheet.name}`)" if sheet else f"`{d.get('dataset', '?')}` (no datasheet found in this project)"),
+    groups = pd.Series([str(((sheet.columns if sheet else {}).get(c) or {}).get('group', 'not in the datasheet'))
+                        for c in feats]).value_counts()
+    return [('Data set', f"{_esc(sheet.title)} (`{sheet.name}`)" if sheet
+             else f"`{d.get('dataset', '?')}` (no datasheet found in this project)"),
             *([('Source', _esc(sheet.source)), ('Licence', _esc(sheet.licence)), ('One row is', _esc(sheet.row)),
-               ('File', f"{sheet.rows:,} rows, sha256 `{sheet.sha256}`" if sheet.rows else f"sha256 `{sheet.sha256}`")] if sheet else []),
-            ('Training set', f"{rows.get('train', '?'):,} rows, fingerprint `{reg.tags.get('data_fingerprint', '?')}`" if 'train' in rows
+               ('File', f"{sheet.rows:,} rows, sha256 `{sheet.sha256}`" if sheet.rows else f"sha256 `{sheet.sha256}`")]
+               if sheet else []),
+            ('Training set', f"{rows.get('train', '?'):,} rows, fingerprint `{reg.tags.get('data_fingerprint', '?')}`"
+             if 'train' in rows
                              else f"fingerprint `{reg.tags.get('data_fingerprint', '?')}`"),
-            ('Held-out set', f"{int(ev.get('n', 0)):,} rows, {int(ev.get('n_positive', 0)):,} positive, fingerprint `{hold.get('test_fingerprint', '?')}`"),
+            ('Held-out set', f"{int(ev.get('n', 0)):,} rows, {int(ev.get('n_positive', 0)):,} positive, fingerprint "
+                             f"`{hold.get('test_fingerprint', '?')}`"),
             ('Split', f"{sp.get('method', '?')}, {sp.get('test_size', 0):.0%} held out, seed {sp.get('seed', '?')}"),
             ('Features', f"{len(feats)} (data contract): " + '; '.join(f"{n} {_esc(g)}" for g, n in groups.items())
-                         + f". Target `{d.get('target', '?')}`; nominal: " + (', '.join(f"`{c}`" for c in d.get('categorical', [])) or 'none'))]
+                         + f". Target `{d.get('target', '?')}`; nominal: "
+                         + (', '.join(f"`{c}`" for c in d.get('categorical', [])) or 'none'))]
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #1110335f
 def _status(reg, aliases: list) -> str:
     t = reg.tags
     if 'champion' in aliases:
-        return f"Version {reg.version} is the **champion** since {t.get('promoted_at', '?')}: {_esc(t.get('promotion_reason', 'no reason recorded'))}."
+        return (f"Version {reg.version} is the **champion** since {t.get('promoted_at', '?')}: "
+                f"{_esc(t.get('promotion_reason', 'no reason recorded'))}.")
     gate = promotion_gate(reg.name, reg.version)
-    pre = f"Version {reg.version} is the **previous** champion (the rollback target). " if 'previous' in aliases else f"Version {reg.version} is not the champion. "
-    return pre + "Its promotion gate now: " + '; '.join(f"{c} {'ok' if ok else 'FAILED'} ({_esc(d)})" for c, ok, d in gate.checks) + '.'
+    pre = (f"Version {reg.version} is the **previous** champion (the rollback target). " if 'previous' in aliases
+           else f"Version {reg.version} is not the champion. ")
+    return pre + "Its promotion gate now: " + '; '.join(f"{c} {'ok' if ok else 'FAILED'} ({_esc(d)})"
+                                                        for c, ok, d in gate.checks) + '.'
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #9f95890a
 def model_card(name: str,     # registered model name (the problem card's name)
@@ -478,31 +571,40 @@ def model_card(name: str,     # registered model name (the problem card's name)
     reg = load_registered(name, version=str(version))
     run = client().get_run(reg.run_id)
     card, ev = reg.bundle.get('card', {}), reg.bundle.get('metrics', {})
-    names = {k: v[0] for k, v in binary_metric_specs(ev.get('share', 0.2), ev.get('cost_per_contact', 0), ev.get('margin_per_sale', 0)).items()}
+    names = {k: v[0] for k, v in binary_metric_specs(ev.get('share', 0.2), ev.get('cost_per_contact', 0),
+                                                     ev.get('margin_per_sale', 0)).items()}
     metrics, key = _tag_metrics(reg.tags, names), card.get('success', {}).get('metric', 'lift')
     verdict = _run_verdict(reg.run_id, reg.tags)
     history = _history(name, key)
     me = history[history.version == reg.version].iloc[0]
     cal = metrics.set_index('metric').loc['ece'] if 'ece' in metrics.metric.values else None
-    calibration = None if cal is None else {'estimate': cal.estimate, 'low': cal.low, 'high': cal.high, 'limit': (card.get('promotion') or {}).get('max_ece')}
+    calibration = None if cal is None else {'estimate': cal.estimate, 'low': cal.low, 'high': cal.high,
+                                            'limit': (card.get('promotion') or {}).get('max_ece')}
     kr = metrics.set_index('metric').loc[key] if key in metrics.metric.values else None
-    key_row = {'name': names.get(key, key), 'all': metrics.metric.tolist(), **({} if kr is None else kr[['estimate', 'low', 'high']].to_dict())}
+    key_row = {'name': names.get(key, key), 'all': metrics.metric.tolist(),
+               **({} if kr is None else kr[['estimate', 'low', 'high']].to_dict())}
     verdict = {'metric': key, **{k: key_row.get(k) for k in ('estimate', 'low', 'high')}, **verdict}
     sheet, level = _sheet_or_none(card.get('data', {}).get('dataset', '')), _level(ev.get('alpha', 0.05))
     kind = run.data.tags.get('model_kind', '?')
-    return ModelCard(name, reg.version, card.get('title', name), verdict, _details(reg, run, kind, me.registered),
-                     _intended_use(card, names, level), _out_of_scope(card, sheet), _data(card, sheet, reg, run, ev), ev, metrics, calibration,
-                     _limitations(ev, key_row, verdict, card, calibration, run.data.tags, sheet.notes if sheet else [])
-                     if kr is not None else ["**No key metric recorded.** The card's success metric has no interval among the version's tags."],
-                     _ethics(card, sheet.columns if sheet else {}, list(reg.bundle.get('contract', {}))), history,
-                     _status(reg, me.aliases.split(', ')), _proxies(sheet.columns, list(reg.bundle.get('contract', {}))) if sheet else {})
+    features = list(reg.bundle.get('contract', {}))
+    limitations = (_limitations(ev, key_row, verdict, card, calibration, run.data.tags, sheet.notes if sheet else [])
+                   if kr is not None else ["**No key metric recorded.** The card's success metric has no "
+                                           "interval among the version's tags."])
+    return ModelCard(name=name, version=reg.version, title=card.get('title', name), verdict=verdict,
+                     details=_details(reg, run, kind, me.registered), intended_use=_intended_use(card, names, level),
+                     out_of_scope=_out_of_scope(card, sheet), data=_data(card, sheet, reg, run, ev), evaluation=ev,
+                     metrics=metrics, calibration=calibration, limitations=limitations,
+                     ethics=_ethics(card, sheet.columns if sheet else {}, features), history=history,
+                     status=_status(reg, me.aliases.split(', ')), proxies=_proxies(sheet.columns, features) if sheet
+                     else {})
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #ca8412e6
 def attach_model_card(name: str,     # registered model name
                       version: str,  # the registered version
                       *, folder: str|Path|None=None, # where to write the files; a new temporary folder by default
                      ) -> dict[str, Path]:
-    "Write the version's model card (Markdown and HTML) and log both under `model_card/` on its MLflow run; return the files."
+    ("Write the version's model card (Markdown and HTML) and log both under `model_card/` on its MLflow run; "
+     "return the files.")
     card = model_card(name, version)
     files = card.save(folder or tempfile.mkdtemp(prefix=f"model_card-{name}-v{version}-"))
     c = client(); run_id = c.get_model_version(name, str(version)).run_id

@@ -16,6 +16,7 @@ from ..data.load import fingerprint
 from ..models.kinds import trusted_types
 from ..tasks.registry import get_task
 from ..tasks.base import Task
+from sklearn.pipeline import Pipeline
 
 # %% auto #0
 __all__ = ['SQLITE_BUSY_TIMEOUT_MS', 'prepare_sqlite_store', 'client', 'experiment_id', 'manifest', 'verify_manifest',
@@ -23,7 +24,8 @@ __all__ = ['SQLITE_BUSY_TIMEOUT_MS', 'prepare_sqlite_store', 'client', 'experime
            'promote', 'rollback', 'RegisteredModel', 'load_registered']
 
 # %% ../../nbs/51_lifecycle.registry.ipynb #20f7cf2d
-warnings.filterwarnings('ignore', message='IProgress not found')   # tqdm's notebook check, met when MLflow imports it in a kernel
+# tqdm's notebook check, met when MLflow imports it in a kernel
+warnings.filterwarnings('ignore', message='IProgress not found')
 os.environ.setdefault('MLFLOW_ALLOW_PICKLE_DESERIALIZATION', 'false')   # nothing we start may unpickle an artefact
 os.environ.setdefault('MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR', 'false')
 logging.getLogger('mlflow').setLevel(logging.WARNING)               # not the store's migration chatter in every report
@@ -89,7 +91,8 @@ def manifest(folder: str|Path, # a model artefact folder
             ) -> dict[str, str]:
     "The sha256 of every file under `folder`, by relative path (MLflow's `registered_model_meta` aside)."
     folder = Path(folder)
-    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob('*')) if p.is_file() and p.name not in _UNHASHED}
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob('*')) if p.is_file()
+            and p.name not in _UNHASHED}
 
 def verify_manifest(folder: str|Path, # the downloaded artefact folder
                     expected: dict,   # the manifest recorded at registration
@@ -100,10 +103,12 @@ def verify_manifest(folder: str|Path, # the downloaded artefact folder
     changed = [f for f in expected if f in got and got[f] != expected[f]]
     missing, added = [f for f in expected if f not in got], [f for f in got if f not in expected]
     if changed or missing or added:
-        detail = '; '.join([*(f"{f}: sha256 {got[f][:12]}... but {expected[f][:12]}... was registered" for f in changed),
+        detail = '; '.join([*(f"{f}: sha256 {got[f][:12]}... but {expected[f][:12]}... was registered"
+                              for f in changed),
                             *(f"{f}: missing" for f in missing), *(f"{f}: not registered" for f in added)])
-        raise ArtifactIntegrityError(f"Refusing to load {what} at {folder}: its files differ from the hashes recorded at registration ({detail}). "
-                                     "The artefact was changed after registration; re-register the model from its run instead of editing files.")
+        raise ArtifactIntegrityError(f"Refusing to load {what} at {folder}: its files differ from the hashes recorded "
+                                     f"at registration ({detail}). The artefact was changed after registration; "
+                                     "re-register the model from its run instead of editing files.")
 
 # %% ../../nbs/51_lifecycle.registry.ipynb #ee0e61fc
 @dataclass
@@ -111,7 +116,7 @@ class Candidate:
     "What one training run produced, ready to be tracked."
     name: str                    # registered model name (the card's name)
     kind: str                    # model kind, e.g. `glm`
-    model: object                # the fitted pipeline
+    model: Pipeline              # the fitted pipeline
     params: dict                 # parameters of the run (flat, loggable)
     metrics: dict                # flat metrics: estimate, `_low`, `_high`
     verdict: dict                # {'status': pass|fail|inconclusive, 'sentence': ..., 'metric': ..., ...}
@@ -144,20 +149,27 @@ def _log_inputs(datasets: dict) -> dict:
         fps[role] = fp = fingerprint(df)
         with warnings.catch_warnings():   # MLflow's schema inference warns about integer columns on every frame
             warnings.simplefilter('ignore', UserWarning)
-            mlflow.log_input(mlflow.data.from_pandas(df, name=f"{df.attrs.get('dataset', 'data')}-{role}", targets=target, digest=fp[:32]), context=role)
+            mlflow.log_input(mlflow.data.from_pandas(df, name=f"{df.attrs.get('dataset', 'data')}-{role}",
+                                                     targets=target, digest=fp[:32]), context=role)
         mlflow.set_tag(f"data.{role}.fingerprint", fp)
     return fps
 
+# %% ../../nbs/51_lifecycle.registry.ipynb #498fe87b
 def _log_model(cand: Candidate, c: MlflowClient):
     import mlflow.sklearn
     pkgs = environment()['packages']
-    reqs = [f"{p}=={pkgs[p]}" for p in _MODEL_REQUIREMENTS if pkgs.get(p)]   # stated, not inferred (inference re-imports the model)
-    info = mlflow.sklearn.log_model(cand.model, name='model', serialization_format='skops', skops_trusted_types=cand.trusted_types or None,
-                                    pip_requirements=reqs,   # MLflow's own scorer answers what ours does: probabilities, not labels
-                                    pyfunc_predict_fn='predict_proba' if hasattr(cand.model, 'predict_proba') else 'predict')
+    # stated, not inferred (inference re-imports the model)
+    reqs = [f"{p}=={pkgs[p]}" for p in _MODEL_REQUIREMENTS if pkgs.get(p)]
+    info = mlflow.sklearn.log_model(cand.model, name='model', serialization_format='skops',
+                                    skops_trusted_types=cand.trusted_types or None,
+                                    # MLflow's own scorer answers what ours does: probabilities, not labels
+                                    pip_requirements=reqs,
+                                    pyfunc_predict_fn='predict_proba' if hasattr(cand.model, 'predict_proba')
+                                    else 'predict')
     with tempfile.TemporaryDirectory() as d:
         for fname, content in cand.bundle.items():
-            (Path(d)/fname).write_text(content if isinstance(content, str) else json.dumps(content, indent=1, default=str), encoding='utf-8')
+            (Path(d)/fname).write_text(content if isinstance(content, str)
+                                       else json.dumps(content, indent=1, default=str), encoding='utf-8')
         c.log_model_artifacts(info.model_id, d, 'modelbook')
     with tempfile.TemporaryDirectory() as d:
         return info, manifest(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=d))
@@ -169,23 +181,29 @@ def log_candidate(cand: Candidate,        # the trained candidate
     "Track a trained candidate in MLflow; register it; make it champion if it passes and beats the current one."
     c = client()
     parent = os.environ.get('MODELBOOK_PARENT_RUN_ID') or None   # set by a batch: this run becomes its child
-    with mlflow.start_run(experiment_id=experiment_id(cand.name), run_name=f"{cand.kind}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}", parent_run_id=parent) as run:
+    with mlflow.start_run(experiment_id=experiment_id(cand.name),
+                          run_name=f"{cand.kind}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}",
+                          parent_run_id=parent) as run:
         mlflow.log_params(cand.params)
         mlflow.log_metrics({k: float(v) for k, v in cand.metrics.items() if v is not None})
         mlflow.set_tags({'model_kind': cand.kind, 'verdict': cand.verdict['status'], 'user': getpass.getuser(),
-                         **_flat_tags('git', git_state()), **_flat_tags('env', {k: v for k, v in environment().items() if k != 'packages'}),
+                         **_flat_tags('git', git_state()),
+                         **_flat_tags('env', {k: v for k, v in environment().items() if k != 'packages'}),
                          **_flat_tags('pkg', environment()['packages'])})
         cv = code_version(); mlflow.set_tags({'code.package': cv['package'], 'code.notebook': str(cv['notebook'])})
         mlflow.log_dict(cand.verdict, 'verdict.json'); mlflow.log_dict(environment(), 'environment.json')
         fps = _log_inputs(cand.datasets)
         for a in cand.artifacts: mlflow.log_artifact(str(a))
         info, files = _log_model(cand, c)
-        if not register: return TrackedRun(run.info.run_id, cand.name, None, False, 'not registered (register=False)')
-        mv = mlflow.register_model(info.model_uri, cand.name, tags={'modelbook.sha256': json.dumps(files), 'verdict': cand.verdict['status'],
-                                                                    'run_id': run.info.run_id,
-                                                                    'data_fingerprint': fps.get('train', ''), **{f"metric.{k}": str(v) for k, v in cand.metrics.items()}})
+        if not register:
+            return TrackedRun(run_id=run.info.run_id, model_name=cand.name, version=None, champion=False,
+                              reason='not registered (register=False)')
+        tags = {'modelbook.sha256': json.dumps(files), 'verdict': cand.verdict['status'], 'run_id': run.info.run_id,
+                'data_fingerprint': fps.get('train', ''), **{f"metric.{k}": str(v) for k, v in cand.metrics.items()}}
+        mv = mlflow.register_model(info.model_uri, cand.name, tags=tags)
     champion, reason = _consider_champion(c, cand, str(mv.version))
-    return TrackedRun(run.info.run_id, cand.name, str(mv.version), champion, reason)
+    return TrackedRun(run_id=run.info.run_id, model_name=cand.name, version=str(mv.version), champion=champion,
+                      reason=reason)
 
 # %% ../../nbs/51_lifecycle.registry.ipynb #31a46d14
 def champion_version(name: str, *, alias: str='champion'):
@@ -198,7 +216,8 @@ def set_champion(name: str, version: str, *, reason: str, evidence: dict|None=No
     c, old = client(), champion_version(name)
     if old is not None and str(old.version) != str(version): c.set_registered_model_alias(name, 'previous', old.version)
     c.set_registered_model_alias(name, 'champion', version)
-    tags = {'promoted_at': datetime.now(timezone.utc).isoformat(timespec='seconds'), 'promoted_by': getpass.getuser(), 'promotion_reason': reason}
+    tags = {'promoted_at': datetime.now(timezone.utc).isoformat(timespec='seconds'), 'promoted_by': getpass.getuser(),
+            'promotion_reason': reason}
     if evidence is not None: tags['promotion_evidence'] = json.dumps(evidence, default=str)[:4900]
     for k, v in tags.items(): c.set_model_version_tag(name, version, k, v)
 
@@ -218,13 +237,18 @@ class Gate:
     @property
     def reason(self) -> str: return '; '.join(f"{c}: {'ok' if ok else 'FAILED'}, {d}" for c, ok, d in self.checks)
     def _repr_html_(self):
-        rows = ''.join(f"<tr><td>{c}</td><td>{'pass' if ok else '<b>fail</b>'}</td><td>{d}</td></tr>" for c, ok, d in self.checks)
-        return f"<table><caption>Promotion gate for {self.name} v{self.version}: {'PASSED' if self.passed else 'FAILED'}</caption>{rows}</table>"
+        rows = ''.join(f"<tr><td>{c}</td><td>{'pass' if ok else '<b>fail</b>'}</td><td>{d}</td></tr>"
+                       for c, ok, d in self.checks)
+        return (f"<table><caption>Promotion gate for {self.name} v{self.version}: "
+                f"{'PASSED' if self.passed else 'FAILED'}</caption>{rows}</table>")
 
+# %% ../../nbs/51_lifecycle.registry.ipynb #f67361b7
 def _beats_champion(name: str, version: str, alpha: float,
-                    *, task: Task, block: int=1, # the card's task: its paired test (count cards: with the card's bootstrap block)
+                    *, task: Task,
+                    block: int=1, # the card's task: its paired test (count cards: with the card's bootstrap block)
                    ) -> tuple[bool, str]:
-    "Whether `version` beats the champion on the same held-out rows, by the task's paired test, and the gate's sentence."
+    ("Whether `version` beats the champion on the same held-out rows, by the task's paired test, and the "
+     "gate's sentence.")
     old = champion_version(name)
     if old is None: return True, "no champion yet"
     if str(old.version) == str(version): return True, "it is the champion"
@@ -232,9 +256,11 @@ def _beats_champion(name: str, version: str, alpha: float,
     if not (new_h and old_h) or new_h['test_fingerprint'] != old_h['test_fingerprint'] or new_h['y'] != old_h['y']:
         return False, f"not comparable with champion v{old.version}: held-out sets differ (or were not recorded)"
     if np.array_equal(np.asarray(new_h['p'], dtype=float), np.asarray(old_h['p'], dtype=float)):
-        return False, f"does not beat champion v{old.version}: the same held-out predictions (the same model, trained again)"
+        return False, (f"does not beat champion v{old.version}: the same held-out predictions (the same model, "
+                       "trained again)")
     return task.beats(new_h, old_h, version=old.version, alpha=alpha, block=block)
 
+# %% ../../nbs/51_lifecycle.registry.ipynb #8f27b7ef
 def promotion_gate(name: str,         # registered model name
                    version: str,      # the version to judge
                   ) -> Gate:
@@ -244,7 +270,8 @@ def promotion_gate(name: str,         # registered model name
     rules = card.get('promotion', {}) or {}
     alpha, task = rules.get('alpha', 0.05), get_task(card.get('task', 'binary'))
     checks = [('criterion', mv.tags.get('verdict') == 'pass', f"success criterion {mv.tags.get('verdict', 'unknown')}")]
-    checks.append(('calibration', *task.calibration_check(mv.tags, rules)))   # the task's rule: ECE, or predicted / observed total
+    # the task's rule: ECE, or predicted / observed total
+    checks.append(('calibration', *task.calibration_check(mv.tags, rules)))
     block = (card.get('evaluation') or {}).get('block', 1)
     checks.append(('beats champion', *_beats_champion(name, str(version), alpha, task=task, block=block)))
     return Gate(name, str(version), checks)
@@ -254,8 +281,10 @@ def promote(name: str, version: str, *, why: str='') -> Gate:
     "Move `champion` to `version` if it passes the promotion gate; raise `RegistryError` naming the failed checks."
     gate = promotion_gate(name, version)
     if not gate.passed:
-        raise RegistryError(f"Model `{name}` v{version} was not promoted: " + '; '.join(f"{c} failed ({d})" for c, ok, d in gate.checks if not ok) + '.')
-    set_champion(name, version, reason=(why + '; ' if why else '') + gate.reason, evidence={c: {'passed': ok, 'detail': d} for c, ok, d in gate.checks})
+        raise RegistryError(f"Model `{name}` v{version} was not promoted: "
+                            + '; '.join(f"{c} failed ({d})" for c, ok, d in gate.checks if not ok) + '.')
+    set_champion(name, version, reason=(why + '; ' if why else '') + gate.reason,
+                 evidence={c: {'passed': ok, 'detail': d} for c, ok, d in gate.checks})
     return gate
 
 def rollback(name: str) -> str:
@@ -265,12 +294,16 @@ def rollback(name: str) -> str:
     c = client()
     c.set_registered_model_alias(name, 'champion', prev.version)
     if cur is not None: c.set_registered_model_alias(name, 'previous', cur.version)
-    c.set_model_version_tag(name, prev.version, 'promotion_reason', f"rollback from v{cur.version if cur else '?'} by {getpass.getuser()} at {datetime.now(timezone.utc).isoformat(timespec='seconds')}")
+    when = datetime.now(timezone.utc).isoformat(timespec='seconds')
+    c.set_model_version_tag(name, prev.version, 'promotion_reason',
+                            f"rollback from v{cur.version if cur else '?'} by {getpass.getuser()} at {when}")
     return str(prev.version)
 
 def _consider_champion(c, cand: Candidate, version) -> tuple[bool, str]:
     gate = promotion_gate(cand.name, version)
-    if gate.passed: set_champion(cand.name, version, reason='at training: ' + gate.reason, evidence={k: {'passed': ok, 'detail': d} for k, ok, d in gate.checks})
+    if gate.passed:
+        set_champion(cand.name, version, reason='at training: ' + gate.reason,
+                     evidence={k: {'passed': ok, 'detail': d} for k, ok, d in gate.checks})
     return gate.passed, ('champion: ' if gate.passed else 'not champion: ') + gate.reason
 
 # %% ../../nbs/51_lifecycle.registry.ipynb #bf4da208
@@ -280,31 +313,40 @@ class RegisteredModel:
     name: str
     version: str
     run_id: str
-    model: object                 # the fitted pipeline
+    model: Pipeline               # the fitted pipeline
     bundle: dict                  # serving bundle: file name (without .json) -> content
     tags: dict
 
     @property
     def metadata(self) -> dict:
-        return {'name': self.name, 'version': self.version, 'run_id': self.run_id, 'data_fingerprint': self.tags.get('data_fingerprint'),
+        return {'name': self.name, 'version': self.version, 'run_id': self.run_id,
+                'data_fingerprint': self.tags.get('data_fingerprint'),
                 'verdict': self.tags.get('verdict'), 'promoted_at': self.tags.get('promoted_at')}
 
+# %% ../../nbs/51_lifecycle.registry.ipynb #22f1767a
 def load_registered(name: str,                   # registered model name
                     *, alias: str|None='champion', # alias to resolve, or
                     version: str|None=None,         # an explicit version
-                    trusted: list[str]|None=None,   # skops trusted types; `modelbook.models.kinds.trusted_types()` by default
+                    # skops trusted types; `modelbook.models.kinds.trusted_types()` by default
+                    trusted: list[str]|None=None,
                    ) -> RegisteredModel:
     "Load a registered model version after verifying every file against its registration manifest."
     import skops.io as sio
     c = client()
     try: mv = c.get_model_version(name, version) if version else c.get_model_version_by_alias(name, alias)
     except MlflowException as e:
-        raise RegistryError(f"No registered model `{name}` " + (f"version {version}" if version else f"with alias `{alias}`")
-                            + ". Train one with `modelbook run CARD` (a version becomes champion when it meets the card's success criterion).") from e
-    if 'modelbook.sha256' not in mv.tags: raise ArtifactIntegrityError(f"Model `{name}` v{mv.version} has no recorded file hashes; it was not registered by modelbook.")
+        raise RegistryError(f"No registered model `{name}` "
+                            + (f"version {version}" if version else f"with alias `{alias}`")
+                            + ". Train one with `modelbook run CARD` (a version becomes champion when it meets the "
+                              "card's success criterion).") from e
+    if 'modelbook.sha256' not in mv.tags: raise ArtifactIntegrityError(f"Model `{name}` v{mv.version} has no recorded "
+                                                                       "file hashes; it was not registered "
+                                                                       "by modelbook.")
     folder = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{mv.version}"))
     verify_manifest(folder, json.loads(mv.tags['modelbook.sha256']), what=f"model `{name}` v{mv.version}")
     if trusted is None: trusted = trusted_types()   # modelbook's, and those of every registered model kind
     model = sio.load(folder/'model.skops', trusted=list(trusted))
-    bundle = {p.stem: json.loads(p.read_text()) if p.suffix == '.json' else p.read_text() for p in sorted((folder/'modelbook').glob('*'))}
-    return RegisteredModel(name, str(mv.version), mv.run_id, model, bundle, dict(mv.tags))
+    bundle = {p.stem: json.loads(p.read_text()) if p.suffix == '.json' else p.read_text()
+              for p in sorted((folder/'modelbook').glob('*'))}
+    return RegisteredModel(name=name, version=str(mv.version), run_id=mv.run_id, model=model, bundle=bundle,
+                           tags=dict(mv.tags))

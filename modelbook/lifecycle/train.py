@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, tempfile, time, numpy as np, pandas as pd
 from dataclasses import dataclass, field
 from pathlib import Path
+from fastcore.basics import patch
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
 from ..core.errors import ConfigError
 from ..data.prepare import row_hashes, split_data
@@ -24,7 +25,10 @@ from ..tasks.registry import get_task, load_card, card_frame
 from sklearn.pipeline import Pipeline
 from ..core.config import Card
 from ..data.prepare import Split
-from ..evaluate.base import Verdict
+from ..evaluate.base import MetricCI, Verdict, _MetricReport
+from ..evaluate.calibration import ShareDecision
+from ..evaluate.multiclass import ClasswiseCalibration
+from .tuning import SelectionAssessment, Tuning
 from ..tasks.base import Task
 
 # %% auto #0
@@ -33,25 +37,33 @@ __all__ = ['run_record', 'predictions_frame', 'record_files', 'TrainedCandidate'
 # %% ../../nbs/52_lifecycle.train.ipynb #7c27f5e7
 def run_record(trained, # a `TrainedCandidate`
               ) -> dict:
-    "Everything a re-run of `trained` needs and every fingerprint it is compared on: card, model, seed, data, code, environment."
+    ("Everything a re-run of `trained` needs and every fingerprint it is compared on: card, model, seed, data, code, "
+     "environment.")
     c, sheet = trained.card, datasheet(trained.card.data.dataset)
-    return {'format': 1, 'card': c.model_dump(mode='json'), 'model': trained.kind, 'seed': int(trained.seed), 'n_boot': int(trained.evaluation.n_boot),
-            'data': {'dataset': sheet.name, 'file': sheet.file, 'raw_sha256': sheet.sha256, **trained.split.fingerprints},
+    return {'format': 1, 'card': c.model_dump(mode='json'), 'model': trained.kind, 'seed': int(trained.seed),
+            'n_boot': int(trained.evaluation.n_boot),
+            'data': {'dataset': sheet.name, 'file': sheet.file, 'raw_sha256': sheet.sha256,
+                     **trained.split.fingerprints},
             'code': code_version(), 'environment': environment()}
 
 def predictions_frame(trained, # a `TrainedCandidate`
                      ) -> pd.DataFrame:
-    "The held-out predictions: each test row's label, content hash, outcome and score (multiclass: the observed class's code and probability)."
+    ("The held-out predictions: each test row's label, content hash, outcome and score (multiclass: the observed "
+     "class's code and probability).")
     test, y, p = trained.split.test, trained.y_test, np.asarray(trained.p_test, dtype='float64')
-    if p.ndim == 2: y = pd.Index(trained.model.classes_, dtype=object).get_indexer(np.asarray(y, dtype=object)); p = p[np.arange(len(p)), y]
-    return pd.DataFrame({'row': test.index.to_numpy(), 'row_hash': row_hashes(test), 'y': np.asarray(y, dtype='float64'), 'p': p})
+    if p.ndim == 2:
+        y = pd.Index(trained.model.classes_, dtype=object).get_indexer(np.asarray(y, dtype=object))
+        p = p[np.arange(len(p)), y]
+    return pd.DataFrame({'row': test.index.to_numpy(), 'row_hash': row_hashes(test),
+                         'y': np.asarray(y, dtype='float64'), 'p': p})
 
 def record_files(trained,              # a `TrainedCandidate`
                  folder: str|Path,     # where to write them
                 ) -> list[Path]:
     "Write `reproduce.json` and `predictions.parquet` for a run into `folder`; return their paths."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    (rec := folder/'reproduce.json').write_text(json.dumps(run_record(trained), indent=1, default=str), encoding='utf-8')
+    (rec := folder/'reproduce.json').write_text(json.dumps(run_record(trained), indent=1, default=str),
+                                                encoding='utf-8')
     predictions_frame(trained).to_parquet(pred := folder/'predictions.parquet', index=False)
     return [rec, pred]
 
@@ -66,18 +78,23 @@ class TrainedCandidate:
     split: Split             # the card's train/test split
     X_test: pd.DataFrame     # the held-out rows' features
     y_test: pd.Series        # their target, as the task encodes it (0/1, class labels, counts)
-    p_test: np.ndarray       # held-out predictions: P(positive) (binary), class probabilities (n x K, multiclass), expected counts (count)
-    evaluation: object       # the task's evaluation, every metric with its bootstrap interval
+    # held-out predictions: P(positive) (binary), class probabilities (n x K, multiclass), expected counts (count)
+    p_test: np.ndarray
+    evaluation: _MetricReport  # the task's evaluation, every metric with its bootstrap interval
     verdict: Verdict         # against the card's success criterion
     threshold: float|None    # binary: the score at or above which the card's action is taken; None otherwise
     contract: dict           # feature column -> spec (dtype, range, levels) from the data contract
     profile: dict            # drift reference profile of the training features (and target)
     fit_seconds: float
     guards: list = field(default_factory=list)   # `GuardResult`s of the integrity and leakage guards on this split
-    calibration: object = None      # binary: ECE; multiclass: classwise ECE; count: predicted / observed total; each with its interval
-    share_decision: object = None   # binary: the profit-maximising share chosen on out-of-fold training scores, judged on the test set
-    tuning: object = None           # `Tuning` of the card's grid for this kind, on folds that respect the card's split (None without one)
-    selection: object = None        # `SelectionAssessment` of the card's feature selection for this kind (None without one)
+    # binary: ECE; multiclass: classwise ECE; count: predicted / observed total; each with its interval
+    calibration: MetricCI|ClasswiseCalibration|None = None
+    # binary: the profit-maximising share chosen on out-of-fold training scores, judged on the test set
+    share_decision: ShareDecision|None = None
+    # `Tuning` of the card's grid for this kind, on folds that respect the card's split (None without one)
+    tuning: Tuning|None = None
+    # `SelectionAssessment` of the card's feature selection for this kind (None without one)
+    selection: SelectionAssessment|None = None
 
     @property
     def task(self) -> Task: return get_task(self.card.task)
@@ -88,37 +105,50 @@ class TrainedCandidate:
         m = self.model[-1]
         return m.inference_table() if hasattr(m, 'inference_table') else None
 
-    def headline(self) -> str:
-        "The verdict in plain words, then what the model decides or forecasts, as Markdown for the top of a report."
-        v = self.verdict
-        mark = {'pass': 'meets the bar', 'fail': 'does not meet the bar', 'inconclusive': 'is inconclusive'}[v.status]
-        return f"## Verdict: the `{self.kind}` model {mark} ({v.status.upper()})\n\n{v.sentence}\n\n" + self.task.headline(self.card, self.evaluation)
+# %% ../../nbs/52_lifecycle.train.ipynb #aef0b779
+@patch
+def headline(self: TrainedCandidate) -> str:
+    "The verdict in plain words, then what the model decides or forecasts, as Markdown for the top of a report."
+    v = self.verdict
+    mark = {'pass': 'meets the bar', 'fail': 'does not meet the bar', 'inconclusive': 'is inconclusive'}[v.status]
+    return (f"## Verdict: the `{self.kind}` model {mark} ({v.status.upper()})\n\n{v.sentence}\n\n"
+            + self.task.headline(self.card, self.evaluation))
 
-    def holdout(self) -> dict:
-        "holdout.json: the held-out rows' fingerprint, outcomes and predictions (as the task keeps them) and their groups, for paired tests later."
-        c = self.card
-        groups = {'groups': [str(g) for g in self.split.test[c.split.group_column]]} if c.split.method == 'group' else {}   # for clustered paired tests
-        return {'test_fingerprint': fingerprint(self.split.test), **self.task.holdout(self.y_test, self.p_test, model=self.model), **groups}
+# %% ../../nbs/52_lifecycle.train.ipynb #acd68e4c
+@patch
+def holdout(self: TrainedCandidate) -> dict:
+    ("holdout.json: the held-out rows' fingerprint, outcomes and predictions (as the task keeps them) and their "
+     "groups, for paired tests later.")
+    c = self.card
+    # for clustered paired tests
+    groups = {'groups': [str(g) for g in self.split.test[c.split.group_column]]} if c.split.method == 'group' else {}
+    return {'test_fingerprint': fingerprint(self.split.test),
+            **self.task.holdout(self.y_test, self.p_test, model=self.model), **groups}
 
-    def candidate(self, artifacts: list|None=None) -> Candidate:
-        "The `Candidate` to log with `modelbook.lifecycle.registry.log_candidate`."
-        c, task, v = self.card, self.task, self.verdict
-        params = {'card': c.name, 'task': c.task, 'model': self.kind, 'seed': self.seed, 'split_method': c.split.method, 'test_size': c.split.test_size,
-                  'split_seed': c.split.seed, 'n_boot': self.evaluation.n_boot,
-                  **({'tuned_params': json.dumps(self.tuning.chosen)} if self.tuning is not None else {}),
-                  **({'l1_selection': 'kept' if self.selection.helps else 'dropped'} if self.selection is not None else {}),
-                  **task.run_params(c, self.evaluation)}
-        bundle = {'contract.json': self.contract, 'profile.json': self.profile, 'card.json': c.model_dump(), 'holdout.json': self.holdout(),
-                  'serving.json': task.serving(c, model=self.model, threshold=self.threshold, features=list(self.contract)),
-                  'metrics.json': self.evaluation.to_dict()}
-        metrics = {k: v_ for k, v_ in self.evaluation.to_dict().items() if isinstance(v_, float)}
-        metrics.update(task.tracked_metrics(self.calibration))
-        split = Path(tempfile.mkdtemp())/'split.json'; split.write_text(json.dumps(self.split.manifest()))
-        artifacts = [*(artifacts or []), split, *record_files(self, split.parent)]
-        return Candidate(c.name, self.kind, self.model, params, metrics,
-                         {'status': v.status, 'sentence': v.sentence, 'metric': v.metric, 'estimate': v.estimate, 'low': v.low, 'high': v.high},
-                         bundle, datasets={'train': (self.split.train, c.data.target), 'test': (self.split.test, c.data.target)},
-                         artifacts=artifacts, success_metric=c.success.metric, trusted_types=trusted_types(self.kind))
+# %% ../../nbs/52_lifecycle.train.ipynb #59582f92
+@patch
+def candidate(self: TrainedCandidate, artifacts: list|None=None) -> Candidate:
+    "The `Candidate` to log with `modelbook.lifecycle.registry.log_candidate`."
+    c, task, v = self.card, self.task, self.verdict
+    params = {'card': c.name, 'task': c.task, 'model': self.kind, 'seed': self.seed, 'split_method': c.split.method,
+              'test_size': c.split.test_size, 'split_seed': c.split.seed, 'n_boot': self.evaluation.n_boot,
+              **({'tuned_params': json.dumps(self.tuning.chosen)} if self.tuning is not None else {}),
+              **({'l1_selection': 'kept' if self.selection.helps else 'dropped'} if self.selection is not None else {}),
+              **task.run_params(c, self.evaluation)}
+    bundle = {'contract.json': self.contract, 'profile.json': self.profile, 'card.json': c.model_dump(),
+              'holdout.json': self.holdout(),
+              'serving.json': task.serving(c, model=self.model, threshold=self.threshold, features=list(self.contract)),
+              'metrics.json': self.evaluation.to_dict()}
+    metrics = {k: v_ for k, v_ in self.evaluation.to_dict().items() if isinstance(v_, float)}
+    metrics.update(task.tracked_metrics(self.calibration))
+    split = Path(tempfile.mkdtemp())/'split.json'; split.write_text(json.dumps(self.split.manifest()))
+    artifacts = [*(artifacts or []), split, *record_files(self, split.parent)]
+    verdict = {'status': v.status, 'sentence': v.sentence, 'metric': v.metric,
+               'estimate': v.estimate, 'low': v.low, 'high': v.high}
+    return Candidate(name=c.name, kind=self.kind, model=self.model, params=params, metrics=metrics, verdict=verdict,
+                     bundle=bundle,
+                     datasets={'train': (self.split.train, c.data.target), 'test': (self.split.test, c.data.target)},
+                     artifacts=artifacts, success_metric=c.success.metric, trusted_types=trusted_types(self.kind))
 
 # %% ../../nbs/52_lifecycle.train.ipynb #e3a1b7c2
 def oof_folds(card,           # the `Card`: its split decides the folds
@@ -126,10 +156,14 @@ def oof_folds(card,           # the `Card`: its split decides the folds
               *, groups=None, # the card's group column on these rows, for a group split
               seed: int=0, n_splits: int=5,
              ) -> list[tuple]:
-    "(train, score) row positions for out-of-fold scores that respect the card's split: whole groups, forward in time, or stratified rows."
-    X0, plan = np.zeros((len(y), 1)), card_plan(card, groups, seed)   # the card's tuning folds; refuses a group split without its groups
-    if card.split.method == 'group': return list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(X0, y, groups))
-    if card.split.method == 'time': return list(TimeSeriesSplit(n_splits, gap=plan.cv.gap).split(X0))   # the gap the tuning folds keep
+    ("(train, score) row positions for out-of-fold scores that respect the card's split: whole groups, forward in "
+     "time, or stratified rows.")
+    # the card's tuning folds; refuses a group split without its groups
+    X0, plan = np.zeros((len(y), 1)), card_plan(card, groups, seed)
+    if card.split.method == 'group':
+        return list(StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed).split(X0, y, groups))
+    # the gap the tuning folds keep
+    if card.split.method == 'time': return list(TimeSeriesSplit(n_splits, gap=plan.cv.gap).split(X0))
     return list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(X0, y))
 
 def oof_scores(build,          # () -> a fresh unfitted pipeline
@@ -149,45 +183,63 @@ def _contract(card, features: list[str]) -> dict:
     return {c: cols[c] for c in features}
 
 def _tuned_builder(card, kind: str, cols: dict, X_tr, y_tr, seed: int, groups=None):
-    "A builder of the final (unfitted) pipeline after the card's tuning: selection first (kept only if it helps), then the grid."
+    ("A builder of the final (unfitted) pipeline after the card's tuning: selection first (kept only if it helps), "
+     "then the grid.")
     plain = lambda **p: make_model(kind, **cols, task=card.task, seed=seed, **p)
     t = card.tuning
     if t is None or (kind not in t.grids and kind not in t.select): return plain, None, None
     C, selection, tuning = t.select.get(kind), None, None
     if C is not None:
-        selection = assess_card_selection(card, kind, X_tr, y_tr, **cols, groups=groups, seed=seed)   # on the card's folds, like the grid (Tuning chapter)
+        # on the card's folds, like the grid (Tuning chapter)
+        selection = assess_card_selection(card, kind, X_tr, y_tr, **cols, groups=groups, seed=seed)
         C = C if selection.helps else None
     params = {}
     if kind in t.grids:
-        tuning = tune_card(card, kind, X_tr, y_tr, **cols, groups=groups, seed=seed, select=C)   # folds and score from the card (Tuning chapter)
+        # folds and score from the card (Tuning chapter)
+        tuning = tune_card(card, kind, X_tr, y_tr, **cols, groups=groups, seed=seed, select=C)
         params = tuning.chosen
-    return ((lambda: with_selection(plain(**params), C=C, time_gap=selection.time_gap)) if C is not None else (lambda: plain(**params))), tuning, selection
+    return ((lambda: with_selection(plain(**params), C=C, time_gap=selection.time_gap)) if C is not None
+            else (lambda: plain(**params))), tuning, selection
 
+# %% ../../nbs/52_lifecycle.train.ipynb #5c14d767
 def train_candidate(card,                      # a `Card`, or the name of one
                     kind: str,                 # model kind from the card's `models`
                     *, seed: int=0,            # random state of the model
                     n_boot: int|None=None,     # bootstrap replicates; the card's by default
                    ) -> TrainedCandidate:
-    "Fit one candidate model for a problem card on its training split and let the card's task judge it on the held-out split."
+    ("Fit one candidate model for a problem card on its training split and let the card's task judge it on the "
+     "held-out split.")
     card = load_card(card) if isinstance(card, (str, Path)) else card
-    if kind not in card.models: raise ConfigError(f"Model `{kind}` is not a candidate of card `{card.name}`; its models are: {', '.join(card.models)}.")
+    if kind not in card.models:
+        raise ConfigError(f"Model `{kind}` is not a candidate of card `{card.name}`; its models are: "
+                          f"{', '.join(card.models)}.")
     task = get_task(card.task)
     df, sheet = card_frame(card), datasheet(card.data.dataset)
-    cols = feature_columns(df, target=card.data.target, nominal=card.data.categorical, exclude=card.data.exclude, columns=sheet.columns)
+    cols = feature_columns(df, target=card.data.target, nominal=card.data.categorical, exclude=card.data.exclude,
+                           columns=sheet.columns)
     features = cols['numeric'] + cols['categorical']
     split = split_data(df, card.split, target=card.data.target)
-    guards = check_guards(run_guards(split.train, split.test, target=card.data.target, features=features, positive=card.data.positive,
-                                     time_column=card.split.time_column, threshold=card.guards.leakage_threshold), fail_on=card.guards.fail_on)
+    guards = check_guards(run_guards(split.train, split.test, target=card.data.target, features=features,
+                                     positive=card.data.positive, time_column=card.split.time_column,
+                                     threshold=card.guards.leakage_threshold),
+                          fail_on=card.guards.fail_on)
     X_tr, y_tr = task.xy(split.train, card=card, features=features)
     X_te, y_te = task.xy(split.test, card=card, features=features)
-    groups, test_groups = ((split.train[card.split.group_column], split.test[card.split.group_column]) if card.split.method == 'group' else (None, None))
+    groups, test_groups = ((split.train[card.split.group_column], split.test[card.split.group_column])
+                           if card.split.method == 'group' else (None, None))
     build, tuning, selection = _tuned_builder(card, kind, cols, X_tr, y_tr, seed, groups)
     t0 = time.perf_counter(); model = build().fit(X_tr, y_tr); fit_s = time.perf_counter() - t0
-    block = card.evaluation.block if card.split.method == 'time' else 1   # rows in time order come in clusters (hours of a day); shuffled rows do not
-    profile = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric'], block=block, target=y_tr)   # labels too: target drift later
-    out_of_fold = lambda: oof_scores(build, X_tr, y_tr, oof_folds(card, y_tr, groups=groups, seed=seed))   # folds that follow the card's split
-    j = task.judge(card, model, X_te, y_te, y_train=y_tr, groups=test_groups, n_boot=n_boot, seed=seed, out_of_fold=out_of_fold)
-    return TrainedCandidate(card=card, kind=kind, seed=seed, model=model, split=split, X_test=X_te, y_test=y_te, p_test=j.predictions,
-                            evaluation=j.evaluation, verdict=j.verdict, threshold=j.threshold, contract=_contract(card, features), profile=profile,
-                            fit_seconds=fit_s, guards=guards, calibration=j.calibration, share_decision=j.share_decision, tuning=tuning,
+    # rows in time order come in clusters (hours of a day); shuffled rows do not
+    block = card.evaluation.block if card.split.method == 'time' else 1
+    # labels too: target drift later
+    profile = reference_profile(X_tr, categorical=cols['categorical'], numeric=cols['numeric'], block=block,
+                                target=y_tr)
+    # folds that follow the card's split
+    out_of_fold = lambda: oof_scores(build, X_tr, y_tr, oof_folds(card, y_tr, groups=groups, seed=seed))
+    j = task.judge(card, model, X_te, y_te, y_train=y_tr, groups=test_groups, n_boot=n_boot, seed=seed,
+                   out_of_fold=out_of_fold)
+    return TrainedCandidate(card=card, kind=kind, seed=seed, model=model, split=split, X_test=X_te, y_test=y_te,
+                            p_test=j.predictions, evaluation=j.evaluation, verdict=j.verdict, threshold=j.threshold,
+                            contract=_contract(card, features), profile=profile, fit_seconds=fit_s, guards=guards,
+                            calibration=j.calibration, share_decision=j.share_decision, tuning=tuning,
                             selection=selection)

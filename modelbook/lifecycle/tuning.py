@@ -6,15 +6,17 @@
 from __future__ import annotations
 import html, itertools
 from dataclasses import dataclass, field
+from typing import Callable
 import numpy as np, pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.feature_selection import SelectorMixin
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedGroupKFold, TimeSeriesSplit, train_test_split
+from sklearn.model_selection import (GroupKFold, RepeatedKFold, RepeatedStratifiedKFold, StratifiedGroupKFold,
+                                     TimeSeriesSplit, train_test_split)
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
-from ..evaluate.compare import corrected_resampled_ttest, repeated_cv_scores
+from ..evaluate.compare import TestResult, corrected_resampled_ttest, repeated_cv_scores
 from ..core.config import TuningSpec
 from ..evaluate.binary import roc_auc
 from ..core.errors import ConfigError, DataError, ModelError
@@ -31,7 +33,9 @@ def expand_grid(grid: dict, # parameter -> list of values, e.g. {'learning_rate'
     "Every combination of the grid's values, in a stable order."
     if not grid: return [{}]
     bad = [k for k, v in grid.items() if not isinstance(v, list) or not v]
-    if bad: raise ConfigError(f"Tuning grid: {', '.join(f'`{k}`' for k in bad)} must be a non-empty list of values, e.g. `{bad[0]}: [0.05, 0.1]`.")
+    if bad:
+        raise ConfigError(f"Tuning grid: {', '.join(f'`{k}`' for k in bad)} must be a non-empty list of values, e.g. "
+                          f"`{bad[0]}: [0.05, 0.1]`.")
     keys = list(grid)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
 
@@ -39,32 +43,40 @@ def expand_grid(grid: dict, # parameter -> list of values, e.g. {'learning_rate'
 def _label(params: dict) -> str:
     return ', '.join(f"{k}={v}" for k, v in params.items()) or 'defaults'
 
+# %% ../../nbs/50_lifecycle.tuning.ipynb #6582bbfe
 @dataclass
 class Tuning:
     "The outcome of a grid search on repeated cross-validation."
     kind: str
-    table: pd.DataFrame        # one row per grid point: params, mean and sd of the fold scores, gain over the defaults with CI and p
+    # one row per grid point: params, mean and sd of the fold scores, gain over the defaults with CI and p
+    table: pd.DataFrame
     scores: pd.DataFrame       # fold scores: one column per grid point (the `_label` of its params)
     chosen: dict               # the parameters to use: the best point if its lead is established, else {} (defaults)
     best: dict                 # the best point by mean CV score
-    test: object               # corrected resampled t-test: best vs defaults, oriented so that a positive estimate is a gain
+    # corrected resampled t-test: best vs defaults, oriented so that a positive estimate is a gain
+    test: TestResult
     alpha: float
     better: str = 'higher'     # direction of the fold scores: 'higher' (AUC) or 'lower' (an error, log loss)
     how: str = ''              # the folds, in words
 
     def summary(self) -> str:
         b, t, s = _label(self.best), self.test, 1 if self.better == 'higher' else -1
-        if not self.best: return f"{self.kind}: the card's defaults scored best of {len(self.table)} grid points; nothing to change."
+        if not self.best:
+            return f"{self.kind}: the card's defaults scored best of {len(self.table)} grid points; nothing to change."
         lo, hi = sorted((s * t.ci_low, s * t.ci_high))
-        lead = (f"{s * t.estimate:+.4f} {self.scores.attrs.get('metric', 'score')}{'' if s > 0 else ', lower is better'} "
+        lead = (f"{s * t.estimate:+.4f} "
+                f"{self.scores.attrs.get('metric', 'score')}{'' if s > 0 else ', lower is better'} "
                 f"(95% CI {lo:+.4f} to {hi:+.4f}, p = {t.p_value:.3g})")
         folds = f"{len(self.scores)} folds" + (f" ({self.how})" if self.how else '')
-        if self.chosen: return f"{self.kind}: tuned to {b}, which beats the defaults by {lead} on {folds}: established, so it is used."
-        return (f"{self.kind}: the best grid point, {b}, leads the defaults by {lead} on {folds}; not established at alpha = {self.alpha:g}, "
-                "so the defaults are kept.")
+        if self.chosen:
+            return (f"{self.kind}: tuned to {b}, which beats the defaults by {lead} on {folds}: established, "
+                    "so it is used.")
+        return (f"{self.kind}: the best grid point, {b}, leads the defaults by {lead} on {folds}; not established at "
+                f"alpha = {self.alpha:g}, so the defaults are kept.")
 
     def _repr_html_(self):
-        return f"<p>{html.escape(self.summary())}</p>" + self.table.to_html(index=False, float_format=lambda x: f"{x:.4f}")
+        return (f"<p>{html.escape(self.summary())}</p>"
+                + self.table.to_html(index=False, float_format=lambda x: f"{x:.4f}"))
 
     def __repr__(self): return self.summary()
 
@@ -75,8 +87,10 @@ def tune(kind: str,                 # model kind ('glm' or 'hgb')
          grid: dict,                # parameter -> values to try
          folds: int=5, repeats: int=2, # repeated stratified K-fold, when no `cv` is given
          seed: int=0, alpha: float=0.05,
-         select: float|str|None=None, # selection inside every pipeline (see below): the C of L1, or 'permutation'; None: no selection
-         time_gap: int|None=None,   # rows in time order: permutation selection's inner split (see `PermutationSelector`)
+         # selection inside every pipeline (see below): the C of L1, or 'permutation'; None: no selection
+         select: float|str|None=None,
+         # rows in time order: permutation selection's inner split (see `PermutationSelector`)
+         time_gap: int|None=None,
          task: str='binary',        # the card's task: which estimator `make_model` builds
          cv=None,                   # a splitter instead of repeated stratified K-fold, e.g. `cv_plan(card).cv`
          groups=None,               # the group of each row, for a group splitter
@@ -84,41 +98,50 @@ def tune(kind: str,                 # model kind ('glm' or 'hgb')
          better: str='higher',      # 'lower' for an error or a loss
          how: str='',               # the folds in words, for the summary
         ) -> Tuning:
-    "Search `grid` on cross-validation folds of the training rows; use the best point only if it beats the defaults significantly."
+    ("Search `grid` on cross-validation folds of the training rows; use the best point only if it beats the defaults "
+     "significantly.")
     points = expand_grid(grid)
     if {} not in points: points = [{}, *points]
     est = make_model(kind, numeric=numeric, categorical=categorical, task=task, seed=seed)['model']
     unknown = sorted({k for p in points for k in p} - set(est.get_params()))
-    if unknown: raise ConfigError(f"Tuning grid for `{kind}`: {type(est).__name__} has no parameter {', '.join(unknown)}; "
+    if unknown:
+        raise ConfigError(f"Tuning grid for `{kind}`: {type(est).__name__} has no parameter {', '.join(unknown)}; "
                                   f"its parameters are {', '.join(sorted(est.get_params()))}.")
     plain = lambda p: make_model(kind, numeric=numeric, categorical=categorical, task=task, seed=seed, **p)
     build = (lambda p: with_selection(plain(p), C=select, time_gap=time_gap)) if select else plain
-    scores = repeated_cv_scores({_label(p): build(p) for p in points}, X, y, n_splits=folds, n_repeats=repeats, seed=seed,
+    scores = repeated_cv_scores({_label(p): build(p) for p in points}, X, y, n_splits=folds, n_repeats=repeats,
+                                seed=seed,
                                 scoring=scoring, cv=cv, groups=groups)
     s = 1 if better == 'higher' else -1                        # the t-test sees s * score: higher is better
-    gain = lambda p: corrected_resampled_ttest(s * scores[_label(p)], s * scores['defaults'], n_train=scores.attrs['n_train'],
+    gain = lambda p: corrected_resampled_ttest(s * scores[_label(p)], s * scores['defaults'],
+                                               n_train=scores.attrs['n_train'],
                                                n_test=scores.attrs['n_test'], alpha=alpha)
     rows = []
     for p in points:
         t = gain(p)
-        rows.append({'point': 'grid' if p else 'defaults', **{k: p.get(k, est.get_params()[k]) for k in grid}, 'mean': scores[_label(p)].mean(), 'sd': scores[_label(p)].std(ddof=1),
-                     'gain': t.estimate, 'ci_low': t.ci_low, 'ci_high': t.ci_high, 'p_value': t.p_value if p else np.nan})
+        rows.append({'point': 'grid' if p else 'defaults', **{k: p.get(k, est.get_params()[k]) for k in grid},
+                     'mean': scores[_label(p)].mean(), 'sd': scores[_label(p)].std(ddof=1),
+                     'gain': t.estimate, 'ci_low': t.ci_low, 'ci_high': t.ci_high,
+                     'p_value': t.p_value if p else np.nan})
     table = pd.DataFrame(rows).sort_values('mean', ascending=better == 'lower', ignore_index=True)
     best = max(points, key=lambda p: s * scores[_label(p)].mean())
     test = gain(best)
     chosen = best if best and test.p_value < alpha and test.estimate > 0 else {}
-    return Tuning(kind, table, scores, chosen, best, test, alpha, better, how)
+    return Tuning(kind=kind, table=table, scores=scores, chosen=chosen, best=best, test=test, alpha=alpha,
+                  better=better, how=how)
 
 # %% ../../nbs/50_lifecycle.tuning.ipynb #aa545739
 class RepeatedGroupKFold:
-    "K-fold over whole groups (e.g. days), repeated with different shuffles, stratified by class unless `stratify=False`: a group's rows stay on one side."
+    ("K-fold over whole groups (e.g. days), repeated with different shuffles, stratified by class unless "
+     "`stratify=False`: a group's rows stay on one side.")
     def __init__(self, n_splits: int=5, n_repeats: int=2, random_state: int=0, stratify: bool=True):
         self.n_splits, self.n_repeats, self.random_state, self.stratify = n_splits, n_repeats, random_state, stratify
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int: return self.n_splits * self.n_repeats
 
     def split(self, X, y, groups=None):
-        if groups is None: raise ConfigError("RepeatedGroupKFold needs `groups`: the group (e.g. the day) of every row, so that a group's rows stay together.")
+        if groups is None: raise ConfigError("RepeatedGroupKFold needs `groups`: the group (e.g. the day) of every "
+                                             "row, so that a group's rows stay together.")
         kind = StratifiedGroupKFold if self.stratify else GroupKFold
         for r in range(self.n_repeats):
             yield from kind(self.n_splits, shuffle=True, random_state=self.random_state + r).split(X, y, groups)
@@ -128,59 +151,78 @@ class RepeatedGroupKFold:
 class CVPlan:
     "How tuning cross-validates a card's training rows, and what it scores."
     cv: object         # the splitter: split(X, y, groups)
-    scoring: object    # scoring(y, prediction) -> float on one fold
+    scoring: Callable  # scoring(y, prediction) -> float on one fold
     better: str        # 'higher' or 'lower'
     groups: str|None   # the column whose groups stay together (a group split), else None
     how: str           # the folds in words
 
+# %% ../../nbs/50_lifecycle.tuning.ipynb #ad9d84cb
 def cv_plan(card,          # a `Card`
             *, seed: int=0, # random state of the fold assignment
            ) -> CVPlan:
-    "The tuning folds and fold score for a card: forward-chaining for a time split, whole groups for a group split, else repeated (stratified) K-fold."
+    ("The tuning folds and fold score for a card: forward-chaining for a time split, whole groups for a group split, "
+     "else repeated (stratified) K-fold.")
     t, s = card.tuning or TuningSpec(), card.split
     task = get_task(card.task)
     scoring, better = task.cv_scoring(card.success.metric)   # the task's fold score for the card's metric
     if s.method == 'time':
         gap = card.evaluation.block if card.evaluation.block > 1 else 0
-        return CVPlan(TimeSeriesSplit(n_splits=t.folds, gap=gap), scoring, better, None,
-                      f"forward-chaining in `{s.time_column}` order, each fold scoring the block after its training rows, {gap} rows apart")
+        return CVPlan(cv=TimeSeriesSplit(n_splits=t.folds, gap=gap), scoring=scoring, better=better, groups=None,
+                      how=f"forward-chaining in `{s.time_column}` order, each fold scoring the block after its "
+                          f"training rows, {gap} rows apart")
     strat = task.stratify
     if s.method == 'group':
-        return CVPlan(RepeatedGroupKFold(t.folds, t.repeats, seed, stratify=strat), scoring, better, s.group_column,
-                      f"{t.repeats} x {t.folds}-fold over whole `{s.group_column}` groups" + (', stratified by class' if strat else ''))
-    return CVPlan((RepeatedStratifiedKFold if strat else RepeatedKFold)(n_splits=t.folds, n_repeats=t.repeats, random_state=seed), scoring, better, None,
-                  f"{t.repeats} x {t.folds}-fold" + (', stratified' if strat else ''))
+        return CVPlan(cv=RepeatedGroupKFold(t.folds, t.repeats, seed, stratify=strat), scoring=scoring, better=better,
+                      groups=s.group_column,
+                      how=f"{t.repeats} x {t.folds}-fold over whole `{s.group_column}` groups"
+                      + (', stratified by class' if strat else ''))
+    splitter = RepeatedStratifiedKFold if strat else RepeatedKFold
+    return CVPlan(cv=splitter(n_splits=t.folds, n_repeats=t.repeats, random_state=seed), scoring=scoring, better=better,
+                  groups=None,
+                  how=f"{t.repeats} x {t.folds}-fold" + (', stratified' if strat else ''))
 
+# %% ../../nbs/50_lifecycle.tuning.ipynb #9ef7c55e
 def tune_card(card,                  # a `Card` with a `tuning` section that has a grid for `kind`
               kind: str, X: pd.DataFrame, y, # the training rows (in time order for a time split)
               *, numeric: list[str], categorical: list[str],
               groups=None,           # the card's group column on these rows, for a group split
               seed: int=0, select: float|str|None=None, # selection inside every pipeline (see `assess_card_selection`)
              ) -> Tuning:
-    "Search the card's grid for `kind` on the card's folds (`cv_plan`), scored by the card's metric; tested at the card's alpha."
+    ("Search the card's grid for `kind` on the card's folds (`cv_plan`), scored by the card's metric; tested at the "
+     "card's alpha.")
     plan, t = card_plan(card, groups, seed), card.tuning
-    return tune(kind, X, y, numeric=numeric, categorical=categorical, grid=t.grids[kind], folds=t.folds, repeats=t.repeats, seed=seed,
-                alpha=card.success.alpha, select=select, time_gap=_inner_gap(card, kind, select, plan), task=card.task, cv=plan.cv, groups=groups,
+    return tune(kind, X, y, numeric=numeric, categorical=categorical, grid=t.grids[kind], folds=t.folds,
+                repeats=t.repeats, seed=seed,
+                alpha=card.success.alpha, select=select, time_gap=_inner_gap(card, kind, select, plan), task=card.task,
+                cv=plan.cv, groups=groups,
                 scoring=plan.scoring, better=plan.better, how=plan.how)
 
 def card_plan(card, groups, seed: int) -> CVPlan:
     plan = cv_plan(card, seed=seed)
-    if plan.groups is not None and groups is None: raise ConfigError(f"Card `{card.name}` splits by `{plan.groups}`: pass groups=<that column of the training rows>.")
+    if plan.groups is not None and groups is None:
+        raise ConfigError(f"Card `{card.name}` splits by `{plan.groups}`: pass groups=<that column of the "
+                          "training rows>.")
     return plan
 
+# %% ../../nbs/50_lifecycle.tuning.ipynb #8df16bd0
 def _inner_gap(card, kind: str, C, plan: CVPlan) -> int|None:
-    "Permutation selection's inner split for a card: None (at random) for a row split, forward chaining's gap for a time split; refused for a group split."
+    ("Permutation selection's inner split for a card: None (at random) for a row split, forward chaining's gap for a "
+     "time split; refused for a group split.")
     if not isinstance(C, str): return None                 # L1 selection, or none: no inner split
     s = card.split
     if s.method == 'group':
-        raise ConfigError(f"Card `{card.name}` splits by whole `{s.group_column}` groups, and `tuning.select: {{{kind}: permutation}}` cannot keep a group "
-                          f"on one side: it measures importances on an inner held-out part of each training fold, and a pipeline step is fitted on the rows "
-                          f"without their groups, so rows of one `{s.group_column}` would be on both sides. Select with L1 instead (`{kind}: 0.05`) or not at all.")
+        raise ConfigError(f"Card `{card.name}` splits by whole `{s.group_column}` groups, and `tuning.select: "
+                          f"{{{kind}: permutation}}` cannot keep a group "
+                          "on one side: it measures importances on an inner held-out part of each training fold, and "
+                          "a pipeline step is fitted on the rows "
+                          f"without their groups, so rows of one `{s.group_column}` would be on both sides. Select "
+                          f"with L1 instead (`{kind}: 0.05`) or not at all.")
     return plan.cv.gap if s.method == 'time' else None
 
 # %% ../../nbs/50_lifecycle.tuning.ipynb #287f86ea
 class L1Selector(SelectorMixin, BaseEstimator):
-    "Keep the columns with a non-zero coefficient in an L1-penalised logistic regression (fitted on standardised columns)."
+    ("Keep the columns with a non-zero coefficient in an L1-penalised logistic regression (fitted on "
+     "standardised columns).")
     def __init__(self, C: float=0.05, # inverse penalty strength: smaller keeps fewer columns
                  min_features: int=1,  # keep at least this many (the largest coefficients) even if L1 zeroes them all
                 ):
@@ -189,7 +231,8 @@ class L1Selector(SelectorMixin, BaseEstimator):
     def fit(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64)
         sd = X.std(axis=0); sd[sd == 0] = 1.0
-        lr = LogisticRegression(l1_ratio=1.0, solver='liblinear', C=self.C, max_iter=1000).fit((X - X.mean(axis=0)) / sd, y)
+        lr = LogisticRegression(l1_ratio=1.0, solver='liblinear', C=self.C, max_iter=1000)
+        lr.fit((X - X.mean(axis=0)) / sd, y)
         coef = np.abs(lr.coef_.ravel())
         keep = coef > 0
         if keep.sum() < self.min_features: keep[np.argsort(-coef)[:self.min_features]] = True
@@ -200,24 +243,33 @@ class L1Selector(SelectorMixin, BaseEstimator):
         check_is_fitted(self, 'support_')
         return self.support_
 
+# %% ../../nbs/50_lifecycle.tuning.ipynb #dd6d8718
 def with_selection(pipe: Pipeline, # a `make_model` pipeline: features -> model
-                   *, C: float|str=0.05, # the card's `tuning.select` value: the inverse L1 penalty, or 'permutation' (see below)
+                   *,
+                   # the card's `tuning.select` value: the inverse L1 penalty, or 'permutation' (see below)
+                   C: float|str=0.05,
                    seed: int=0,          # random state of permutation selection's inner split and shuffles
-                   time_gap: int|None=None, # rows in time order: permutation selection's inner split (see `PermutationSelector`)
+                   # rows in time order: permutation selection's inner split (see `PermutationSelector`)
+                   time_gap: int|None=None,
                   ) -> Pipeline:
-    "The same pipeline with a selector between the features and the model: `L1Selector(C)`, or a `PermutationSelector` around a copy of the pipeline's own model."
+    ("The same pipeline with a selector between the features and the model: `L1Selector(C)`, or a "
+     "`PermutationSelector` around a copy of the pipeline's own model.")
     if not isinstance(pipe, Pipeline) or list(pipe.named_steps) != ['features', 'model']:
         raise ModelError("with_selection needs a `make_model` pipeline (steps `features` then `model`).")
     if isinstance(C, str):
-        if C != 'permutation': raise ConfigError(f"Feature selection {C!r}: use a number (the C of L1 selection) or 'permutation'.")
+        if C != 'permutation': raise ConfigError(f"Feature selection {C!r}: use a number (the C of L1 selection) or "
+                                                 "'permutation'.")
         model = pipe['model']
-        selector = PermutationSelector(clone(model), keep=list(getattr(model, 'categorical_features', None) or []), seed=seed, time_gap=time_gap)
+        selector = PermutationSelector(clone(model), keep=list(getattr(model, 'categorical_features', None) or []),
+                                       seed=seed, time_gap=time_gap)
     else: selector = L1Selector(C=C)
-    return Pipeline([('features', clone(pipe['features'])), ('select', selector.set_output(transform='pandas')), ('model', clone(pipe['model']))])
+    return Pipeline([('features', clone(pipe['features'])), ('select', selector.set_output(transform='pandas')),
+                     ('model', clone(pipe['model']))])
 
 # %% ../../nbs/50_lifecycle.tuning.ipynb #85ba6da5
 class PermutationSelector(SelectorMixin, BaseEstimator):
-    "Keep the columns whose permutation importance for `estimator`, on an inner held-out part of the training rows, is clearly above zero."
+    ("Keep the columns whose permutation importance for `estimator`, on an inner held-out part of the training rows, "
+     "is clearly above zero.")
     def __init__(self, estimator=None,   # an unfitted classifier; a logistic regression when None
                  holdout: float=0.3,     # share of the training rows the importances are measured on
                  n_repeats: int=5,       # shuffles per column
@@ -225,21 +277,26 @@ class PermutationSelector(SelectorMixin, BaseEstimator):
                  keep: list|tuple=(),    # columns kept whatever their importance (e.g. the boosting's categorical ones)
                  min_features: int=1,    # keep at least this many (the most important) even if none clears the bar
                  seed: int=0,
-                 time_gap: int|None=None, # None: rows are exchangeable, the inner split is stratified at random; an int: rows are in
-                                          # time order, the last ones are held out, this many rows after those the model is fitted on
+                 # None: rows are exchangeable, the inner split is stratified at random; an int: rows are in time order,
+                 # the last ones are held out, this many rows after those the model is fitted on
+                 time_gap: int|None=None,
                 ):
-        self.estimator, self.holdout, self.n_repeats, self.z, self.keep, self.min_features, self.seed = estimator, holdout, n_repeats, z, keep, min_features, seed
+        self.estimator, self.holdout, self.n_repeats, self.z = estimator, holdout, n_repeats, z
+        self.keep, self.min_features, self.seed = keep, min_features, seed
         self.time_gap = time_gap
 
     def _inner_split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         "Positions of the rows the model is fitted on and of the rows the importances are measured on."
         n = len(y)
-        if self.time_gap is None: return train_test_split(np.arange(n), test_size=self.holdout, stratify=y, random_state=self.seed)
-        n_va = int(np.ceil(self.holdout * n)); tr, va = np.arange(max(n - n_va - self.time_gap, 0)), np.arange(n - n_va, n)
+        if self.time_gap is None:
+            return train_test_split(np.arange(n), test_size=self.holdout, stratify=y, random_state=self.seed)
+        n_va = int(np.ceil(self.holdout * n))
+        tr, va = np.arange(max(n - n_va - self.time_gap, 0)), np.arange(n - n_va, n)
         if min(len(np.unique(y[tr])), len(np.unique(y[va]))) < 2:
-            raise DataError(f"PermutationSelector on {n} rows in time order: each part of its inner split needs both classes, but the first {len(tr)} rows "
-                            f"(fitted) hold {np.unique(y[tr]).tolist()} and the last {n_va} (scored, {self.time_gap} rows later) hold {np.unique(y[va]).tolist()}. "
-                            "Give it more training rows (fewer folds), or select with L1.")
+            raise DataError(f"PermutationSelector on {n} rows in time order: each part of its inner split needs both "
+                            f"classes, but the first {len(tr)} rows (fitted) hold {np.unique(y[tr]).tolist()} and the "
+                            f"last {n_va} (scored, {self.time_gap} rows later) hold {np.unique(y[va]).tolist()}. Give "
+                            "it more training rows (fewer folds), or select with L1.")
         return tr, va
 
     def fit(self, X, y):
@@ -249,9 +306,11 @@ class PermutationSelector(SelectorMixin, BaseEstimator):
         tr, va = self._inner_split(y)
         est = clone(self.estimator) if self.estimator is not None else LogisticRegression(max_iter=1000)
         est.fit(frame.iloc[tr], y[tr])
-        imp = permutation_importance(est, frame.iloc[va], y[va], scoring='roc_auc', n_repeats=self.n_repeats, random_state=self.seed)
+        imp = permutation_importance(est, frame.iloc[va], y[va], scoring='roc_auc', n_repeats=self.n_repeats,
+                                     random_state=self.seed)
         se = imp.importances_std / np.sqrt(self.n_repeats)
-        keep = (imp.importances_mean > self.z * se) & (imp.importances_mean > 0) | np.isin(frame.columns, list(self.keep))
+        keep = ((imp.importances_mean > self.z * se) & (imp.importances_mean > 0)
+                | np.isin(frame.columns, list(self.keep)))
         if keep.sum() < self.min_features: keep[np.argsort(-imp.importances_mean)[:self.min_features]] = True
         self.support_, self.importances_mean_, self.importances_se_ = keep, imp.importances_mean, se
         return self
@@ -265,12 +324,13 @@ class PermutationSelector(SelectorMixin, BaseEstimator):
 class SelectionAssessment:
     "Nested-CV comparison of a pipeline with and without feature selection, and how often each column was kept."
     C: float|str                # the selection: C of L1, or 'permutation'
-    test: object                # corrected resampled t-test: selected - all features
+    test: TestResult            # corrected resampled t-test: selected - all features
     scores: pd.DataFrame        # fold scores of both
     frequency: pd.Series        # design column -> share of folds in which it was kept
     alpha: float
     how: str = ''               # the folds, in words
-    time_gap: int|None = None   # permutation selection's inner split (see `PermutationSelector`), for the final pipeline too
+    # permutation selection's inner split (see `PermutationSelector`), for the final pipeline too
+    time_gap: int|None = None
     folds: list = field(default_factory=list, repr=False)   # (training, scored) row positions of each fold
 
     @property
@@ -279,40 +339,51 @@ class SelectionAssessment:
     def summary(self) -> str:
         t, stable = self.test, int((self.frequency == 1).sum())
         d = f"{t.estimate:+.4f} AUC (95% CI {t.ci_low:+.4f} to {t.ci_high:+.4f}, p = {t.p_value:.3g})"
-        verdict = ('established: selection helps' if self.helps else 'established: selection hurts' if t.p_value < self.alpha
+        verdict = ('established: selection helps' if self.helps else 'established: selection hurts'
+                   if t.p_value < self.alpha
                    else 'not established')
         how = 'permutation selection' if isinstance(self.C, str) else f"L1 selection (C = {self.C:g})"
-        return (f"{how} vs all features on {len(self.scores)} nested folds{f' ({self.how})' if self.how else ''}: {d}, {verdict}. "
+        return (f"{how} vs all features on {len(self.scores)} nested folds{f' ({self.how})' if self.how else ''}: "
+                f"{d}, {verdict}. "
                 f"{stable} columns were kept in every fold, {int((self.frequency > 0).sum())} in at least one.")
 
     def _repr_html_(self): return f"<p>{html.escape(self.summary())}</p>"
     def __repr__(self): return self.summary()
 
+# %% ../../nbs/50_lifecycle.tuning.ipynb #b558f630
 class _Replay:
     "Folds drawn once and replayed to `repeated_cv_scores`."
     def __init__(self, folds: list, n_repeats: int): self.folds, self.n_repeats = folds, n_repeats
     def split(self, X=None, y=None, groups=None): yield from self.folds
 
+# %% ../../nbs/50_lifecycle.tuning.ipynb #cbf50ac7
 def assess_selection(pipe: Pipeline, X: pd.DataFrame, y, # an unfitted `make_model` pipeline and the training rows
                      *, C: float|str=0.05, # the selection: C of L1, or 'permutation'
-                     folds: int=5, repeats: int=2, seed: int=0, alpha: float=0.05, # repeated stratified K-fold, when no `cv` is given
+                     folds: int=5, repeats: int=2, seed: int=0,
+                     alpha: float=0.05, # repeated stratified K-fold, when no `cv` is given
                      cv=None,                  # a splitter instead, e.g. `cv_plan(card).cv`
                      groups=None,              # the group of each row, for a group splitter
-                     time_gap: int|None=None,  # rows in time order: permutation selection's inner split (see `PermutationSelector`)
+                     # rows in time order: permutation selection's inner split (see `PermutationSelector`)
+                     time_gap: int|None=None,
                      how: str='',              # the folds in words, for the summary
                     ) -> SelectionAssessment:
-    "Score `pipe` with and without feature selection on the same folds (selection refitted per fold), test the difference, and count how often each column is kept."
-    sel, label = with_selection(pipe, C=C, seed=seed, time_gap=time_gap), 'permutation-selected' if isinstance(C, str) else 'L1-selected'
+    ("Score `pipe` with and without feature selection on the same folds (selection refitted per fold), test the "
+     "difference, and count how often each column is kept.")
+    sel = with_selection(pipe, C=C, seed=seed, time_gap=time_gap)
+    label = 'permutation-selected' if isinstance(C, str) else 'L1-selected'
     cv = cv if cv is not None else RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
     yv = np.asarray(y); split = list(cv.split(np.zeros(len(yv)), yv, groups))
     scores = repeated_cv_scores({'all features': pipe}, X, y, seed=seed, cv=_Replay(split, getattr(cv, 'n_repeats', 1)))
-    fits = [clone(sel).fit(X.iloc[tr], yv[tr]) for tr, _ in split]          # each fold's selector is fitted once: scored, and its columns counted
+    # each fold's selector is fitted once: scored, and its columns counted
+    fits = [clone(sel).fit(X.iloc[tr], yv[tr]) for tr, _ in split]
     scores[label] = [roc_auc(yv[te], m.predict_proba(X.iloc[te])[:, 1]) for m, (_, te) in zip(fits, split)]
     scores.attrs['cv'] = type(cv).__name__
-    t = corrected_resampled_ttest(scores[label], scores['all features'], n_train=scores.attrs['n_train'], n_test=scores.attrs['n_test'], alpha=alpha)
+    t = corrected_resampled_ttest(scores[label], scores['all features'], n_train=scores.attrs['n_train'],
+                                  n_test=scores.attrs['n_test'], alpha=alpha)
     kept = [pd.Series(m['select'].support_, index=m['features'].get_feature_names_out()) for m in fits]
     freq = pd.concat(kept, axis=1).fillna(False).astype(float).mean(axis=1).sort_values(ascending=False)
-    return SelectionAssessment(C, t, scores, freq, alpha, how, time_gap, split)
+    return SelectionAssessment(C=C, test=t, scores=scores, frequency=freq, alpha=alpha, how=how, time_gap=time_gap,
+                               folds=split)
 
 # %% ../../nbs/50_lifecycle.tuning.ipynb #e001066a
 def assess_card_selection(card,                  # a `Card` whose `tuning.select` names `kind`
@@ -321,10 +392,14 @@ def assess_card_selection(card,                  # a `Card` whose `tuning.select
                           groups=None,           # the card's group column on these rows, for a group split
                           seed: int=0,
                          ) -> SelectionAssessment:
-    "Assess the card's selection for `kind` on the card's folds (`cv_plan`), with permutation selection's inner split following the card's split; tested at the card's alpha."
+    ("Assess the card's selection for `kind` on the card's folds (`cv_plan`), with permutation selection's inner split "
+     "following the card's split; tested at the card's alpha.")
     C = (card.tuning.select if card.tuning else {}).get(kind)
-    if C is None: raise ConfigError(f"Card `{card.name}` selects no features for `{kind}`: add `tuning.select: {{{kind}: 0.05}}` (L1) or `{{{kind}: permutation}}`.")
+    if C is None:
+        raise ConfigError(f"Card `{card.name}` selects no features for `{kind}`: add `tuning.select: {{{kind}: 0.05}}` "
+                          f"(L1) or `{{{kind}: permutation}}`.")
     plan = card_plan(card, groups, seed)
     gap = _inner_gap(card, kind, C, plan)
-    return assess_selection(make_model(kind, numeric=numeric, categorical=categorical, task=card.task, seed=seed), X, y, C=C, seed=seed,
+    return assess_selection(make_model(kind, numeric=numeric, categorical=categorical, task=card.task, seed=seed), X, y,
+                            C=C, seed=seed,
                             alpha=card.success.alpha, cv=plan.cv, groups=groups, time_gap=gap, how=plan.how)

@@ -9,6 +9,9 @@ import numpy as np, pandas as pd
 from fastcore.basics import patch
 from ..core.errors import ConfigError, ModelError
 from ..core.config import Card
+from ..evaluate.base import MetricCI, Verdict, _MetricReport
+from ..evaluate.calibration import ShareDecision
+from ..evaluate.multiclass import ClasswiseCalibration
 
 # %% auto #0
 __all__ = ['Judgement', 'Section', 'WindowMetric', 'Task', 'shared_groups']
@@ -17,12 +20,15 @@ __all__ = ['Judgement', 'Section', 'WindowMetric', 'Task', 'shared_groups']
 @dataclass
 class Judgement:
     "A candidate judged on its held-out rows, the way its task judges it."
-    predictions: np.ndarray       # the model's answer per held-out row: P(positive), class probabilities (n, K), expected counts
-    evaluation: object            # the task's evaluation: every metric with its bootstrap interval
-    verdict: object               # the `Verdict` against the card's success criterion
-    calibration: object = None    # binary: ECE; multiclass: classwise ECE; count: predicted / observed total (each with its interval)
+    # the model's answer per held-out row: P(positive), class probabilities (n, K), expected counts
+    predictions: np.ndarray
+    evaluation: _MetricReport     # the task's evaluation: every metric with its bootstrap interval
+    verdict: Verdict              # the `Verdict` against the card's success criterion
+    # binary: ECE; multiclass: classwise ECE; count: predicted / observed total (each with its interval)
+    calibration: MetricCI|ClasswiseCalibration|None = None
     threshold: float|None = None  # binary: the score at or above which the card's action is taken
-    share_decision: object = None # binary: the profit-maximising share, chosen on out-of-fold training scores
+    # binary: the profit-maximising share, chosen on out-of-fold training scores
+    share_decision: ShareDecision|None = None
 
 # %% ../../nbs/40_tasks.base.ipynb #46f5eb78
 @dataclass
@@ -34,10 +40,11 @@ class Section:
 # %% ../../nbs/40_tasks.base.ipynb #22ba8131
 @dataclass
 class WindowMetric:
-    "A task's metric on a labelled window of production rows and what it is compared with; or why it cannot be computed."
+    ("A task's metric on a labelled window of production rows and what it is compared with; or why it cannot "
+     "be computed.")
     metric: str|None = None        # the metric's key
     better: str|None = None        # 'higher' or 'lower'
-    value: object = None           # its `MetricCI` on the window
+    value: MetricCI|None = None    # its `MetricCI` on the window
     baseline: float|None = None    # its held-out value, recorded at registration
     bar: float|None = None         # the card's bar for it
     note: str|None = None          # set instead when the window cannot be judged (e.g. a class the window lacks)
@@ -48,13 +55,17 @@ class Task:
     `modelbook.tasks.registry.register_task`; a card's `task:` then names it."""
     name: str = ''                      # the value of a card's `task:`
     metrics: dict = {}                  # success metric -> 'higher' or 'lower': which way it improves
-    reported_metrics: dict = {}         # every metric the evaluation reports -> its direction (a leaderboard may rank by any); the success metrics by default
-    paired_test_words: str = ''         # the paired test against another version, in words (e.g. 'DeLong test of ROC AUC')
+    # every metric the evaluation reports -> its direction (a leaderboard may rank by any); the success metrics by
+    # default
+    reported_metrics: dict = {}
+    # the paired test against another version, in words (e.g. 'DeLong test of ROC AUC')
+    paired_test_words: str = ''
     paired_metric: tuple|None = None    # (metric, in words) the paired test compares, when the evaluation reports it
     draft_metric: str = ''              # the success metric a card drafted from data starts with
     predict_method: str = 'predict'     # what a fitted model is asked: 'predict_proba' (classifiers) or 'predict'
     stratify: bool = False              # splits, folds and bootstrap replicates keep every class's share
-    backtest_metric: str|None = None    # what `modelbook backtest` replays month by month; None: no backtest for this task
+    # what `modelbook backtest` replays month by month; None: no backtest for this task
+    backtest_metric: str|None = None
     has_model_card: bool = False        # model cards cover this task
     merges_levels: bool = False         # the card may pool target levels (`data.merge`)
     selects_features: bool = False      # the card may select features (`tuning.select`)
@@ -66,34 +77,40 @@ class Task:
     def __init__(self): self.reported_metrics = self.reported_metrics or dict(self.metrics)
 
     def _missing(self, what: str):
-        raise NotImplementedError(f"Task `{self.name}` ({type(self).__name__}) does not implement `{what}`; a task implements every "
-                                  "method of `modelbook.tasks.base.Task` (see the Tasks chapter).")
+        raise NotImplementedError(f"Task `{self.name}` ({type(self).__name__}) does not implement `{what}`; a task "
+                                  "implements every method of `modelbook.tasks.base.Task` (see the Tasks chapter).")
 
 # %% ../../nbs/40_tasks.base.ipynb #990c2bbe
 @patch
 def better(self: Task, metric: str) -> str:
-    "'higher' or 'lower': which way `metric` improves for this task; a `ConfigError` naming the task's metrics otherwise."
+    ("'higher' or 'lower': which way `metric` improves for this task; a `ConfigError` naming the task's "
+     "metrics otherwise.")
     if self.metrics.get(metric) not in ('higher', 'lower'):
         raise ConfigError(f"Task `{self.name}` has no metric {metric!r}; its metrics are {', '.join(self.metrics)}.")
     return self.metrics[metric]
 
 @patch
 def check_card(self: Task, card: Card) -> list[str]:
-    "What is wrong with `card` for this task, first things first: its success metric and the bar's direction, the sections it needs or forbids."
+    ("What is wrong with `card` for this task, first things first: its success metric and the bar's direction, the "
+     "sections it needs or forbids.")
     s = card.success
     if s.metric not in self.metrics:
-        return [f"`success.metric` {s.metric} does not fit task `{self.name}`; allowed for {self.name}: {', '.join(self.metrics)}"]
-    out, (need, other) = [], (('maximum', 'ci_upper_max'), ('minimum', 'ci_lower_min'))[::1 if self.metrics[s.metric] == 'lower' else -1]
+        return [f"`success.metric` {s.metric} does not fit task `{self.name}`; allowed for {self.name}: "
+                f"{', '.join(self.metrics)}"]
+    bars = (('maximum', 'ci_upper_max'), ('minimum', 'ci_lower_min'))
+    out, (need, other) = [], bars[::1 if self.metrics[s.metric] == 'lower' else -1]
     if any(getattr(s, k) is None for k in need) or any(getattr(s, k) is not None for k in other):
-        out.append(f"`success.metric` {s.metric} is {self.metrics[s.metric]}-is-better, so its bar is `success.{need[0]}` and "
-                   f"`success.{need[1]}` (both required), not `{other[0]}`/`{other[1]}`")
+        out.append(f"`success.metric` {s.metric} is {self.metrics[s.metric]}-is-better, so its bar is "
+                   f"`success.{need[0]}` and `success.{need[1]}` (both required), not `{other[0]}`/`{other[1]}`")
     out += self.section_problems(card)
     if card.tuning is not None and card.tuning.select and not self.selects_features:
-        out.append(f"`tuning.select` (feature selection) is available for binary cards; remove it from this {self.name} card and keep `tuning.grids`")
+        out.append("`tuning.select` (feature selection) is available for binary cards; remove it from this "
+                   f"{self.name} card and keep `tuning.grids`")
     if card.data.merge and not self.merges_levels:
         out.append(f"`data.merge` pools levels of a multiclass target; this card's task is {self.name}. Remove it")
     return out
 
+# %% ../../nbs/40_tasks.base.ipynb #7826f27d
 @patch
 def section_problems(self: Task, card: Card) -> list[str]:
     "What is wrong with the card's task-specific sections (the base: nothing)."
@@ -147,8 +164,9 @@ def scores(self: Task, model, X) -> np.ndarray:
 def check_model(self: Task, model) -> None:
     "A `ModelError` unless `model` answers the way this task asks."
     if not callable(getattr(model, self.predict_method, None)):
-        raise ModelError(f"ServedModel needs a model with {self.predict_method}; got a {type(model).__name__}. A {self.name} model is scored by its "
-                         f"{self.predict_method}: serve a fitted " + ('classifier' if self.predict_method == 'predict_proba' else 'regressor') + " or pipeline.")
+        raise ModelError(f"ServedModel needs a model with {self.predict_method}; got a {type(model).__name__}. A "
+                         f"{self.name} model is scored by its {self.predict_method}: serve a fitted "
+                         + ('classifier' if self.predict_method == 'predict_proba' else 'regressor') + " or pipeline.")
 
 # %% ../../nbs/40_tasks.base.ipynb #c1e74411
 @patch
@@ -176,11 +194,13 @@ def logged_scores(self: Task, rows: pd.DataFrame, *, classes=()) -> np.ndarray:
     "The scores the service logged for `rows` (a window of the prediction log)."
     self._missing('logged_scores')
 
+# %% ../../nbs/40_tasks.base.ipynb #f5fad259
 @patch
 def check_decision(self: Task, threshold, label) -> None:
     "A `ConfigError` unless the decision suits the task (the base: none, so the threshold must be None)."
     if threshold is not None:
-        raise ConfigError(f"ServedModel.threshold is the decision threshold of a binary model; a {self.name} model has none. Pass threshold=None.")
+        raise ConfigError(f"ServedModel.threshold is the decision threshold of a binary model; a {self.name} model has "
+                          "none. Pass threshold=None.")
 
 @patch
 def decision_of(self: Task, serving: dict) -> tuple:
@@ -247,7 +267,8 @@ def beats(self: Task, new: dict, old: dict, *, version, alpha: float=0.05, block
     y, a = self.compared(new); _, b = self.compared(old)
     t = self.paired_test(y, a, b, alpha=alpha, block=block, groups=shared_groups(new, old))
     verb = 'beats' if t.significant and t.estimate > 0 else 'does not beat'
-    return verb == 'beats', f"{verb} champion v{version}: {self.difference_words(t)}, {t.name} p = {t.p_value:.3g} at alpha {alpha:g}"
+    return verb == 'beats', (f"{verb} champion v{version}: {self.difference_words(t)}, {t.name} p = {t.p_value:.3g} at "
+                             f"alpha {alpha:g}")
 
 @patch
 def difference_words(self: Task, t) -> str:
@@ -259,13 +280,16 @@ def calibration_check(self: Task, tags: dict, promotion: dict) -> tuple[bool, st
     "The promotion gate's calibration rule on a version's tags (its `metric.*`), with the card's `promotion` section."
     self._missing('calibration_check')
 
+# %% ../../nbs/40_tasks.base.ipynb #fe7e6ccf
 def shared_groups(new: dict, old: dict) -> list|None:
-    "The held-out rows' groups (e.g. days) when both versions recorded the same ones: the paired tests then count groups, not rows."
+    ("The held-out rows' groups (e.g. days) when both versions recorded the same ones: the paired tests then count "
+     "groups, not rows.")
     return new.get('groups') if new.get('groups') == old.get('groups') else None
 
 # %% ../../nbs/40_tasks.base.ipynb #a2f86ce2
 @patch
-def window_metric(self: Task, card: Card, y, scores, *, bundle: dict, classes=(), n_boot: int=300, seed: int=0) -> WindowMetric:
+def window_metric(self: Task, card: Card, y, scores, *, bundle: dict, classes=(), n_boot: int=300,
+                  seed: int=0) -> WindowMetric:
     "The metric monitoring watches on a labelled window, with its interval, its held-out baseline and the card's bar."
     self._missing('window_metric')
 
@@ -300,6 +324,7 @@ def leakage_frame(self: Task, df: pd.DataFrame, target: str) -> tuple|None:
     "The frame and positive class the leakage screen of a drafted card runs on, or None to skip it (the base: none)."
     return None
 
+# %% ../../nbs/40_tasks.base.ipynb #c5a08947
 @patch
 def fill_placeholders(self: Task, card: dict) -> dict:
     "A drafted card's task-specific TODO values filled with stand-ins (the base: none to fill)."

@@ -11,7 +11,8 @@ from fastcore.basics import patch
 from pydantic import Field
 from ..core.errors import ConfigError, DataError
 from ..models.features import split_xy
-from ..evaluate.binary import BINARY_BETTER, evaluate_binary, verdict, roc_auc, plot_roc, plot_gains, plot_profit, plot_calibration
+from ..evaluate.binary import (BINARY_BETTER, evaluate_binary, verdict, roc_auc, plot_roc, plot_gains,
+                                      plot_profit, plot_calibration)
 from ..evaluate.calibration import ece_ci, optimal_share
 from ..evaluate.compare import delong_test
 from ..evaluate.slices import slice_report, plot_slices, worst_errors
@@ -40,9 +41,11 @@ class Binary(Task):
 @patch
 def section_problems(self: Binary, card) -> list[str]:
     "The positive class, the decision and the economics a binary card needs."
-    out = [] if card.data.positive is not None else ["`data.positive` is required for a binary task: name the target's positive class (e.g. \"Yes\")"]
+    out = [] if card.data.positive is not None else ["`data.positive` is required for a binary task: name the target's "
+                                                     "positive class (e.g. \"Yes\")"]
     if missing := [k for k in ('decision', 'economics') if getattr(card, k) is None]:
-        out.append(f"a binary card needs {' and '.join(f'`{k}`' for k in missing)}: whom to contact and what it costs and earns")
+        out.append(f"a binary card needs {' and '.join(f'`{k}`' for k in missing)}: whom to contact and what it "
+                   "costs and earns")
     return out
 
 # %% ../../nbs/41_tasks.binary.ipynb #b4290edc
@@ -53,10 +56,11 @@ def prepare(self: Binary, df: pd.DataFrame, card) -> pd.DataFrame:
     if pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
         # a 0/1 (or True/False) target: the card names its positive class as text ("1"), so compare labels as text
         y = df[card.data.target] = y.astype(str)
-    levels = list(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype) else sorted(y.dropna().unique().tolist())
+    levels = (list(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype)
+              else sorted(y.dropna().unique().tolist()))
     if card.data.positive not in levels or len(levels) != 2:
-        raise DataError(f"Card `{card.name}`: a binary target needs exactly two classes including `data.positive` = {card.data.positive!r}; "
-                        f"column `{card.data.target}` has {levels}.")
+        raise DataError(f"Card `{card.name}`: a binary target needs exactly two classes including `data.positive` = "
+                        f"{card.data.positive!r}; column `{card.data.target}` has {levels}.")
     return df
 
 @patch
@@ -71,11 +75,14 @@ def labels(self: Binary, y: pd.Series, card) -> pd.Series:
 
 # %% ../../nbs/41_tasks.binary.ipynb #880aa3d1
 @patch
-def judge(self: Binary, card, model, X, y, *, y_train=None, groups=None, n_boot: int|None=None, seed: int=0, out_of_fold=None) -> Judgement:
-    "P(positive) of the held-out rows, their evaluation, the verdict, the ECE, the decision threshold and the share decision."
+def judge(self: Binary, card, model, X, y, *, y_train=None, groups=None, n_boot: int|None=None, seed: int=0,
+          out_of_fold=None) -> Judgement:
+    ("P(positive) of the held-out rows, their evaluation, the verdict, the ECE, the decision threshold and the "
+     "share decision.")
     p, econ, share, s = model.predict_proba(X)[:, 1], card.economics, card.decision.share, card.success
     n_boot = n_boot or card.evaluation.n_boot
-    ev = evaluate_binary(y.to_numpy(), p, share=share, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
+    ev = evaluate_binary(y.to_numpy(), p, share=share, cost_per_contact=econ.cost_per_contact,
+                         margin_per_sale=econ.margin_per_sale,
                          n_boot=n_boot, alpha=s.alpha, seed=seed, words=card.decision.words(), groups=groups)
     v = verdict(ev, metric=s.metric, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
     threshold = float(np.sort(p)[::-1][max(int(np.ceil(share * len(p))) - 1, 0)])
@@ -83,9 +90,12 @@ def judge(self: Binary, card, model, X, y, *, y_train=None, groups=None, n_boot:
     decision = None
     if out_of_fold is not None:
         scored, p_oof = out_of_fold()
-        decision = optimal_share(y_train.to_numpy()[scored], p_oof, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
-                                 share=share, y_eval=y.to_numpy(), p_eval=p, n_boot=n_boot, alpha=s.alpha, seed=seed, words=card.decision.words())
-    return Judgement(p, ev, v, ece, threshold, decision)
+        decision = optimal_share(y_train.to_numpy()[scored], p_oof, cost_per_contact=econ.cost_per_contact,
+                                 margin_per_sale=econ.margin_per_sale,
+                                 share=share, y_eval=y.to_numpy(), p_eval=p, n_boot=n_boot, alpha=s.alpha, seed=seed,
+                                 words=card.decision.words())
+    return Judgement(predictions=p, evaluation=ev, verdict=v, calibration=ece, threshold=threshold,
+                     share_decision=decision)
 
 @patch
 def headline(self: Binary, card, evaluation) -> str:
@@ -94,6 +104,7 @@ def headline(self: Binary, card, evaluation) -> str:
     return (f"*Decision:* {c.action} the {c.share:.0%} of {c.rows} with the highest scores. "
             f"*Held-out test set:* {ev.n:,} rows, {ev.n_positive:,} positive.")
 
+# %% ../../nbs/41_tasks.binary.ipynb #c77bc44d
 @patch
 def cv_scoring(self: Binary, metric: str) -> tuple:
     "ROC AUC whatever the card's metric: lift at a cut-off is too noisy on a fold's few positives."
@@ -108,7 +119,8 @@ def holdout(self: Binary, y, predictions, *, model) -> dict:
 @patch
 def serving(self: Binary, card, *, model, threshold, features: list) -> dict:
     "serving.json: the threshold, the action, the target and its positive class."
-    return {'threshold': threshold, 'action': card.decision.action, 'target': card.data.target, 'positive': card.data.positive, 'features': features}
+    return {'threshold': threshold, 'action': card.decision.action, 'target': card.data.target,
+            'positive': card.data.positive, 'features': features}
 
 @patch
 def run_params(self: Binary, card, evaluation) -> dict: return {'decision_share': card.decision.share}
@@ -129,9 +141,10 @@ def decision_of(self: Binary, serving: dict) -> tuple:
 def check_decision(self: Binary, threshold, label) -> None:
     "The threshold is a probability and the decision's name an identifier other than 'probability'."
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-        raise ConfigError(f"ServedModel.threshold must be a probability in [0, 1]; got {threshold!r}. Take it from the model card.")
+        raise ConfigError(f"ServedModel.threshold must be a probability in [0, 1]; got {threshold!r}. Take it from "
+                          "the model card.")
     if not (isinstance(label, str) and label.isidentifier()) or label == 'probability':
-        raise ConfigError(f"ServedModel.decision_label must be an identifier other than 'probability' (it becomes a key "
+        raise ConfigError("ServedModel.decision_label must be an identifier other than 'probability' (it becomes a key "
                           f"of each prediction); got {label!r}. Use a verb such as 'mail'.")
 
 @patch
@@ -154,43 +167,52 @@ def answer_fields(self: Binary, *, classes=(), threshold=None, label: str='decis
 def answer_words(self: Binary, *, classes=(), threshold=None, label: str='decision') -> str:
     return f"`probability` is the positive class's probability; `{label}` is true when `probability` >= {threshold}."
 
+# %% ../../nbs/41_tasks.binary.ipynb #a01bc530
 @patch
 def logged_scores(self: Binary, rows: pd.DataFrame, *, classes=()) -> np.ndarray:
     "The logged probabilities."
     if 'probability' not in rows.columns:
-        raise DataError(f"The prediction log has no column(s) ['probability'] for a binary model; it has {list(rows.columns)[:12]}. "
+        raise DataError("The prediction log has no column(s) ['probability'] for a binary model; it has "
+                        f"{list(rows.columns)[:12]}. "
                         "Remedy: monitor the log of a service that served this card's model.")
     return rows['probability'].to_numpy(dtype=float)
 
 # %% ../../nbs/41_tasks.binary.ipynb #08a1e375
 @patch
-def compared(self: Binary, holdout: dict) -> tuple: return np.asarray(holdout['y']), np.asarray(holdout['p'], dtype=float)
+def compared(self: Binary, holdout: dict) -> tuple:
+    return np.asarray(holdout['y']), np.asarray(holdout['p'], dtype=float)
 
 @patch
 def paired_test(self: Binary, y, new, old, *, alpha: float=0.05, block: int=1, groups=None):
     "DeLong's test of AUC(new) - AUC(old), by group when the rows come in groups."
-    return delong_test(np.asarray(y), np.asarray(new, dtype=float), np.asarray(old, dtype=float), alpha=alpha, groups=groups)
+    return delong_test(np.asarray(y), np.asarray(new, dtype=float), np.asarray(old, dtype=float), alpha=alpha,
+                       groups=groups)
 
 @patch
-def difference_words(self: Binary, t) -> str: return f"ROC AUC difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f})"
+def difference_words(self: Binary, t) -> str:
+    return f"ROC AUC difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f})"
 
 @patch
 def calibration_check(self: Binary, tags: dict, promotion: dict) -> tuple[bool, str]:
     "The held-out ECE within `promotion.max_ece`."
     ece, limit = tags.get('metric.ece'), promotion.get('max_ece', 0.05)
-    return ece is not None and float(ece) <= limit, (f"ECE {float(ece):.3f} (limit {limit:g})" if ece is not None else "no calibration error recorded")
+    return ece is not None and float(ece) <= limit, (f"ECE {float(ece):.3f} (limit {limit:g})" if ece is not None
+                                                     else "no calibration error recorded")
 
 # %% ../../nbs/41_tasks.binary.ipynb #d27655dc
 @patch
-def window_metric(self: Binary, card, y, scores, *, bundle: dict, classes=(), n_boot: int=300, seed: int=0) -> WindowMetric:
+def window_metric(self: Binary, card, y, scores, *, bundle: dict, classes=(), n_boot: int=300,
+                  seed: int=0) -> WindowMetric:
     "The card's metric on the window, with the card's share and economics."
     metric, econ = card.success.metric, card.economics
     if metric not in (bundle.get('metrics') or {}):
-        raise DataError(f"The model's bundle records no held-out `{metric}` (metrics.json), so the window's performance has no baseline. "
-                        "Remedy: register the model again with this version of modelbook.")
+        raise DataError(f"The model's bundle records no held-out `{metric}` (metrics.json), so the window's "
+                        "performance has no baseline. Remedy: register the model again with this version of modelbook.")
     ev = evaluate_binary(np.asarray(y), scores, share=card.decision.share, cost_per_contact=econ.cost_per_contact,
                          margin_per_sale=econ.margin_per_sale, n_boot=n_boot, alpha=card.success.alpha, seed=seed)
-    return WindowMetric(metric, self.metrics[metric], ev[metric], float(bundle['metrics'][metric]), card.success.minimum)
+    return WindowMetric(metric=metric, better=self.metrics[metric], value=ev[metric],
+                        baseline=float(bundle['metrics'][metric]),
+                        bar=card.success.minimum)
 
 # %% ../../nbs/41_tasks.binary.ipynb #93748822
 @patch
@@ -200,13 +222,15 @@ def report(self: Binary, result) -> list[Section]:
     econ, share = c.economics, c.decision.share
     out = [Section(f"""## How well it ranks {w['rows']}
 
-The ROC curve shows how well the model separates {w['events']} from {w['non_events']} at every threshold; the gains curve
-shows what share of all {w['events']} the decision reaches when it acts on ({w['action']}) a given share of {w['rows']}, best first.""",
+The ROC curve shows how well the model separates {w['events']} from {w['non_events']} at every threshold; the gains
+curve shows what share of all {w['events']} the decision reaches when it acts on ({w['action']}) a given share of
+{w['rows']}, best first.""",
                    [plot_roc(y, p), plot_gains(y, p, share=share)]),
            Section(f"""## What the decision earns
 
 Expected profit per 1,000 {w['rows']} when the top share of them is acted on ({w['action']}), under the card's cost and
-margin assumptions; the band is a bootstrap interval.{f" Assumptions: {econ.assumptions}" if econ.assumptions else ''}""",
+margin assumptions; the band is a bootstrap
+interval.{f" Assumptions: {econ.assumptions}" if econ.assumptions else ''}""",
                    [plot_profit(y, p, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale, share=share)])]
     if result.share_decision is not None:
         out.append(Section(f"""### What share should we {w['action']}?
@@ -216,14 +240,17 @@ training {w['rows']} and judged on the held-out ones, with the gain over the car
 rule changes only when the gain is established.""", [result.share_decision]))
     out.append(Section(f"""## Are the probabilities honest?
 
-Of the {w['rows']} a calibrated model gives "10%", about 10% turn out to be {w['events']}. Points below the diagonal mean the model is
+Of the {w['rows']} a calibrated model gives "10%", about 10% turn out to be {w['events']}.
+Points below the diagonal mean the model is
 over-confident.""", [plot_calibration(y, p), *([result.calibration] if result.calibration is not None else [])]))
     out.append(self._slices_section(result, w))
     errors = worst_errors(result.X_test, y, p, k=5)
-    out.append(Section(f"The most confident mistakes, with their features: {w['non_events']} the model ranked highest, {w['events']} it ranked lowest.",
+    out.append(Section(f"The most confident mistakes, with their features: {w['non_events']} the model ranked highest, "
+                       f"{w['events']} it ranked lowest.",
                        [errors['false_positives'], errors['false_negatives']]))
     return out
 
+# %% ../../nbs/41_tasks.binary.ipynb #2076a34e
 @patch
 def _slices_section(self: Binary, result, w: dict) -> Section:
     c = result.card
@@ -233,8 +260,9 @@ The card's metric on each slice the card lists (levels, or bands of numeric colu
 held-out {w['rows']}. A slice is flagged only when it is significantly worse after a Holm correction for the
 number of slices and by more than a practical margin; small slices are not tested and say so."""
     if not c.evaluation.slices: return Section(head + "\n\nThe card lists no slice columns (`evaluation.slices`).")
-    s = slice_report(result.X_test, result.y_test.to_numpy(), result.p_test, columns=c.evaluation.slices, share=c.decision.share,
-                     n_boot=result.evaluation.n_boot, alpha=c.success.alpha, seed=result.seed, words=w)
+    s = slice_report(result.X_test, result.y_test.to_numpy(), result.p_test, columns=c.evaluation.slices,
+                     share=c.decision.share, n_boot=result.evaluation.n_boot, alpha=c.success.alpha, seed=result.seed,
+                     words=w)
     return Section(head, [s, plot_slices(s)])
 
 # %% ../../nbs/41_tasks.binary.ipynb #dbdd5613
@@ -242,7 +270,8 @@ number of slices and by more than a practical margin; small slices are not teste
 def describes(self: Binary, y: pd.Series) -> str|None:
     "Two distinct values."
     counts = y.dropna().value_counts()
-    return f"`{y.name}` has 2 values ({', '.join(f'{k}: {v:,}' for k, v in counts.items())})" if len(counts) == 2 else None
+    if len(counts) != 2: return None
+    return f"`{y.name}` has 2 values ({', '.join(f'{k}: {v:,}' for k, v in counts.items())})"
 
 def _positive(df: pd.DataFrame, target: str) -> str: return str(df[target].value_counts().index[-1])
 
@@ -250,17 +279,21 @@ def _positive(df: pd.DataFrame, target: str) -> str: return str(df[target].value
 def draft_data(self: Binary, df: pd.DataFrame, target: str) -> list[str]:
     "The positive class: the rarer value."
     counts = df[target].value_counts()
-    return [f"  positive: {json.dumps(_positive(df, target))}   # the rarer value ({counts.iloc[-1]:,} of {len(df):,} rows); name the event you want to find"]
+    return [f"  positive: {json.dumps(_positive(df, target))}   # the rarer value ({counts.iloc[-1]:,} of {len(df):,} "
+            "rows); name the event you want to find"]
 
 @patch
 def draft_decision(self: Binary, df: pd.DataFrame, target: str) -> list[str]:
     "The decision and the economics, with the business's figures as TODOs."
-    return ['decision:', '  action: contact   # the verb reports use: mail, call, refer, ...', '  share: null   # TODO: the share of cases the business can act on, e.g. 0.2',
+    return ['decision:', '  action: contact   # the verb reports use: mail, call, refer, ...',
+            '  share: null   # TODO: the share of cases the business can act on, e.g. 0.2',
             '  rows: cases   # how reports name the rows and the two classes, e.g. customers, buyers, non-buyers',
             f"  events: {json.dumps(f'cases with {target} = {_positive(df, target)}')}", '  non_events: other cases',
             'economics:', '  currency: EUR', '  cost_per_contact: null   # TODO: what one action costs',
-            '  margin_per_sale: null    # TODO: what one success earns', '  assumptions: "TODO: where the two figures come from"']
+            '  margin_per_sale: null    # TODO: what one success earns',
+            '  assumptions: "TODO: where the two figures come from"']
 
+# %% ../../nbs/41_tasks.binary.ipynb #4f008c55
 @patch
 def leakage_frame(self: Binary, df: pd.DataFrame, target: str) -> tuple:
     "The frame with the target as text, and its positive class."

@@ -11,8 +11,10 @@ from fastcore.basics import patch
 from pydantic import Field
 from ..core.errors import DataError
 from ..models.features import split_xy
-from ..evaluate.count import (COUNT_BETTER, evaluate_count, count_verdict, paired_deviance_test, pearson_dispersion, mean_absolute_error,
-                                      root_mean_squared_error, poisson_deviance_loss, plot_by_hour, plot_over_time, plot_residuals)
+from ..evaluate.count import (COUNT_BETTER, evaluate_count, count_verdict, paired_deviance_test,
+                                      pearson_dispersion, mean_absolute_error,
+                                      root_mean_squared_error, poisson_deviance_loss, plot_by_hour, plot_over_time,
+                                      plot_residuals)
 from .base import Task, Judgement, Section, WindowMetric
 
 # %% auto #0
@@ -35,7 +37,8 @@ class Count(Task):
 @patch
 def section_problems(self: Count, card) -> list[str]:
     "A count card names no positive class."
-    return [] if card.data.positive is None else ["`data.positive` belongs to a binary card; a count card's target is a number of events. Remove it"]
+    return [] if card.data.positive is None else ["`data.positive` belongs to a binary card; a count card's target is "
+                                                  "a number of events. Remove it"]
 
 @patch
 def xy(self: Count, df: pd.DataFrame, *, card, features: list) -> tuple:
@@ -44,20 +47,24 @@ def xy(self: Count, df: pd.DataFrame, *, card, features: list) -> tuple:
 
 # %% ../../nbs/42_tasks.count.ipynb #767fd004
 @patch
-def judge(self: Count, card, model, X, y, *, y_train=None, groups=None, n_boot: int|None=None, seed: int=0, out_of_fold=None) -> Judgement:
+def judge(self: Count, card, model, X, y, *, y_train=None, groups=None, n_boot: int|None=None, seed: int=0,
+          out_of_fold=None) -> Judgement:
     "Predicted means, their evaluation with block-bootstrap intervals, the verdict and the predicted / observed total."
     mu, s, e = model.predict(X), card.success, card.evaluation
-    ev = evaluate_count(y.to_numpy(), mu, baseline=float(y_train.mean()) if e.baseline == 'train_mean' else None, block=e.block,
+    ev = evaluate_count(y.to_numpy(), mu, baseline=float(y_train.mean()) if e.baseline == 'train_mean' else None,
+                        block=e.block,
                         n_boot=n_boot or e.n_boot, alpha=s.alpha, seed=seed, unit=e.unit)
-    v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
-    return Judgement(mu, ev, v, ev['mean_ratio'])
+    v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum,
+                      ci_lower_min=s.ci_lower_min)
+    return Judgement(predictions=mu, evaluation=ev, verdict=v, calibration=ev['mean_ratio'])
 
 @patch
 def headline(self: Count, card, evaluation) -> str:
     "What is forecast, and the held-out period."
     ev = evaluation
     return (f"*Forecast:* the expected {card.data.target} ({ev.unit}). *Held-out test set:* {ev.n:,} rows"
-            + (f" after the training period (split on `{card.split.time_column}`)" if card.split.method == 'time' else '')
+            + (f" after the training period (split on `{card.split.time_column}`)" if card.split.method == 'time'
+               else '')
             + f", mean {ev.mean_observed:,.1f} observed and {ev.mean_predicted:,.1f} predicted.")
 
 @patch
@@ -67,17 +74,20 @@ def cv_scoring(self: Count, metric: str) -> tuple:
 
 # %% ../../nbs/42_tasks.count.ipynb #81e35dfc
 @patch
-def holdout(self: Count, y, predictions, *, model) -> dict: return {'y': [float(v) for v in y], 'p': [float(v) for v in predictions]}
+def holdout(self: Count, y, predictions, *, model) -> dict:
+    return {'y': [float(v) for v in y], 'p': [float(v) for v in predictions]}
 
 @patch
 def serving(self: Count, card, *, model, threshold, features: list) -> dict:
-    return {'task': 'count', 'prediction': 'expected count', 'unit': card.evaluation.unit, 'target': card.data.target, 'features': features}
+    return {'task': 'count', 'prediction': 'expected count', 'unit': card.evaluation.unit, 'target': card.data.target,
+            'features': features}
 
 @patch
 def run_params(self: Count, card, evaluation) -> dict: return {'block': evaluation.block}
 
 @patch
-def output_columns(self: Count, scores, *, classes=(), threshold=None, action: str='decision') -> dict: return {'expected_count': scores}
+def output_columns(self: Count, scores, *, classes=(), threshold=None, action: str='decision') -> dict:
+    return {'expected_count': scores}
 
 @patch
 def answers(self: Count, scores, *, classes=(), threshold=None, label: str='decision') -> list[dict]:
@@ -85,27 +95,32 @@ def answers(self: Count, scores, *, classes=(), threshold=None, label: str='deci
 
 @patch
 def answer_fields(self: Count, *, classes=(), threshold=None, label: str='decision') -> dict:
-    return {'expected_count': (Annotated[float, Field(ge=0, description='the expected count (mean of the predicted distribution)')], ...)}
+    return {'expected_count': (Annotated[float, Field(ge=0, description='the expected count (mean of the predicted '
+                                                                        'distribution)')], ...)}
 
 @patch
 def answer_words(self: Count, *, classes=(), threshold=None, label: str='decision') -> str:
     return "`expected_count` is the expected count for the record."
 
+# %% ../../nbs/42_tasks.count.ipynb #acb5772f
 @patch
 def logged_scores(self: Count, rows: pd.DataFrame, *, classes=()) -> np.ndarray:
     if 'expected_count' not in rows.columns:
-        raise DataError(f"The prediction log has no column(s) ['expected_count'] for a count model; it has {list(rows.columns)[:12]}. "
+        raise DataError("The prediction log has no column(s) ['expected_count'] for a count model; it has "
+                        f"{list(rows.columns)[:12]}. "
                         "Remedy: monitor the log of a service that served this card's model.")
     return rows['expected_count'].to_numpy(dtype=float)
 
 # %% ../../nbs/42_tasks.count.ipynb #a1514e5c
 @patch
-def compared(self: Count, holdout: dict) -> tuple: return np.asarray(holdout['y'], dtype=float), np.asarray(holdout['p'], dtype=float)
+def compared(self: Count, holdout: dict) -> tuple:
+    return np.asarray(holdout['y'], dtype=float), np.asarray(holdout['p'], dtype=float)
 
 @patch
 def paired_test(self: Count, y, new, old, *, alpha: float=0.05, block: int=1, groups=None):
     "Mean Poisson deviance of `old` minus that of `new`, by a paired block bootstrap."
-    return paired_deviance_test(np.asarray(y, dtype=float), np.asarray(old, dtype=float), np.asarray(new, dtype=float), block=block, alpha=alpha)
+    return paired_deviance_test(np.asarray(y, dtype=float), np.asarray(old, dtype=float), np.asarray(new, dtype=float),
+                                block=block, alpha=alpha)
 
 @patch
 def difference_words(self: Count, t) -> str:
@@ -117,15 +132,19 @@ def calibration_check(self: Count, tags: dict, promotion: dict) -> tuple[bool, s
     r, limit = tags.get('metric.mean_ratio'), promotion.get('max_abs_log_ratio', 0.1)
     if r is None: return False, "no predicted / observed total recorded"
     r = float(r); ok = r > 0 and abs(np.log(r)) <= limit
-    return ok, f"predicted / observed total {r:.3f}, |log ratio| {abs(np.log(r)) if r > 0 else float('inf'):.3f} (limit {limit:g})"
+    return ok, (f"predicted / observed total {r:.3f}, |log ratio| {abs(np.log(r)) if r > 0 else float('inf'):.3f} "
+                f"(limit {limit:g})")
 
 # %% ../../nbs/42_tasks.count.ipynb #8a2d59a3
 @patch
-def window_metric(self: Count, card, y, scores, *, bundle: dict, classes=(), n_boot: int=300, seed: int=0) -> WindowMetric:
+def window_metric(self: Count, card, y, scores, *, bundle: dict, classes=(), n_boot: int=300,
+                  seed: int=0) -> WindowMetric:
     "MAE on the window with a block-bootstrap interval, against the held-out MAE."
-    ev = evaluate_count(np.asarray(y, dtype=float), scores, block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha, seed=seed)['mae']
+    ev = evaluate_count(np.asarray(y, dtype=float), scores, block=card.evaluation.block, n_boot=n_boot,
+                        alpha=card.success.alpha, seed=seed)['mae']
     h = bundle['holdout']; baseline = float(np.mean(np.abs(np.asarray(h['y'], float) - np.asarray(h['p'], float))))
-    return WindowMetric('mae', 'lower', ev, baseline, card.success.maximum if card.success.maximum is not None else np.inf)
+    return WindowMetric(metric='mae', better='lower', value=ev, baseline=baseline,
+                        bar=card.success.maximum if card.success.maximum is not None else np.inf)
 
 # %% ../../nbs/42_tasks.count.ipynb #522dafef
 @patch
@@ -151,14 +170,17 @@ autocorrelation, which shows whether the bootstrap's block is long enough.""", s
 def describes(self: Count, y: pd.Series) -> str|None:
     "Whole numbers, none negative."
     y = y.dropna()
-    if not (pd.api.types.is_numeric_dtype(y.dtype) and not pd.api.types.is_bool_dtype(y.dtype)) or y.nunique() < 3: return None
+    if not (pd.api.types.is_numeric_dtype(y.dtype) and not pd.api.types.is_bool_dtype(y.dtype)) or y.nunique() < 3:
+        return None
     v = y.to_numpy(dtype=float)
-    if (v >= 0).all() and np.equal(np.mod(v, 1), 0).all(): return f"`{y.name}` holds whole numbers from {v.min():g} to {v.max():g} (mean {v.mean():.3g})"
+    if (v >= 0).all() and np.equal(np.mod(v, 1), 0).all():
+        return f"`{y.name}` holds whole numbers from {v.min():g} to {v.max():g} (mean {v.mean():.3g})"
     return None
 
 @patch
 def draft_evaluation(self: Count, df: pd.DataFrame, target: str) -> list[str]:
-    return ['  block: 1   # rows per bootstrap block: 24 for hourly data, so intervals respect autocorrelation', f"  unit: {json.dumps(target)}"]
+    return ['  block: 1   # rows per bootstrap block: 24 for hourly data, so intervals respect autocorrelation',
+            f"  unit: {json.dumps(target)}"]
 
 @patch
 def leakage_frame(self: Count, df: pd.DataFrame, target: str) -> tuple: return df, None

@@ -14,7 +14,8 @@ from ..data.contract import load_contract
 from ..data.prepare import MIN_CLASS_ROWS, multiclass_target
 from ..models.features import split_xy
 from ..evaluate.compare import mcnemar_classes
-from ..evaluate.multiclass import (MULTICLASS_BETTER, evaluate_card, evaluate_multiclass, roc_auc_ovr, log_loss, accuracy, macro_f1,
+from ..evaluate.multiclass import (MULTICLASS_BETTER, evaluate_card, evaluate_multiclass, roc_auc_ovr, log_loss,
+                                           accuracy, macro_f1,
                                            plot_confusion, plot_reliability_ovr)
 from .base import Task, Judgement, Section, WindowMetric
 
@@ -27,7 +28,8 @@ class Multiclass(Task):
     name = 'multiclass'
     metrics = dict(MULTICLASS_BETTER)
     draft_metric, predict_method, stratify, merges_levels = 'roc_auc_ovr', 'predict_proba', True, True
-    paired_test_words, paired_metric = "McNemar's test of accuracy", ('accuracy', 'accuracy (the most probable class, right or wrong)')
+    paired_test_words = "McNemar's test of accuracy"
+    paired_metric = ('accuracy', 'accuracy (the most probable class, right or wrong)')
     range_words = 'probabilities in [0, 1]'
 
     def in_range(self, out) -> bool: return bool(((out >= 0) & (out <= 1)).all())
@@ -38,8 +40,8 @@ class Multiclass(Task):
 def section_problems(self: Multiclass, card) -> list[str]:
     "A multiclass card names no positive class."
     if card.data.positive is None: return []
-    return [f"`data.positive` belongs to a binary card; a multiclass target has no single positive class (every level of "
-            f"`{card.data.target}` is a class, scored one-vs-rest). Remove `data.positive`, or make the card binary"]
+    return ["`data.positive` belongs to a binary card; a multiclass target has no single positive class (every level "
+            f"of `{card.data.target}` is a class, scored one-vs-rest). Remove `data.positive`, or make the card binary"]
 
 @patch
 def prepare(self: Multiclass, df: pd.DataFrame, card) -> pd.DataFrame:
@@ -58,18 +60,19 @@ def check_model(self: Multiclass, model) -> None:
     "A classifier with at least three classes."
     Task.check_model(self, model)
     if len(getattr(model, 'classes_', ())) < 3:
-        raise ModelError(f"A multiclass ServedModel needs a fitted classifier with at least three `classes_`; got {list(getattr(model, 'classes_', []))}. "
-                         "Serve a two-class model with task='binary'.")
+        raise ModelError("A multiclass ServedModel needs a fitted classifier with at least three `classes_`; got "
+                         f"{list(getattr(model, 'classes_', []))}. Serve a two-class model with task='binary'.")
 
 @patch
 def labels(self: Multiclass, y: pd.Series, card) -> pd.Series: return y.astype(str)
 
 # %% ../../nbs/43_tasks.multiclass.ipynb #4ade67fa
 @patch
-def judge(self: Multiclass, card, model, X, y, *, y_train=None, groups=None, n_boot: int|None=None, seed: int=0, out_of_fold=None) -> Judgement:
+def judge(self: Multiclass, card, model, X, y, *, y_train=None, groups=None, n_boot: int|None=None, seed: int=0,
+          out_of_fold=None) -> Judgement:
     "Class probabilities, their evaluation, the verdict and the classwise ECE."
     P, ev, v, cal = evaluate_card(card, model, X, y, n_boot=n_boot, seed=seed, groups=groups)
-    return Judgement(P, ev, v, cal)
+    return Judgement(predictions=P, evaluation=ev, verdict=v, calibration=cal)
 
 @patch
 def headline(self: Multiclass, card, evaluation) -> str:
@@ -79,16 +82,19 @@ def headline(self: Multiclass, card, evaluation) -> str:
 
 @patch
 def cv_scoring(self: Multiclass, metric: str) -> tuple:
-    return {'roc_auc_ovr': roc_auc_ovr, 'log_loss': log_loss, 'accuracy': accuracy, 'macro_f1': macro_f1}[metric], self.metrics[metric]
+    return {'roc_auc_ovr': roc_auc_ovr, 'log_loss': log_loss, 'accuracy': accuracy,
+            'macro_f1': macro_f1}[metric], self.metrics[metric]
 
 # %% ../../nbs/43_tasks.multiclass.ipynb #456907f4
 @patch
 def holdout(self: Multiclass, y, predictions, *, model) -> dict:
-    return {'classes': [str(k) for k in model.classes_], 'y': [str(v) for v in y], 'p': [[float(x) for x in row] for row in predictions]}
+    return {'classes': [str(k) for k in model.classes_], 'y': [str(v) for v in y],
+            'p': [[float(x) for x in row] for row in predictions]}
 
 @patch
 def serving(self: Multiclass, card, *, model, threshold, features: list) -> dict:
-    return {'task': 'multiclass', 'prediction': 'class probabilities', 'classes': [str(k) for k in model.classes_], 'target': card.data.target,
+    return {'task': 'multiclass', 'prediction': 'class probabilities', 'classes': [str(k) for k in model.classes_],
+            'target': card.data.target,
             'features': features}
 
 @patch
@@ -100,28 +106,34 @@ def tracked_metrics(self: Multiclass, calibration) -> dict:
 @patch
 def output_columns(self: Multiclass, scores, *, classes=(), threshold=None, action: str='decision') -> dict:
     out = scores.reshape(-1, len(classes))
-    return {'predicted_class': np.asarray(classes, dtype=object)[out.argmax(1)] if len(out) else np.empty(0, dtype=object),
+    return {'predicted_class': np.asarray(classes, dtype=object)[out.argmax(1)] if len(out)
+            else np.empty(0, dtype=object),
             'probability': out.max(1, initial=0.0), **{f"probability_{c}": out[:, k] for k, c in enumerate(classes)}}
 
 @patch
 def answers(self: Multiclass, scores, *, classes=(), threshold=None, label: str='decision') -> list[dict]:
-    return [{'probabilities': dict(zip(classes, row)), 'predicted_class': classes[k]} for row, k in zip(scores.tolist(), scores.argmax(1).tolist())]
+    return [{'probabilities': dict(zip(classes, row)), 'predicted_class': classes[k]}
+            for row, k in zip(scores.tolist(), scores.argmax(1).tolist())]
 
+# %% ../../nbs/43_tasks.multiclass.ipynb #b63d835b
 @patch
 def answer_fields(self: Multiclass, *, classes=(), threshold=None, label: str='decision') -> dict:
     cls, prob = Literal[tuple(classes)], Annotated[float, Field(ge=0, le=1)]
-    return {'probabilities': (Annotated[dict[cls, prob], Field(description='probability of each class; they sum to 1')], ...),
+    return {'probabilities': (Annotated[dict[cls, prob], Field(description='probability of each class; they sum to 1')],
+                              ...),
             'predicted_class': (Annotated[cls, Field(description='the most probable class')], ...)}
 
 @patch
 def answer_words(self: Multiclass, *, classes=(), threshold=None, label: str='decision') -> str:
-    return f"`probabilities` gives each class's probability ({', '.join(classes)}); `predicted_class` is the most probable one."
+    return (f"`probabilities` gives each class's probability ({', '.join(classes)}); `predicted_class` is the most "
+            "probable one.")
 
 @patch
 def logged_scores(self: Multiclass, rows: pd.DataFrame, *, classes=()) -> np.ndarray:
     cols = [f"probability_{c}" for c in classes]
     if missing := [c for c in cols if c not in rows.columns]:
-        raise DataError(f"The prediction log has no column(s) {missing} for a multiclass model; it has {list(rows.columns)[:12]}. "
+        raise DataError(f"The prediction log has no column(s) {missing} for a multiclass model; it has "
+                        f"{list(rows.columns)[:12]}. "
                         "Remedy: monitor the log of a service that served this card's model.")
     return rows[cols].to_numpy(dtype=float)
 
@@ -129,42 +141,50 @@ def logged_scores(self: Multiclass, rows: pd.DataFrame, *, classes=()) -> np.nda
 @patch
 def compared(self: Multiclass, holdout: dict) -> tuple:
     "The observed classes, and the class the version names for each row (its most probable one)."
-    return np.asarray(holdout['y'], dtype=object), np.asarray(holdout['classes'], dtype=object)[np.asarray(holdout['p']).argmax(1)]
+    named = np.asarray(holdout['classes'], dtype=object)[np.asarray(holdout['p']).argmax(1)]
+    return np.asarray(holdout['y'], dtype=object), named
 
 @patch
 def paired_test(self: Multiclass, y, new, old, *, alpha: float=0.05, block: int=1, groups=None):
     "McNemar's test of accuracy(new) - accuracy(old), by group when the rows come in groups."
-    return mcnemar_classes(np.asarray(y, dtype=object), np.asarray(new, dtype=object), np.asarray(old, dtype=object), alpha=alpha, groups=groups)
+    return mcnemar_classes(np.asarray(y, dtype=object), np.asarray(new, dtype=object), np.asarray(old, dtype=object),
+                           alpha=alpha, groups=groups)
 
 @patch
 def beats(self: Multiclass, new: dict, old: dict, *, version, alpha: float=0.05, block: int=1) -> tuple[bool, str]:
     "Not comparable when the classes differ; else McNemar's test (see `Task.beats`)."
-    if new.get('classes') != old.get('classes'): return False, f"not comparable with champion v{version}: the classes differ"
+    if new.get('classes') != old.get('classes'):
+        return False, f"not comparable with champion v{version}: the classes differ"
     return Task.beats(self, new, old, version=version, alpha=alpha, block=block)
 
 @patch
-def difference_words(self: Multiclass, t) -> str: return f"accuracy difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f})"
+def difference_words(self: Multiclass, t) -> str:
+    return f"accuracy difference {t.estimate:+.3f} (95% CI {t.ci_low:+.3f} to {t.ci_high:+.3f})"
 
 @patch
 def calibration_check(self: Multiclass, tags: dict, promotion: dict) -> tuple[bool, str]:
     "The classwise ECE within `promotion.max_ece`."
     ece, limit = tags.get('metric.ece'), promotion.get('max_ece', 0.05)
-    return ece is not None and float(ece) <= limit, (f"ECE {float(ece):.3f} (limit {limit:g})" if ece is not None else "no calibration error recorded")
+    return ece is not None and float(ece) <= limit, (f"ECE {float(ece):.3f} (limit {limit:g})" if ece is not None
+                                                     else "no calibration error recorded")
 
 # %% ../../nbs/43_tasks.multiclass.ipynb #7f7b5c17
 @patch
-def window_metric(self: Multiclass, card, y, scores, *, bundle: dict, classes=(), n_boot: int=300, seed: int=0) -> WindowMetric:
+def window_metric(self: Multiclass, card, y, scores, *, bundle: dict, classes=(), n_boot: int=300,
+                  seed: int=0) -> WindowMetric:
     "The card's metric on the window against its held-out value; a note instead when the window lacks a class."
     metric = card.success.metric
     if metric not in (bundle.get('metrics') or {}):
-        raise DataError(f"The model's bundle records no held-out `{metric}` (metrics.json), so the window's performance has no baseline. "
-                        "Remedy: register the model again with this version of modelbook.")
+        raise DataError(f"The model's bundle records no held-out `{metric}` (metrics.json), so the window's "
+                        "performance has no baseline. Remedy: register the model again with this version of modelbook.")
     if absent := sorted(set(map(str, classes)) - set(pd.Series(y).astype(str))):
         return WindowMetric(note=f"No performance check: the window has no row of class(es) {', '.join(absent)}, and "
                                  f"{metric} needs every class. Remedy: a longer window.")
-    ev = evaluate_multiclass(pd.Series(y).astype(str).to_numpy(), scores, classes=list(classes), n_boot=n_boot, alpha=card.success.alpha, seed=seed)
+    ev = evaluate_multiclass(pd.Series(y).astype(str).to_numpy(), scores, classes=list(classes), n_boot=n_boot,
+                             alpha=card.success.alpha, seed=seed)
     better = self.metrics[metric]
-    return WindowMetric(metric, better, ev[metric], float(bundle['metrics'][metric]), card.success.minimum if better == 'higher' else card.success.maximum)
+    return WindowMetric(metric=metric, better=better, value=ev[metric], baseline=float(bundle['metrics'][metric]),
+                        bar=card.success.minimum if better == 'higher' else card.success.maximum)
 
 # %% ../../nbs/43_tasks.multiclass.ipynb #5d4ebfaf
 @patch
@@ -199,5 +219,6 @@ def draft_merge(self: Multiclass, df: pd.DataFrame, target: str) -> list[str]:
     "A merge of the rare classes, as a TODO."
     counts = df[target].value_counts(); rare = counts[counts < MIN_CLASS_ROWS]
     if not len(rare): return []
-    return [f"  merge: {json.dumps({str(k): str(counts.index[0]) for k in rare.index})}   # TODO: {', '.join(f'{k} has {n} rows' for k, n in rare.items())} "
-            f"(fewer than {MIN_CLASS_ROWS}: too few to learn or evaluate), pooled into the largest class; pool each into its nearest class"]
+    return [f"  merge: {json.dumps({str(k): str(counts.index[0]) for k in rare.index})}   # TODO: "
+            f"{', '.join(f'{k} has {n} rows' for k, n in rare.items())} (fewer than {MIN_CLASS_ROWS}: too few to learn "
+            "or evaluate), pooled into the largest class; pool each into its nearest class"]

@@ -21,26 +21,32 @@ from .multiclass import Multiclass
 __all__ = ['TASKS', 'METRICS', 'register_task', 'get_task', 'task_names', 'load_card', 'card_frame', 'describe_target']
 
 # %% ../../nbs/44_tasks.registry.ipynb #1da804b6
-TASKS: dict[str, Task] = {}     # name -> task, in the order they were registered (the order `describe_target` asks them)
+# name -> task, in the order they were registered (the order `describe_target` asks them)
+TASKS: dict[str, Task] = {}
 METRICS: dict[str, dict] = {}   # name -> its metrics and their direction (0.1's `config.METRICS`, kept in step)
 
-_REQUIRED = ['xy', 'output_shape', 'output_columns', 'answers', 'answer_fields', 'answer_words', 'logged_scores', 'judge', 'headline', 'cv_scoring',
+_REQUIRED = ['xy', 'output_shape', 'output_columns', 'answers', 'answer_fields', 'answer_words', 'logged_scores',
+             'judge', 'headline', 'cv_scoring',
              'holdout', 'serving', 'compared', 'paired_test', 'calibration_check', 'window_metric']
 
 def register_task(task: Task,             # an instance of a `Task` subclass
                   *, replace: bool=False, # replace a task of the same name (default: refuse)
                  ) -> Task:
     "Make `task` the one a card's `task: <its name>` means; a `ConfigError` naming what is missing otherwise."
-    if not isinstance(task, Task): raise ConfigError(f"register_task takes an instance of a `modelbook.tasks.base.Task` subclass; got {task!r}.")
+    if not isinstance(task, Task):
+        raise ConfigError(f"register_task takes an instance of a `modelbook.tasks.base.Task` subclass; got {task!r}.")
     if not re.fullmatch(r'[a-z][a-z0-9_]*', task.name or ''):
-        raise ConfigError(f"A task's name is what a card's `task:` holds: lower-case letters, digits and _, starting with a letter; {type(task).__name__} has {task.name!r}.")
+        raise ConfigError("A task's name is what a card's `task:` holds: lower-case letters, digits and _, starting "
+                          f"with a letter; {type(task).__name__} has {task.name!r}.")
     if bad := {m: d for m, d in task.metrics.items() if d not in ('higher', 'lower')} or not task.metrics:
-        raise ConfigError(f"Task `{task.name}` must map each metric to 'higher' or 'lower' (which way it improves); got {bad or 'no metrics'}.")
+        raise ConfigError(f"Task `{task.name}` must map each metric to 'higher' or 'lower' (which way it improves); "
+                          f"got {bad or 'no metrics'}.")
     if missing := [m for m in _REQUIRED if getattr(type(task), m) is getattr(Task, m)]:
-        raise ConfigError(f"Task `{task.name}` ({type(task).__name__}) does not implement {', '.join(missing)}; a task implements every method "
-                          "of `modelbook.tasks.base.Task` (see the Tasks chapter).")
+        raise ConfigError(f"Task `{task.name}` ({type(task).__name__}) does not implement {', '.join(missing)}; a task "
+                          "implements every method of `modelbook.tasks.base.Task` (see the Tasks chapter).")
     if task.name in TASKS and not replace:
-        raise ConfigError(f"A task `{task.name}` is registered already ({TASKS[task.name]!r}); pass replace=True to replace it.")
+        raise ConfigError(f"A task `{task.name}` is registered already ({TASKS[task.name]!r}); pass replace=True "
+                          "to replace it.")
     TASKS[task.name], METRICS[task.name] = task, dict(task.metrics)
     return task
 
@@ -53,8 +59,9 @@ def get_task(name: str,                 # a card's `task:`
     "The registered task called `name`; a `ConfigError` naming the registered tasks otherwise."
     if name not in TASKS: load_plugins()
     if name not in TASKS:
-        raise ConfigError(f"{where} {name!r} is not a registered task; the tasks are {', '.join(TASKS)}. Remedy: fix the name, or register "
-                          "the task with `modelbook.tasks.registry.register_task` in a module the project's settings.ini lists under `plugins`.")
+        raise ConfigError(f"{where} {name!r} is not a registered task; the tasks are {', '.join(TASKS)}. Remedy: fix "
+                          "the name, or register the task with `modelbook.tasks.registry.register_task` in a module "
+                          "the project's settings.ini lists under `plugins`.")
     return TASKS[name]
 
 def task_names() -> list[str]:
@@ -64,7 +71,8 @@ def task_names() -> list[str]:
 # %% ../../nbs/44_tasks.registry.ipynb #c4f968b0
 def load_card(card: str|Path, # a card name (`caravan`) or a path to its YAML file
              ) -> Card:
-    "Read and validate a problem card against its structure, its task and the rules of every card; a `ConfigError` naming what is wrong."
+    ("Read and validate a problem card against its structure, its task and the rules of every card; a `ConfigError` "
+     "naming what is wrong.")
     p = card_path(card)
     c = read_card(p)
     task = get_task(c.task, where=f"Card {p}: `task`")
@@ -73,7 +81,8 @@ def load_card(card: str|Path, # a card name (`caravan`) or a path to its YAML fi
         try: kind = get_model_kind(m)
         except ConfigError as e: raise ConfigError(f"Card {p}: `models` names {m!r}: {e}") from None
         if c.task not in kind.estimators:
-            raise ConfigError(f"Card {p}: `models` names {m!r}, which has no estimator for task `{c.task}`; it fits {', '.join(kind.estimators)}.")
+            raise ConfigError(f"Card {p}: `models` names {m!r}, which has no estimator for task `{c.task}`; it fits "
+                              f"{', '.join(kind.estimators)}.")
     check_card_rules(c, p)
     return c
 
