@@ -229,7 +229,7 @@ def _caveat_calibration(cal: dict|None, words: dict=WORDS) -> str:
     return (f"**Calibrated on average only.** {ece} is within the card's limit"
             + (f" of {cal['limit']:g}" if cal['limit'] is not None else '')
             + ": probabilities are honest on average over the held-out population, not necessarily for a narrower "
-              "group of {words['rows']}.")
+              f"group of {words['rows']}.")
 
 # %% ../../nbs/53_lifecycle.model_card.ipynb #58a79ab7
 def _limitations(ev: dict, key: dict, verdict: dict, card: dict, calibration: dict|None, run_tags: dict,
