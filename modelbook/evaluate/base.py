@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from scipy import stats
 from ..core.config import show_figures_inline
-from ..core.errors import ConfigError, DataError
+from ..core.errors import ConfigError, DataError, ParameterError
 
 # %% auto #0
-__all__ = ['bootstrap_indices', 'group_bootstrap_indices', 'MetricCI', 'bootstrap_metric', 'Verdict']
+__all__ = ['PARAMS', 'Interval', 'Options', 'Param', 'check_param', 'check_params', 'bootstrap_indices',
+           'group_bootstrap_indices', 'MetricCI', 'bootstrap_metric', 'Verdict']
 
 # %% ../../nbs/30_evaluate.base.ipynb #d050894b
 show_figures_inline()
@@ -27,26 +28,26 @@ def _preview(a) -> str:
     return f"{len(vals)} distinct values {vals[:5]!r}{more} (dtype {np.asarray(a).dtype})"
 
 def _labels(y_true) -> np.ndarray:
-    "Check that `y_true` holds 0/1 labels (last axis = customers); return them as int64."
+    "Check that `y_true` holds 0/1 labels (last axis = rows); return them as int64."
     y = np.asarray(y_true)
     if y.ndim == 0 or y.shape[-1] == 0:
-        raise DataError(f"y_true must hold one 0/1 label per customer; got an empty or scalar value of shape {y.shape}. "
+        raise DataError(f"y_true must hold one 0/1 label per row; got an empty or scalar value of shape {y.shape}. "
                         "Remedy: pass the evaluation set's labels, e.g. y_test.")
     if not (y.dtype.kind in 'biuf' and np.isin(y, (0, 1)).all()):
-        raise DataError(f"y_true must be binary: allowed values are 0 and 1 (1 = buyer) or False/True; got {_preview(y)}. "
+        raise DataError(f"y_true must be binary: allowed values are 0 and 1 (1 = positive) or False/True; got {_preview(y)}. "
                         "Remedy: encode the positive class as 1, e.g. (df['Purchase'] == 'Yes').astype(int).")
     return y.astype(np.int64)
 
 # %% ../../nbs/30_evaluate.base.ipynb #cbfb285a
 def _require(y:np.ndarray, need:str|None) -> None:
-    "Check that every row of `y` has buyers (`need='positive'`) or both classes (`need='both'`)."
+    "Check that every row of `y` has positives (`need='positive'`) or both classes (`need='both'`)."
     if need is None: return
     n1, n = y.sum(-1), y.shape[-1]
     bad = np.atleast_1d((n1 == 0) if need == 'positive' else (n1 == 0) | (n1 == n))
     if not bad.any(): return
-    what = 'at least one buyer (1)' if need == 'positive' else 'both buyers (1) and non-buyers (0)'
+    what = 'at least one positive (1)' if need == 'positive' else 'both positives (1) and negatives (0)'
     if y.ndim == 1:
-        raise DataError(f"This metric needs {what} in y_true; got {int(n1)} buyers among {n} labels. "
+        raise DataError(f"This metric needs {what} in y_true; got {int(n1)} positives among {n} labels. "
                         "Remedy: evaluate on a larger sample, or one stratified by the target.")
     raise DataError(f"This metric needs {what} in every row (bootstrap replicate); {int(bad.sum())} of {bad.size} rows "
                     "lack them. Remedy: use bootstrap_indices(..., stratified=True).")
@@ -57,48 +58,113 @@ def _check_pair(y_true, y_score, *, need:str|None='both') -> tuple[np.ndarray, n
     if y.shape != s.shape:
         got = (f"{y.shape[0]} labels and {s.shape[0] if s.ndim else 'a scalar instead of'} scores" if y.ndim == 1
                else f"y_true of shape {y.shape} and y_score of shape {s.shape}")
-        raise DataError(f"y_true and y_score must have the same length (one score per customer); got {got}. "
+        raise DataError(f"y_true and y_score must have the same length (one score per row); got {got}. "
                         "Remedy: score exactly the rows you evaluate, e.g. model.predict_proba(X_test)[:, 1] with y_test.")
     if s.dtype.kind not in 'biuf':
-        raise DataError(f"y_score must be numeric (a score or probability per customer); got {_preview(s)}. "
+        raise DataError(f"y_score must be numeric (a score or probability per row); got {_preview(s)}. "
                         "Remedy: pass model.predict_proba(X)[:, 1] or decision_function(X).")
     s = s.astype(np.float64)
     if not np.isfinite(s).all():
         raise DataError(f"y_score must be finite; got {int((~np.isfinite(s)).sum())} missing or infinite values among "
-                        f"{s.size}. Remedy: fix missing features before scoring, or drop those customers from both arrays.")
+                        f"{s.size}. Remedy: fix missing features before scoring, or drop those rows from both arrays.")
     _require(y, need)
     return y, s
 
 # %% ../../nbs/30_evaluate.base.ipynb #1782d123
-def _check_share(share) -> float:
-    "Check the mailed fraction `share` is a number in (0, 1]."
-    ok = isinstance(share, (int, float, np.number)) and not isinstance(share, bool) and 0 < share <= 1
-    if not ok:
-        raise ConfigError(f"share is the fraction of customers to mail and must be in (0, 1]; got {share!r}. "
-                          "Remedy: pass e.g. share=0.2 to mail the top 20%.")
-    return float(share)
-
 def _check_probabilities(p:np.ndarray) -> None:
     "Check that scores are probabilities in [0, 1]."
     if p.min() < 0 or p.max() > 1:
         raise DataError(f"Brier loss and calibration need probabilities in [0, 1]; got values from {p.min():.3g} to "
                         f"{p.max():.3g}. Remedy: pass model.predict_proba(X)[:, 1], not decision_function(X).")
 
-def _n_mailed(n:int, share:float) -> int:
-    "Number of customers in the top `share`: ceil(share * n), at least 1."
+def _n_contacted(n:int, share:float) -> int:
+    "Number of rows in the top `share`: ceil(share * n), at least 1."
     return max(1, math.ceil(round(share * n, 9)))
+
+# %% ../../nbs/30_evaluate.base.ipynb #62c3e7ed
+@dataclass(frozen=True)
+class Interval:
+    "Numbers of a `kind` (int or float) from `low` to `high`; `closed` names the ends that belong: neither, left, right, both."
+    kind: type  # int (integers only) or float (any real number; an int is one too, a bool is not)
+    low: float|None = None  # None: no lower end
+    high: float|None = None  # None: no upper end
+    closed: str = 'neither'
+
+    def holds(self, v) -> bool:
+        "Whether `v` is a number of this kind inside the interval."
+        kinds = (int, np.integer) if self.kind is int else (int, float, np.integer, np.floating)
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, kinds): return False
+        left, right = self.closed in ('left', 'both'), self.closed in ('right', 'both')
+        above = self.low is None or (v >= self.low if left else v > self.low)
+        return bool(above and (self.high is None or (v <= self.high if right else v < self.high)))
+
+    def __str__(self):
+        what, left = ('an integer' if self.kind is int else 'a number'), self.closed in ('left', 'both')
+        if self.high is None: return f"{what} {'>=' if left else '>'} {self.low:g}"
+        right = self.closed in ('right', 'both')
+        return f"{what} in {'[' if left else '('}{self.low:g}, {self.high:g}{']' if right else ')'}"
+
+@dataclass(frozen=True)
+class Options:
+    "One of a fixed set of values."
+    values: tuple
+    def holds(self, v) -> bool: return any(v is o or (type(v) is type(o) and v == o) for o in self.values)
+    def __str__(self): return 'one of ' + ', '.join(map(repr, self.values))
+
+# %% ../../nbs/30_evaluate.base.ipynb #a04f10fc
+@dataclass(frozen=True)
+class Param:
+    "A declared parameter: its constraint, what it is (for the message) and a remedy."
+    constraint: Interval|Options
+    meaning: str  # what the parameter is, e.g. '1 minus the confidence level'
+    remedy: str  # what to pass instead, e.g. 'use alpha=0.05 for 95% intervals'
+
+_COUNT = Interval(int, 1, closed='left')
+PARAMS = dict(
+    alpha=Param(Interval(float, 0, 1), '1 minus the confidence level', 'use alpha=0.05 for 95% intervals'),
+    n_boot=Param(_COUNT, 'the number of bootstrap replicates', 'use n_boot=1000 or more'),
+    share=Param(Interval(float, 0, 1, closed='right'), 'the fraction of rows to contact, the highest scores first',
+                'pass e.g. share=0.2 to contact the top 20%'),
+    method=Param(Options(('percentile', 'bca')), 'the kind of bootstrap interval',
+                 "use method='percentile', or 'bca' for a skewed metric"),
+    n_bins=Param(_COUNT, 'the number of probability bins',
+                 'use n_bins=10, or 5 when the evaluation set has fewer than about 50 positives'),
+    strategy=Param(Options(('quantile', 'uniform')),
+                   "how probabilities are binned: 'quantile' (equal numbers of rows) or 'uniform' (equal widths)",
+                   "use strategy='quantile'"),
+    min_size=Param(Interval(int, 2, closed='left'), 'the fewest rows in a tested slice (and in its rest)',
+                   'use min_size=50'),
+    min_positives=Param(_COUNT, 'the fewest positives and negatives in a tested slice (and in its rest)',
+                        'use min_positives=5'),
+    k=Param(_COUNT, 'the number of slices to plot', 'use k=10'),
+    top=Param(_COUNT, 'the number of slices to show', 'use top=10'),
+    bands=Param(Interval(int, 2, closed='left'), 'the number of quantile bands of a numeric column', 'use 4 or 5 bands'),
+)   # name -> its declaration; a chapter may add its own options here, under a name of their own
+
+# %% ../../nbs/30_evaluate.base.ipynb #672d8f0c
+def check_param(name:str,  # the parameter's name as the caller wrote it, e.g. "bands['age']"
+                value,  # what arrived
+                param:Param|None=None,  # its declaration; default PARAMS[name]
+               ) -> None:
+    "Check one parameter against its declaration; a `ParameterError` names it, what is allowed and what arrived."
+    p = PARAMS[name] if param is None else param
+    if not p.constraint.holds(value):
+        raise ParameterError(f"{name} is {p.meaning} and must be {p.constraint}; got {value!r}. Remedy: {p.remedy}.")
+
+def check_params(**given) -> None:
+    "Check each keyword against its declaration in `PARAMS`, e.g. `check_params(alpha=alpha, n_boot=n_boot)`."
+    for name, value in given.items(): check_param(name, value)
 
 # %% ../../nbs/30_evaluate.base.ipynb #a2b687dd
 def bootstrap_indices(y,  # 0/1 labels of the evaluation set, shape (n,)
                       *, n_boot:int=1000,  # number of replicates
-                      stratified:bool=True,  # resample buyers and non-buyers separately, keeping their counts
+                      stratified:bool=True,  # resample positives and negatives separately, keeping their counts
                       seed:int=0,  # seed of numpy's default_rng
                      ) -> np.ndarray:  # int array of shape (n_boot, n); each row sorted
     "Row indices of `n_boot` bootstrap replicates of the evaluation set."
     y = _labels(y)
-    if y.ndim != 1: raise DataError(f"y must be 1-D (one label per customer); got shape {y.shape}.")
-    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 1):
-        raise ConfigError(f"n_boot must be a positive integer; got {n_boot!r}. Remedy: use n_boot=1000 or more.")
+    if y.ndim != 1: raise DataError(f"y must be 1-D (one label per row); got shape {y.shape}.")
+    check_params(n_boot=n_boot)
     rng, n = np.random.default_rng(seed), len(y)
     if not stratified: return np.sort(rng.integers(0, n, size=(n_boot, n)), axis=1)
     _require(y, 'both')
@@ -129,8 +195,7 @@ def group_bootstrap_indices(groups,  # the group of each row of the evaluation s
     "Row indices of `n_boot` cluster-bootstrap replicates: as many whole groups as there are, drawn with replacement."
     n = len(groups) if y is None else len(y)
     codes = _group_codes(groups, n)
-    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 1):
-        raise ConfigError(f"n_boot must be a positive integer; got {n_boot!r}. Remedy: use n_boot=1000 or more.")
+    check_params(n_boot=n_boot)
     rng, sizes = np.random.default_rng(seed), np.bincount(codes)
     G = len(sizes); draw = rng.integers(0, G, size=(n_boot, G))
     if y is not None:
@@ -261,7 +326,7 @@ class MetricCI:
     def conf_int(self, alpha:float|None=None) -> tuple[float, float]:
         "The (low, high) interval at level 1 - `alpha` (default: the stored one)."
         if alpha is None or alpha == self.alpha: return (self.low, self.high)
-        _check_alpha(alpha)
+        check_params(alpha=alpha)
         if self.replicates is None:
             raise ConfigError(f"{self.name} stores no bootstrap replicates, so conf_int can only give alpha={self.alpha}; "
                               f"got alpha={alpha}. Remedy: recompute with bootstrap_metric(..., alpha={alpha}).")
@@ -274,18 +339,9 @@ class MetricCI:
     def _repr_html_(self): return f"<p>{html.escape(str(self))}</p>"
 
 # %% ../../nbs/30_evaluate.base.ipynb #2eeee9d1
-def _check_alpha(alpha) -> None:
-    if not (isinstance(alpha, (float, np.floating)) and 0 < alpha < 1):
-        raise ConfigError(f"alpha is 1 minus the confidence level and must be a float in (0, 1); got {alpha!r}. "
-                          "Remedy: use alpha=0.05 for 95% intervals.")
-
-def _check_method(method) -> None:
-    if method not in ('percentile', 'bca'):
-        raise ConfigError(f"method must be 'percentile' or 'bca'; got {method!r}.")
-
 def _interval(replicates, estimate, alpha, method, acceleration) -> tuple[float, float]:
     "Dispatch to the percentile or BCa interval."
-    _check_method(method)
+    check_params(method=method)
     if method == 'bca': return _bca_interval(replicates, estimate, acceleration, alpha)
     return _percentile_interval(replicates, alpha)
 
@@ -297,13 +353,13 @@ def bootstrap_metric(stat,  # stat(y, s) -> value per row; must accept (b, n) ba
                      n_boot:int=1000,  # number of replicates (ignored if `idx` is given)
                      alpha:float=0.05,  # 1 - confidence level
                      method:str='percentile',  # 'percentile' or 'bca'
-                     stratified:bool=True,  # keep buyer and non-buyer counts fixed
+                     stratified:bool=True,  # keep the counts of positives and negatives fixed
                      seed:int=0,  # seed for resampling and jackknife groups
                      idx:np.ndarray|None=None,  # precomputed bootstrap_indices or group_bootstrap_indices
                      groups=None,  # the group of each row: resample whole groups (and leave them out in the BCa jackknife)
                     ) -> MetricCI:
     "Estimate `stat` on the data and give a bootstrap confidence interval."
-    _check_alpha(alpha); _check_method(method)
+    check_params(alpha=alpha, method=method)
     y, s = _check_pair(y_true, y_score, need=None)
     if idx is None: idx, codes, _ = _replicates(y, groups, n_boot=n_boot, seed=seed, by_class=partial(bootstrap_indices, stratified=stratified))
     else: codes = None if groups is None else _group_codes(groups, len(y))
@@ -372,7 +428,7 @@ def _judged(m:MetricCI,  # the metric judged, with its interval
             claim:str,   # what the estimate means in plain words
             *, bar:float, ci_bar:float, better:str='higher',
             evaluation:str='evaluation set', small:str='small',  # what was evaluated, and what it may be: 'evaluation period', 'short'
-            more:str='more rows',  # what to evaluate on before deciding, e.g. 'more customers', 'a longer period'
+            more:str='more rows',  # what to evaluate on before deciding, e.g. 'more rows', 'a longer period'
            ) -> Verdict:
     "The verdict of any task against its bar, with the sentence for a non-specialist."
     status, f, hi = _status(m, bar, ci_bar, better), partial(_fmt, ref=m.estimate), better == 'higher'
@@ -399,25 +455,25 @@ def _wilson(k, n, alpha:float=0.05):
     return centre - half, centre + half
 
 def _reliability(y:np.ndarray, p:np.ndarray, n_bins:int=10, strategy:str='quantile') -> pd.DataFrame:
-    "Per bin: customers, mean predicted probability, observed buyer rate and its Wilson interval."
+    "Per bin: rows, mean predicted probability, observed rate of positives and its Wilson interval."
     q = np.linspace(0, 1, n_bins + 1)
     edges = np.unique(np.quantile(p, q) if strategy == 'quantile' else q)
     b = np.clip(np.searchsorted(edges, p, side='right') - 1, 0, max(len(edges) - 2, 0))
-    g = pd.DataFrame(dict(b=b, y=y, p=p)).groupby('b').agg(n=('y', 'size'), buyers=('y', 'sum'), predicted=('p', 'mean'))
-    g['observed'] = g.buyers / g.n
-    g['low'], g['high'] = _wilson(g.buyers.to_numpy(), g.n.to_numpy())
+    g = pd.DataFrame(dict(b=b, y=y, p=p)).groupby('b').agg(n=('y', 'size'), positives=('y', 'sum'), predicted=('p', 'mean'))
+    g['observed'] = g.positives / g.n
+    g['low'], g['high'] = _wilson(g.positives.to_numpy(), g.n.to_numpy())
     return g.reset_index(drop=True)
 
 # %% ../../nbs/30_evaluate.base.ipynb #e25c2b1a
-def _cum_buyers(y:np.ndarray, s:np.ndarray) -> np.ndarray:
-    "Buyers among the top k by score, for k = 0..n (last axis); rows are batches."
+def _cum_positives(y:np.ndarray, s:np.ndarray) -> np.ndarray:
+    "Positives among the top k by score, for k = 0..n (last axis); rows are batches."
     ys, _ = _desc(y, s)
     return np.concatenate([np.zeros(ys.shape[:-1] + (1,), ys.dtype), np.cumsum(ys, -1)], -1)
 
 def _profit_curve(y, s, cost:float, margin:float) -> np.ndarray:
-    "Profit per 1,000 customers of mailing the top k, for k = 0..n."
+    "Profit per 1,000 rows of contacting the top k, for k = 0..n."
     n = y.shape[-1]
-    return (margin * _cum_buyers(y, s) - cost * np.arange(n + 1)) * 1000 / n
+    return (margin * _cum_positives(y, s) - cost * np.arange(n + 1)) * 1000 / n
 
 # %% ../../nbs/30_evaluate.base.ipynb #440611e2
 def _fmt_p(p:float) -> str:

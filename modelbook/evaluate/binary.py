@@ -9,6 +9,7 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from matplotlib.figure import Figure
 from ..core.config import DecisionSpec, show_figures_inline
 from sklearn.metrics import roc_curve
@@ -22,11 +23,14 @@ __all__ = ['BINARY_BETTER', 'WORDS', 'roc_auc', 'average_precision', 'brier_loss
 show_figures_inline()
 
 # %% ../../nbs/31_evaluate.binary.ipynb #d9718992
-from .base import _n_mailed, MetricCI, Verdict, _MetricReport, _batched, _bootstrap, _check_alpha, _check_method, _check_pair, _check_probabilities, _check_share, _cum_buyers, _desc, _few_groups, _fmt, _group_note, _judged, _level, _out, _pct, _profit_curve, _reliability, _replicates, _tie_bounds, bootstrap_indices
+from .base import MetricCI, Verdict, _MetricReport, _batched, _bootstrap, _check_pair
+from .base import _check_probabilities, _cum_positives, _desc, _few_groups, _fmt, _group_note, _judged
+from .base import _level, _n_contacted, _out, _pct, _profit_curve, _reliability, _replicates
+from .base import _tie_bounds, bootstrap_indices, check_params
 
 # %% ../../nbs/31_evaluate.binary.ipynb #11098346
 def roc_auc(y_true,  # 0/1 labels, shape (n,) or (b, n)
-            y_score,  # scores, higher = more likely buyer; same shape
+            y_score,  # scores, higher = more likely positive; same shape
            ) -> float|np.ndarray:
     "Area under the ROC curve via mid-ranks; vectorised over rows."
     y, s = _check_pair(y_true, y_score)
@@ -38,7 +42,7 @@ def roc_auc(y_true,  # 0/1 labels, shape (n,) or (b, n)
 
 # %% ../../nbs/31_evaluate.binary.ipynb #b7a42433
 def average_precision(y_true,  # 0/1 labels, shape (n,) or (b, n)
-                      y_score,  # scores, higher = more likely buyer; same shape
+                      y_score,  # scores, higher = more likely positive; same shape
                      ) -> float|np.ndarray:
     "Average precision (no interpolation, ties grouped as in sklearn); vectorised over rows."
     y, s = _check_pair(y_true, y_score, need='positive')
@@ -58,26 +62,28 @@ def brier_loss(y_true,  # 0/1 labels, shape (n,) or (b, n)
 
 # %% ../../nbs/31_evaluate.binary.ipynb #ce0cf967
 def lift_at(y_true,  # 0/1 labels, shape (n,) or (b, n)
-            y_score,  # scores, higher = more likely buyer; same shape
-            share:float=0.2,  # fraction mailed, in (0, 1]
+            y_score,  # scores, higher = more likely positive; same shape
+            share:float=0.2,  # fraction contacted, in (0, 1]
            ) -> float|np.ndarray:
-    "Buyer rate among the top `share` by score, divided by the overall buyer rate."
+    "Rate of positives among the top `share` by score, divided by the overall rate of positives."
     y, s = _check_pair(y_true, y_score, need='positive')
-    share, n = _check_share(share), y.shape[-1]
-    k = _n_mailed(n, share)
+    check_params(share=share)
+    share, n = float(share), y.shape[-1]
+    k = _n_contacted(n, share)
     ys, _ = _desc(y, s)
     return _out((ys[..., :k].sum(-1) / k) / (y.sum(-1) / n))
 
 def profit_at(y_true,  # 0/1 labels, shape (n,) or (b, n)
-              y_score,  # scores, higher = more likely buyer; same shape
-              share:float=0.2,  # fraction mailed, in (0, 1]
-              *, cost_per_contact:float,  # cost of one letter
-              margin_per_sale:float,  # margin earned from one buyer reached
+              y_score,  # scores, higher = more likely positive; same shape
+              share:float=0.2,  # fraction contacted, in (0, 1]
+              *, cost_per_contact:float,  # cost of one contact
+              margin_per_sale:float,  # margin earned from one positive reached
              ) -> float|np.ndarray:
-    "Profit of mailing the top `share`, per 1,000 customers: (margin * buyers mailed - cost * mailed) * 1000 / n."
+    "Profit of contacting the top `share`, per 1,000 rows: (margin * positives contacted - cost * contacted) * 1000 / n."
     y, s = _check_pair(y_true, y_score, need=None)
-    share, n = _check_share(share), y.shape[-1]
-    k = _n_mailed(n, share)
+    check_params(share=share)
+    share, n = float(share), y.shape[-1]
+    k = _n_contacted(n, share)
     ys, _ = _desc(y, s)
     return _out((margin_per_sale * ys[..., :k].sum(-1) - cost_per_contact * k) * 1000 / n)
 
@@ -100,9 +106,9 @@ WORDS = {k: DecisionSpec.model_fields[k].default for k in ('action', 'rows', 'ev
 class Evaluation(_MetricReport):
     "Metrics of a binary classifier on one evaluation set, each with a bootstrap interval."
     metrics: dict  # key -> MetricCI: roc_auc, average_precision, brier_loss, lift, profit
-    n: int  # customers in the evaluation set
-    n_positive: int  # buyers in the evaluation set
-    share: float  # fraction mailed for lift and profit
+    n: int  # rows in the evaluation set
+    n_positive: int  # positives in the evaluation set
+    share: float  # fraction contacted for lift and profit
     cost_per_contact: float = 1.5
     margin_per_sale: float = 45.0
     alpha: float = 0.05
@@ -129,7 +135,8 @@ class Evaluation(_MetricReport):
         return pd.DataFrame([dict(metric=k, estimate=m.estimate, low=m.low, high=m.high) for k, m in self.metrics.items()])
 
 # %% ../../nbs/31_evaluate.binary.ipynb #7f4e24e2
-def _notes(self:Evaluation) -> list[str]:
+@patch(as_prop=True)
+def notes(self:Evaluation) -> list[str]:
     "Numbered warnings and reference values shown under the table."
     rate, pct = self.n_positive / self.n, _pct(self.share)
     kind = 'BCa (grouped-jackknife acceleration)' if self.method == 'bca' else 'percentile'
@@ -144,27 +151,24 @@ def _notes(self:Evaluation) -> list[str]:
     notes.append(f"No-skill reference values: ROC AUC 0.5, average precision {rate:.3f} (the rate of {w['events']}), Brier loss "
                  f"{rate * (1 - rate):.4f} (always predicting that rate), lift 1. The highest possible lift at top "
                  f"{pct} is {min(1 / self.share, 1 / rate):.2f}.")
-    notes.append(f"Lift and profit {w['action']} the top {pct} by score ({_n_mailed(self.n, self.share):,} of {self.n:,} "
+    notes.append(f"Lift and profit {w['action']} the top {pct} by score ({_n_contacted(self.n, self.share):,} of {self.n:,} "
                  f"{w['rows']}). Profit assumes {self.cost_per_contact:g} per contact and {self.margin_per_sale:g} margin "
                  f"per success, and is scaled to 1,000 {w['rows']} so it is comparable across sample sizes.")
     return notes
 
-Evaluation.notes = property(_notes)
-
 # %% ../../nbs/31_evaluate.binary.ipynb #20efcf57
+@patch
 def _caption(self:Evaluation) -> str:
     w = self.words
     return (f"Evaluation on {self.n:,} {w['rows']} ({self.n_positive:,} {w['events']}, {self.n_positive / self.n:.1%}); "
             f"decision: {w['action']} the top {_pct(self.share)}")
 
-Evaluation._caption = _caption
-
 # %% ../../nbs/31_evaluate.binary.ipynb #24b86a72
 def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
                     y_score,  # predicted probability of buying, shape (n,)
-                    *, share:float=0.2,  # fraction mailed for lift and profit
-                    cost_per_contact:float=1.5,  # cost of one letter
-                    margin_per_sale:float=45.0,  # margin from one buyer reached
+                    *, share:float=0.2,  # fraction contacted for lift and profit
+                    cost_per_contact:float=1.5,  # cost of one contact
+                    margin_per_sale:float=45.0,  # margin from one positive reached
                     n_boot:int=1000,  # bootstrap replicates
                     alpha:float=0.05,  # 1 - confidence level
                     seed:int=0,  # seed for resampling
@@ -172,10 +176,10 @@ def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
                     words:dict|None=None,  # how reports name the decision and rows: a card's `decision.words()`
                     groups=None,  # the group of each row (e.g. the card's `split.group_column`): resample whole groups; a named Series names them
                    ) -> Evaluation:
-    "ROC AUC, average precision, Brier loss, lift and profit per 1,000 customers, with stratified (or whole-group) bootstrap intervals."
+    "ROC AUC, average precision, Brier loss, lift and profit per 1,000 rows, with stratified (or whole-group) bootstrap intervals."
     y, p = _check_pair(y_true, y_score, need='both')
-    if y.ndim != 1: raise DataError(f"y_true must be 1-D (one label per customer); got shape {y.shape}.")
-    _check_probabilities(p); share = _check_share(share); _check_alpha(alpha); _check_method(method)
+    if y.ndim != 1: raise DataError(f"y_true must be 1-D (one label per row); got shape {y.shape}.")
+    _check_probabilities(p); check_params(share=share, alpha=alpha, method=method); share = float(share)
     idx, codes, group = _replicates(y, groups, n_boot=n_boot, seed=seed)
     metrics = {k: _bootstrap(fn, y, p, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
                for k, (name, fn) in binary_metric_specs(share, cost_per_contact, margin_per_sale).items()}
@@ -203,47 +207,55 @@ def verdict(evaluation:Evaluation,  # result of `evaluate_binary`
     if metric not in evaluation.metrics or BINARY_BETTER.get(metric) == 'lower':
         ok = [k for k in evaluation.metrics if BINARY_BETTER.get(k) != 'lower']
         raise ConfigError(f"verdict needs a metric where higher is better, one of {ok}; got {metric!r}. "
-                          "Remedy: judge lift or profit, which speak to the mailing decision.")
+                          "Remedy: judge lift or profit, which speak to the decision.")
     m = evaluation.metrics[metric]
     return _judged(m, metric, _claim(metric, _fmt(m.estimate), evaluation), bar=minimum, ci_bar=ci_lower_min, more=f"more {evaluation.words['rows']}")
 
 # %% ../../nbs/31_evaluate.binary.ipynb #d533f464
+def _words(words:dict|None) -> dict:
+    "The card's words over the generic defaults, with the capitalised forms a label starts with."
+    w = {**WORDS, **(words or {})}
+    return {**w, **{k.capitalize(): v[:1].upper() + v[1:] for k, v in w.items()}}
+
 def plot_roc(y_true,  # 0/1 labels, shape (n,)
              y_score,  # scores, shape (n,)
+             *, words:dict|None=None,  # how labels name the rows and classes: a card's `decision.words()`
             ) -> Figure:
     "ROC curve in percent, with the random-ranking diagonal."
     y, s = _check_pair(y_true, y_score)
-    fpr, tpr, _ = roc_curve(y, s)
+    w, (fpr, tpr, _) = _words(words), roc_curve(y, s)
     fig = Figure(figsize=(5, 5), layout='constrained'); ax = fig.subplots()
     ax.plot(fpr * 100, tpr * 100, label=f"model (AUC {_fmt(roc_auc(y, s))})")
     ax.plot([0, 100], [0, 100], ls='--', c='grey', label='random ranking (AUC 0.5)')
     ax.set(title='ROC curve', xlim=(0, 100), ylim=(0, 100),
-           xlabel='Non-buyers selected: false positive rate (%)', ylabel='Buyers selected: true positive rate (%)')
+           xlabel=f"{w['Non_events']} selected: false positive rate (%)",
+           ylabel=f"{w['Events']} selected: true positive rate (%)")
     ax.legend(loc='lower right')
     return fig
 
-# %% ../../nbs/31_evaluate.binary.ipynb #c1881b35
-#| export
-
 # %% ../../nbs/31_evaluate.binary.ipynb #de5f2ce6
 def plot_calibration(y_true,  # 0/1 labels, shape (n,)
-                     y_prob,  # predicted probability of buying, shape (n,)
+                     y_prob,  # predicted probability of the positive class, shape (n,)
                      n_bins:int=10,  # number of bins
                      *, strategy:str='quantile',  # 'quantile' (equal counts) or 'uniform' (equal widths)
+                     words:dict|None=None,  # how labels name the rows and classes: a card's `decision.words()`
                     ) -> Figure:
-    "Reliability diagram: observed vs predicted buyer rate per bin, with Wilson 95% intervals and bin counts."
+    "Reliability diagram: observed vs predicted rate of positives per bin, with Wilson 95% intervals and bin counts."
     y, p = _check_pair(y_true, y_prob, need=None); _check_probabilities(p)
-    r = _reliability(y, p, n_bins, strategy)
+    check_params(n_bins=n_bins, strategy=strategy)
+    w, r = _words(words), _reliability(y, p, n_bins, strategy)
     fig = Figure(figsize=(5.5, 5), layout='constrained'); ax = fig.subplots()
     top = 100 * max(r.high.max(), r.predicted.max()) * 1.05
     ax.plot([0, top], [0, top], ls='--', c='grey', label='perfectly calibrated')
     even = r.n.max() <= 1.1 * r.n.min()                   # equal-count bins: state the count once
-    ax.errorbar(r.predicted * 100, r.observed * 100, yerr=100 * np.clip(np.vstack([r.observed - r.low, r.high - r.observed]), 0, None),
-                fmt='o-', capsize=3, label='observed buyer rate (Wilson 95% CI)' + (f"\n{len(r)} bins of {r.n.min()}-{r.n.max()} customers" if even else ''))
+    bins = f"\n{len(r)} bins of {r.n.min()}-{r.n.max()} {w['rows']}" if even else ''
+    ax.errorbar(r.predicted * 100, r.observed * 100,
+                yerr=100 * np.clip(np.vstack([r.observed - r.low, r.high - r.observed]), 0, None),
+                fmt='o-', capsize=3, label=f"observed rate of {w['events']} (Wilson 95% CI)" + bins)
     for x_, y_, n_ in ([] if even else zip(r.predicted * 100, r.observed * 100, r.n)):
         ax.annotate(f"n={n_}", (x_, y_), textcoords='offset points', xytext=(4, -10), fontsize=7)
     ax.set(title='Calibration (reliability diagram)', xlim=(0, top), ylim=(0, top),
-           xlabel='Mean predicted probability in bin (%)', ylabel='Observed buyer rate in bin (%)')
+           xlabel='Mean predicted probability in bin (%)', ylabel=f"Observed rate of {w['events']} in bin (%)")
     ax.legend(loc='best')
     return fig
 
@@ -251,37 +263,41 @@ def plot_calibration(y_true,  # 0/1 labels, shape (n,)
 def plot_gains(y_true,  # 0/1 labels, shape (n,)
                y_score,  # scores, shape (n,)
                share:float=0.2,  # decision share to mark
+               *, words:dict|None=None,  # how labels name the decision, rows and classes: a card's `decision.words()`
               ) -> Figure:
-    "Cumulative gains: % of buyers found vs % of customers mailed, best scores first."
-    y, s = _check_pair(y_true, y_score, need='positive'); share = _check_share(share)
-    n, n1 = len(y), y.sum()
-    x, gain = np.arange(n + 1) / n * 100, _cum_buyers(y, s) / n1 * 100
-    k = _n_mailed(n, share)
+    "Cumulative gains: % of positives found vs % of rows contacted, best scores first."
+    y, s = _check_pair(y_true, y_score, need='positive'); check_params(share=share)
+    w, share, n, n1 = _words(words), float(share), len(y), y.sum()
+    x, gain = np.arange(n + 1) / n * 100, _cum_positives(y, s) / n1 * 100
+    k = _n_contacted(n, share)
     fig = Figure(figsize=(5.5, 5), layout='constrained'); ax = fig.subplots()
     ax.plot(x, gain, label='model')
     ax.plot(x, np.minimum(np.arange(n + 1) / n1, 1) * 100, ls=':', c='k', label='perfect ranking')
-    ax.plot([0, 100], [0, 100], ls='--', c='grey', label='random mailing')
+    ax.plot([0, 100], [0, 100], ls='--', c='grey', label='random ranking')
     ax.axvline(x[k], c='C3', lw=1)
-    ax.plot(x[k], gain[k], 'o', c='C3', label=f"top {_pct(share)}: {gain[k]:.0f}% of buyers (lift {lift_at(y, s, share):.2f})")
+    ax.plot(x[k], gain[k], 'o', c='C3',
+            label=f"top {_pct(share)}: {gain[k]:.0f}% of {w['events']} (lift {lift_at(y, s, share):.2f})")
     ax.set(title='Cumulative gains', xlim=(0, 100), ylim=(0, 102),
-           xlabel='Customers mailed, best scores first (%)', ylabel='Buyers found (% of all buyers)')
+           xlabel=f"{w['Rows']} selected to {w['action']}, best scores first (%)",
+           ylabel=f"{w['Events']} found (% of all {w['events']})")
     ax.legend(loc='lower right')
     return fig
 
 # %% ../../nbs/31_evaluate.binary.ipynb #2ee1a01c
 def plot_profit(y_true,  # 0/1 labels, shape (n,)
                 y_score,  # scores, shape (n,)
-                *, cost_per_contact:float,  # cost of one letter
-                margin_per_sale:float,  # margin from one buyer reached
+                *, cost_per_contact:float,  # cost of one contact
+                margin_per_sale:float,  # margin from one positive reached
                 share:float=0.2,  # decision share to mark
                 n_boot:int=200,  # replicates for the band (0: no band)
                 alpha:float=0.05,  # 1 - level of the pointwise band
                 seed:int=0,  # seed for resampling
+                words:dict|None=None,  # how labels name the decision and rows: a card's `decision.words()`
                ) -> Figure:
-    "Profit per 1,000 customers vs % mailed, with a pointwise bootstrap band and the decision share marked."
-    y, s = _check_pair(y_true, y_score); share = _check_share(share)
-    n, k = len(y), _n_mailed(len(y), share)
-    x, curve = np.arange(n + 1) / n * 100, _profit_curve(y, s, cost_per_contact, margin_per_sale)
+    "Profit per 1,000 rows vs % contacted, with a pointwise bootstrap band and the decision share marked."
+    y, s = _check_pair(y_true, y_score); check_params(share=share, alpha=alpha)
+    w, share, n = _words(words), float(share), len(y)
+    k, x, curve = _n_contacted(n, share), np.arange(n + 1) / n * 100, _profit_curve(y, s, cost_per_contact, margin_per_sale)
     fig = Figure(figsize=(6, 4.5), layout='constrained'); ax = fig.subplots()
     if n_boot:
         idx = bootstrap_indices(y, n_boot=n_boot, seed=seed)
@@ -289,12 +305,13 @@ def plot_profit(y_true,  # 0/1 labels, shape (n,)
         lo, hi = np.quantile(reps.reshape(len(idx), n + 1), [alpha / 2, 1 - alpha / 2], axis=0)
         ax.fill_between(x, lo, hi, alpha=0.25, label=f'{_level(alpha)} bootstrap band (pointwise)')
     ax.plot(x, curve, label='model')
-    ax.plot([0, 100], [0, (margin_per_sale * y.mean() - cost_per_contact) * 1000], ls='--', c='grey', label='random mailing')
+    ax.plot([0, 100], [0, (margin_per_sale * y.mean() - cost_per_contact) * 1000], ls='--', c='grey', label='random ranking')
     ax.axhline(0, c='k', lw=0.5)
     ax.plot(x[k], curve[k], 'o', c='C3', label=f"decision: top {_pct(share)} earns {curve[k]:,.0f}")
     b = int(np.argmax(curve))
     ax.plot(x[b], curve[b], 'v', c='C2', label=f"best in this sample: top {x[b]:.0f}% earns {curve[b]:,.0f}")
-    ax.set(title=f'Expected profit (cost {cost_per_contact:g} per letter, margin {margin_per_sale:g} per sale)',
-           xlim=(0, 100), xlabel='Customers mailed, best scores first (%)', ylabel='Profit per 1,000 customers (currency units)')
+    ax.set(title=f"Expected profit (cost {cost_per_contact:g} per {w['action']}, margin {margin_per_sale:g} per sale)",
+           xlim=(0, 100), xlabel=f"{w['Rows']} selected to {w['action']}, best scores first (%)",
+           ylabel=f"Profit per 1,000 {w['rows']} (currency units)")
     ax.legend(loc='lower left', fontsize=8)
     return fig

@@ -18,9 +18,10 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError, ModelError
+from ..models.estimators import NotFittedModelError
 from .binary import WORDS, brier_loss
 from .base import MetricCI, bootstrap_indices, bootstrap_metric
-from .base import _check_alpha, _check_pair, _check_probabilities, _check_share, _cum_buyers
+from .base import _check_pair, _check_probabilities, _cum_positives, check_params
 from .base import _labels, _level, _out, _percentile_interval, _profit_curve, _reliability, _require
 
 # %% auto #0
@@ -33,13 +34,8 @@ show_figures_inline()
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #9cc19c9c
 def check_bins(n_bins, strategy) -> None:
-    "Check the number of bins and the binning strategy."
-    if not (isinstance(n_bins, (int, np.integer)) and not isinstance(n_bins, bool) and n_bins >= 1):
-        raise ConfigError(f"n_bins is the number of probability bins and must be a positive integer; got {n_bins!r}. "
-                          "Remedy: use n_bins=10, or 5 when the evaluation set has fewer than about 50 positives.")
-    if strategy not in ('quantile', 'uniform'):
-        raise ConfigError(f"strategy must be 'quantile' (bins with equal numbers of rows) or 'uniform' (bins of "
-                          f"equal width); got {strategy!r}.")
+    "Check the number of bins and the binning strategy (their declarations in `evaluate.base.PARAMS`)."
+    check_params(n_bins=n_bins, strategy=strategy)
 
 def _bin_index(p:np.ndarray, n_bins:int, strategy:str) -> np.ndarray:
     "Bin of every probability, row by row: the bins of `evaluate._reliability` (duplicate edges merged, max in last bin)."
@@ -129,7 +125,7 @@ def _check_fitted(model) -> None:
                          "Remedy: pass the fitted pipeline from make_model('glm'|'hgb', ...).fit(X, y).")
     try: check_is_fitted(model)
     except NotFittedError as e:
-        raise ModelError(f"The {type(model).__name__} is not fitted: calibration recalibrates a fitted model and never "
+        raise NotFittedModelError(f"The {type(model).__name__} is not fitted: calibration recalibrates a fitted model and never "
                          "refits it. Remedy: fit it on the model-fitting part of the training split first.") from e
 
 def _check_xy(X, y, what:str) -> np.ndarray:
@@ -218,7 +214,7 @@ def compare_calibration(variants:dict,  # name -> fitted model, simplest first, 
                         seed:int=0,  # seed for resampling
                        ) -> pd.DataFrame:
     "Brier loss, ECE and log loss of each variant with bootstrap CIs and paired gains over 'none'; the recommendation is in `.attrs`."
-    _check_alpha(alpha); check_bins(n_bins, 'quantile')
+    check_params(alpha=alpha, n_bins=n_bins)
     y = _check_xy(X_test, y_test, 'test')
     probs = _variant_probs(variants, X_test)
     for p in probs.values(): _check_probabilities(p)
@@ -292,7 +288,7 @@ def profit_share_curve(y,  # 0/1 labels, shape (n,)
     y, s = _one_set(y, p, need=None)
     cost, margin = _check_economics(cost_per_contact, margin_per_sale)
     k = np.arange(len(y) + 1)
-    return pd.DataFrame(dict(share=k / len(y), mailed=k, buyers=_cum_buyers(y, s),
+    return pd.DataFrame(dict(share=k / len(y), mailed=k, buyers=_cum_positives(y, s),
                              profit_per_1000=_profit_curve(y, s, cost, margin)))
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #a3d49ddb
@@ -305,7 +301,7 @@ def _share_grid(step) -> np.ndarray:
     return np.arange(m + 1) / m
 
 def _k_of(shares, n:int) -> np.ndarray:
-    "Customers contacted for each share: 0 for share 0, else ceil(share * n) as in `evaluate._n_mailed`."
+    "Customers contacted for each share: 0 for share 0, else ceil(share * n) as in `evaluate._n_contacted`."
     shares = np.asarray(shares, float)
     return np.where(shares > 0, np.maximum(1, np.ceil(np.round(shares * n, 9))), 0).astype(np.int64)
 
@@ -395,7 +391,8 @@ def optimal_share(y,  # 0/1 labels of the selection set (where the share is chos
     "The most profitable share to contact, with bootstrap CIs of the share, its profit and the paired gain over the card's share."
     y, p = _one_set(y, p)
     cost, margin = _check_economics(cost_per_contact, margin_per_sale)
-    share, grid = _check_share(share), _share_grid(step); _check_alpha(alpha)
+    check_params(share=share, alpha=alpha)
+    share, grid = float(share), _share_grid(step)
     if (y_eval is None) != (p_eval is None):
         raise ConfigError("Pass both y_eval and p_eval (held-out labels and scores), or neither to score in-sample.")
     in_sample = y_eval is None

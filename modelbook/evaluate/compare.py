@@ -19,7 +19,8 @@ from sklearn.utils.parallel import Parallel, delayed
 from statsmodels.stats.multitest import multipletests
 from ..core.errors import ConfigError, DataError
 from .binary import roc_auc
-from .base import _n_mailed, _check_pair, _labels, _check_alpha, _check_share, _tie_bounds, _level, _pct, _group_codes
+from .base import _check_pair, _group_codes, _labels, _level, _n_contacted, _pct, _tie_bounds
+from .base import PARAMS, Options, Param, check_param, check_params
 
 # %% auto #0
 __all__ = ['ADJUSTMENTS', 'TestResult', 'corrected_resampled_ttest', 'repeated_cv_scores', 'delong_test', 'mcnemar_test',
@@ -57,7 +58,7 @@ class TestResult:
     def conf_int(self, alpha:float|None=None) -> tuple[float, float]:
         "The (low, high) interval for the difference at level 1 - `alpha` (default: the stored one)."
         if alpha is None or alpha == self.alpha: return (self.ci_low, self.ci_high)
-        _check_alpha(alpha)
+        check_params(alpha=alpha)
         q = stats.norm.ppf(1 - alpha / 2) if self.df is None else stats.t.ppf(1 - alpha / 2, self.df)
         return (self.estimate - q * self.se, self.estimate + q * self.se)
 
@@ -111,7 +112,7 @@ def corrected_resampled_ttest(scores_a,  # model a's score in each fold (higher 
                               alpha:float=0.05,  # significance level; the CI has level 1 - alpha
                              ) -> TestResult:
     "Nadeau & Bengio's (2003) corrected resampled t-test on paired per-fold scores from repeated K-fold CV."
-    d = _fold_scores(scores_a, scores_b); _check_sizes(n_train, n_test); _check_alpha(alpha)
+    d = _fold_scores(scores_a, scores_b); _check_sizes(n_train, n_test); check_params(alpha=alpha)
     mean, se, t, p = (float(v) for v in _resampled_t(d, n_train, n_test))
     J = len(d); q = stats.t.ppf(1 - alpha / 2, J - 1)
     return TestResult('Corrected resampled t-test', t, p, mean, mean - q * se, mean + q * se, df=J - 1, alpha=alpha, se=se,
@@ -202,7 +203,7 @@ def delong_test(y,  # 0/1 labels of the test set, shape (n,)
                 groups=None,  # the group of each row (e.g. its day or customer) when rows come in groups: the clustered test
                ) -> TestResult:
     "DeLong's test for the difference of two correlated ROC AUCs on the same test set (fast mid-rank algorithm); by group with `groups`."
-    _check_alpha(alpha)
+    check_params(alpha=alpha)
     y, sa = _check_pair(y, scores_a); _, sb = _check_pair(y, scores_b)
     if y.ndim != 1: raise DataError(f"delong_test compares scores on one test set: y must be 1-D; got shape {y.shape}.")
     codes = None if groups is None else _group_codes(groups, len(y))
@@ -264,7 +265,7 @@ def mcnemar_test(y,  # 0/1 labels of the test set
                  groups=None,  # the group of each customer (e.g. its day) when rows come in groups: the clustered test
                 ) -> TestResult:
     "McNemar's test for the accuracy of two models' paired binary decisions; estimate = accuracy of a minus b; by group with `groups`."
-    _check_alpha(alpha)
+    check_params(alpha=alpha)
     y = _labels(y).astype(bool); da, db = _decisions(decisions_a, 'decisions_a'), _decisions(decisions_b, 'decisions_b')
     if not (len(y) == len(da) == len(db)):
         raise DataError(f"y, decisions_a and decisions_b must describe the same customers; got lengths {len(y)}, {len(da)} and {len(db)}.")
@@ -303,8 +304,9 @@ def top_share(scores,  # scores, higher = more likely buyer, shape (n,)
               share:float=0.2,  # fraction to select, in (0, 1]
              ) -> np.ndarray:
     "0/1 decisions selecting the top `share` by score, ties broken as in `lift_at` (same count as it mails)."
-    s = np.asarray(scores, dtype=np.float64); share = _check_share(share)
-    k = _n_mailed(len(s), share)
+    check_params(share=share)
+    s, share = np.asarray(scores, dtype=np.float64), float(share)
+    k = _n_contacted(len(s), share)
     out = np.zeros(len(s), dtype=np.int64)
     out[np.argsort(-s, kind='stable')[:k]] = 1
     return out
@@ -318,7 +320,7 @@ def mcnemar_classes(y,  # observed classes of the test set (any labels)
                     groups=None,  # the group of each row (e.g. its day) when rows of a group are not independent: the clustered test
                    ) -> TestResult:
     "McNemar's test for the accuracy of two models' paired class predictions (multiclass or binary); estimate = accuracy of a minus b."
-    _check_alpha(alpha)
+    check_params(alpha=alpha)
     y, a, b = (np.asarray(v, dtype=object) for v in (y, pred_a, pred_b))
     if not (y.ndim == a.ndim == b.ndim == 1 and len(y) == len(a) == len(b)) or len(y) == 0:
         raise DataError(f"y, pred_a and pred_b must be 1-D and describe the same rows; got shapes {y.shape}, {a.shape} and {b.shape}. "
@@ -327,14 +329,14 @@ def mcnemar_classes(y,  # observed classes of the test set (any labels)
 
 # %% ../../nbs/32_evaluate.compare.ipynb #af26ffa8
 ADJUSTMENTS = {'holm': ('holm', 'Holm'), 'bh': ('fdr_bh', 'BH')}
+PARAMS['adjustment'] = Param(Options(tuple(ADJUSTMENTS)), "the multiplicity adjustment ('holm': family-wise error, "
+                             "'bh': false discovery rate)", "use method='holm' for a handful of candidates")
 
 def adjust_pvalues(pvalues,  # raw p-values, one per pair
                    method:str='holm',  # 'holm' (family-wise error) or 'bh' (false discovery rate)
                   ) -> np.ndarray:
     "Multiplicity-adjusted p-values (statsmodels' multipletests), in the input order."
-    if method not in ADJUSTMENTS:
-        raise ConfigError(f"method must be one of {list(ADJUSTMENTS)} ('holm': family-wise error, 'bh': false discovery rate); "
-                          f"got {method!r}. Remedy: use method='holm' for a handful of candidates.")
+    check_param('method', method, PARAMS['adjustment'])
     p = np.asarray(pvalues, dtype=np.float64).ravel()
     if not (np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()):
         raise DataError(f"p-values must be numbers in [0, 1]; got {p[~(np.isfinite(p) & (p >= 0) & (p <= 1))][:5].tolist()}. "
@@ -473,7 +475,7 @@ def compare_models(p_test:dict,  # model name -> its scores on the test set (sam
                    groups=None,  # the group of each test row (e.g. its day) when rows come in groups: DeLong and McNemar by group
                   ) -> Comparison:
     "Test every pair of candidates (DeLong; optionally McNemar and the corrected CV t-test) and write the verdicts."
-    _check_alpha(alpha); adjust_pvalues([], method)
+    check_params(alpha=alpha); adjust_pvalues([], method)
     if not isinstance(p_test, dict) or len(p_test) < 2:
         raise ConfigError(f"compare_models needs a dict of at least two candidates (name -> test-set scores); got "
                           f"{len(p_test) if isinstance(p_test, dict) else type(p_test).__name__}. Remedy: {{'glm': p_glm, 'hgb': p_hgb}}.")

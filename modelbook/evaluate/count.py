@@ -14,7 +14,8 @@ from scipy.special import xlogy
 from matplotlib.figure import Figure
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
-from .base import MetricCI, Verdict, _MetricReport, _acceleration, _interval, _check_alpha, _check_method, _fmt, _judged, _level, _out
+from .base import MetricCI, Verdict, _MetricReport, _acceleration, _interval, _fmt, _judged, _level, _out
+from .base import check_param, check_params, Interval, Param
 from .compare import TestResult
 from .base import _fmt_p
 
@@ -90,15 +91,14 @@ def mean_ratio(y_true, y_pred) -> float|np.ndarray:
 
 # %% ../../nbs/35_evaluate.count.ipynb #3489206c
 def _check_block(block, n:int) -> int:
-    if not (isinstance(block, (int, np.integer)) and not isinstance(block, bool) and 1 <= block <= max(1, n // 2)):
-        raise ConfigError(f"block is the length of the resampled runs of consecutive rows and must be an integer from 1 to n/2 = {n // 2}; "
-                          f"got {block!r}. Remedy: block=1 for independent rows, block=24 for hourly data with daily dependence.")
+    check_param('block', block, Param(Interval(int, 1, max(1, n // 2), closed='both'),
+                                      'the length of the resampled runs of consecutive rows (at most n/2)',
+                                      'block=1 for independent rows, block=24 for hourly data with daily dependence'))
     return int(block)
 
 def _block_starts(n:int, *, block:int, n_boot:int, seed:int) -> np.ndarray:
     "Random start rows of the blocks of each replicate, shape (n_boot, ceil(n / block))."
-    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 1):
-        raise ConfigError(f"n_boot must be a positive integer; got {n_boot!r}. Remedy: use n_boot=1000 or more.")
+    check_params(n_boot=n_boot)
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, -(-n // block)))
 
 def block_bootstrap_indices(n:int,  # rows of the evaluation set, in time order
@@ -228,7 +228,7 @@ def evaluate_count(y_true,  # observed counts of the evaluation set, in time ord
     y, mu = _check_counts(y_true, y_pred)
     if y.ndim != 1: raise DataError(f"y_true must be 1-D (one count per row); got shape {y.shape}.")
     if y.sum() == 0: raise DataError("Every observed count is 0: deviance explained and the predicted/observed total are undefined. Evaluate on a period with events.")
-    _check_alpha(alpha); _check_method(method); block = _check_block(block, len(y))
+    check_params(alpha=alpha, method=method); block = _check_block(block, len(y))
     what = (f"the test set's own mean ({y.mean():.4g}, known only in hindsight)" if baseline is None
             else f"a constant {float(baseline):.4g}" if np.ndim(baseline) == 0 else "the per-row baseline given")
     base = _baseline(y.mean() if baseline is None else baseline, y)
@@ -267,7 +267,7 @@ def paired_deviance_test(y_true,  # observed counts of the test set, in time ord
                          seed:int=0,  # seed for resampling
                         ) -> TestResult:
     "Block-bootstrap test of equal mean Poisson deviance of two models on the same rows; estimate = deviance of a minus b."
-    _check_alpha(alpha)
+    check_params(alpha=alpha)
     d = _loss_differential(y_true, pred_a, pred_b)
     if d.ndim != 1: raise DataError(f"paired_deviance_test compares predictions on one test set: y must be 1-D; got shape {d.shape}.")
     block = _check_block(block, len(d))
@@ -295,11 +295,11 @@ def diebold_mariano_test(y_true, pred_a, pred_b,
                          alpha:float=0.05,  # significance level; the CI has level 1 - alpha
                         ) -> TestResult:
     "Diebold-Mariano test of equal mean Poisson deviance with a Newey-West variance and a t reference (fixed-smoothing df)."
-    _check_alpha(alpha)
+    check_params(alpha=alpha)
     d = _loss_differential(y_true, pred_a, pred_b); n = d.shape[-1]
     lags = int(4 * (n / 100) ** (2 / 9)) if lags is None else lags
-    if not (isinstance(lags, (int, np.integer)) and 0 <= lags < n // 2):
-        raise ConfigError(f"lags must be an integer from 0 to n/2 - 1 = {n // 2 - 1}; got {lags!r}. Remedy: lags=24 for hourly data with daily dependence.")
+    check_param('lags', lags, Param(Interval(int, 0, n // 2, closed='left'), 'the Newey-West lags (fewer than n/2)',
+                                    'lags=24 for hourly data with daily dependence'))
     r = {k: float(v) for k, v in _dm(d, lags, alpha).items()}
     return TestResult(f"Diebold-Mariano (Newey-West, {lags} lags)", r['t'], r['p'], r['estimate'], r['low'], r['high'],
                       df=round(r['df'], 1), alpha=alpha, se=r['se'], statistic_name='t', details=dict(lags=lags, n=n))
@@ -404,7 +404,7 @@ def predictive_interval(y_pred,  # predicted means
                         dispersion:float=1.0,  # variance / mean; 1 (or less) gives Poisson intervals
                        ) -> tuple[np.ndarray, np.ndarray]:
     "Equal-tailed interval for a new count with mean `y_pred`: Poisson, or negative binomial with variance dispersion × mean."
-    _check_alpha(alpha); mu = np.asarray(y_pred, dtype=np.float64)
+    check_params(alpha=alpha); mu = np.asarray(y_pred, dtype=np.float64)
     q = np.array([alpha / 2, 1 - alpha / 2])[:, None]
     if dispersion <= 1: lo, hi = stats.poisson.ppf(q, mu)
     else: lo, hi = stats.nbinom.ppf(q, mu / (dispersion - 1), 1 / dispersion)

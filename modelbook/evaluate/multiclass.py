@@ -13,10 +13,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
-from .base import MetricCI, Verdict, _MetricReport, _bootstrap, _check_alpha, _check_method, _fmt, _judged, _level, _out, _reliability
+from .base import MetricCI, Verdict, _MetricReport, _bootstrap, _fmt, _judged, _level, _out, _reliability
+from .base import check_params
 from .binary import roc_auc
 from .base import _few_groups, _group_codes, _group_note, _replicates
-from .calibration import binned_ece, check_bins
+from .calibration import binned_ece
 from .compare import mcnemar_classes, corrected_resampled_ttest, adjust_pvalues, comparison_row, comparison_sentence, ADJUSTMENTS, cv_info
 
 # %% auto #0
@@ -184,7 +185,7 @@ def evaluate_multiclass(y_true,  # observed classes (names) of the evaluation se
                         groups=None,  # the group of each row (e.g. its day): resample whole groups; a named Series names them in the notes
                        ) -> MulticlassEvaluation:
     "Macro one-vs-rest ROC AUC, log loss, accuracy, macro F1 and per-class precision and recall, with stratified (or whole-group) bootstrap intervals."
-    _check_alpha(alpha); _check_method(method)
+    check_params(alpha=alpha, method=method)
     y, P = _check_multi(class_codes(y_true, classes), proba)
     idx, codes, group = _replicates(y, groups, n_boot=n_boot, seed=seed, by_class=class_bootstrap_indices)
     ci = lambda fn, name: _bootstrap(fn, y, P, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
@@ -276,7 +277,7 @@ def classwise_calibration(y_true, proba, *, classes, n_bins:int=10, strategy:str
                           groups=None,  # the group of each row: resample whole groups, as `evaluate_multiclass` does
                          ) -> ClasswiseCalibration:
     "One-vs-rest ECE of every class and the classwise ECE, with stratified (or whole-group) bootstrap intervals."
-    _check_alpha(alpha); _check_method(method); check_bins(n_bins, strategy)
+    check_params(alpha=alpha, method=method, n_bins=n_bins, strategy=strategy)
     y, P = _check_multi(class_codes(y_true, classes), proba)
     idx, codes, _ = _replicates(y, groups, n_boot=n_boot, seed=seed, by_class=class_bootstrap_indices)
     one = lambda k: lambda yy, PP: binned_ece((yy == k).astype(np.int64), PP[..., k], n_bins, strategy)
@@ -349,7 +350,7 @@ def compare_multiclass(p_test:dict,  # model name -> its probabilities on the te
                        groups=None,  # the group of each test row (e.g. its day) when a group's rows are not independent: clustered McNemar
                       ) -> MulticlassComparison:
     "Test every pair of multiclass candidates: McNemar on the most probable class; optionally the corrected CV t-test; adjusted across pairs."
-    _check_alpha(alpha); adjust_pvalues([], method)
+    check_params(alpha=alpha); adjust_pvalues([], method)
     if not isinstance(p_test, dict) or len(p_test) < 2: raise ConfigError("compare_multiclass needs a dict of at least two candidates (name -> test-set probabilities).")
     names, y = list(p_test), np.asarray(y_test, dtype=object)
     pred = {k: np.asarray(classes, dtype=object)[_check_multi(class_codes(y, classes), P)[1].argmax(1)] for k, P in p_test.items()}

@@ -19,7 +19,8 @@ from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
 from .binary import WORDS, roc_auc, lift_at, brier_loss
 from .base import MetricCI, bootstrap_indices, bootstrap_metric
-from .base import _check_alpha, _check_pair, _check_probabilities, _check_share, _level, _pct, _percentile_interval
+from .base import PARAMS, _check_pair, _check_probabilities, _level, _pct, _percentile_interval
+from .base import check_param, check_params
 from .compare import adjust_pvalues
 from .base import _fmt_p
 
@@ -98,10 +99,7 @@ def _check_columns(X, columns, n:int, *, verb:str='slice by') -> pd.DataFrame:
                         "Remedy: use columns of the test features, spelled as in the data contract.")
     return X
 
-def _check_count(name:str, v, least:int=1) -> int:
-    if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= least):
-        raise ConfigError(f"{name} must be an integer of at least {least}; got {v!r}.")
-    return int(v)
+
 
 # %% ../../nbs/34_evaluate.slices.ipynb #3849a1a3
 def _seed(seed:int, column:str, label:str) -> list[int]:
@@ -325,7 +323,7 @@ def _check_bands(bands, X:pd.DataFrame, columns:list) -> dict:
         if not (pd.api.types.is_numeric_dtype(X[c]) and not isinstance(X[c].dtype, pd.CategoricalDtype)):
             raise ConfigError(f"bands can only cut numeric columns into quantile bands; {c!r} has dtype {X[c].dtype}. "
                               "Remedy: leave it out of bands to slice it by its levels.")
-        _check_count(f"bands[{c!r}]", q, 2)
+        check_param(f"bands[{c!r}]", q, PARAMS['bands'])
     return bands
 
 # %% ../../nbs/34_evaluate.slices.ipynb #26a4f7ba
@@ -359,10 +357,12 @@ def slice_report(X_test:pd.DataFrame,  # test features, one row per customer (sa
     y, s = _check_pair(y_test, p_test, need='both')
     if y.ndim != 1: raise DataError(f"y_test must be 1-D (one label per row); got shape {y.shape}.")
     words = {**WORDS, **(words or {})}
-    X = _check_columns(X_test, columns, len(y)); share = _check_share(share); _check_alpha(alpha)
+    X = _check_columns(X_test, columns, len(y)); check_params(share=share, alpha=alpha)
+    share = float(share)
     name, fn, better = _check_metric(metric, share)
     if metric == 'brier_loss': _check_probabilities(s)
-    min_size, min_positives = _check_count('min_size', min_size, 2), _check_count('min_positives', min_positives, 1)
+    check_params(min_size=min_size, min_positives=min_positives)
+    min_size, min_positives = int(min_size), int(min_positives)
     min_effect = _METRICS[metric][2] if min_effect is None else float(min_effect)
     order = np.argsort(-s, kind='stable')            # sort by score once: the metrics' own sorts are then almost free
     X, y, s = X[list(columns)].iloc[order], y[order], s[order]
@@ -383,7 +383,7 @@ def worst_errors(X_test:pd.DataFrame,  # test features, one row per customer (sa
                  columns:list[str]|None=None,  # features to show; all by default
                 ) -> dict[str, pd.DataFrame]:
     "The k most confident false positives (negatives with the highest scores) and false negatives (positives with the lowest scores); column `positive` is the label."
-    y, s = _check_pair(y_test, p_test, need=None); k = _check_count('k', k)
+    y, s = _check_pair(y_test, p_test, need=None); check_params(k=k); k = int(k)
     cols = list(X_test.columns) if columns is None and isinstance(X_test, pd.DataFrame) else columns
     X = _check_columns(X_test, cols, len(y), verb='show')[cols]
     front = pd.DataFrame({'score': s, 'rank_pct': 100 * stats.rankdata(s, 'max') / len(s), 'positive': y}, index=X.index)
@@ -400,7 +400,7 @@ def plot_slices(report:SliceReport,  # result of `slice_report`
                 top:int=15,  # most suspicious tested slices to show
                ) -> Figure:
     "Slice metric with CI error bars vs the rest and the overall value; flagged slices highlighted."
-    top = _check_count('top', top)
+    check_params(top=top); top = int(top)
     t = report.table(); t = t[t.verdict != 'not tested'].head(top).iloc[::-1]
     fig = Figure(figsize=(8, 1.8 + 0.32 * max(len(t), 3)), layout='constrained'); ax = fig.subplots()
     pos, red = np.arange(len(t)), t.flagged.to_numpy(dtype=bool)

@@ -17,8 +17,8 @@ from threadpoolctl import threadpool_limits
 from ..core.errors import ConfigError, DataError, ModelError
 
 # %% auto #0
-__all__ = ['HGB_DEFAULTS', 'LEGACY_TYPES', 'TRUSTED_TYPES', 'GLMClassifier', 'GLMRegressor', 'MNLogitClassifier', 'glm_inference',
-           'vif_table', 'glm_notes', 'inference_note', 'effects_in_words']
+__all__ = ['HGB_DEFAULTS', 'LEGACY_TYPES', 'TRUSTED_TYPES', 'NotFittedModelError', 'GLMClassifier', 'GLMRegressor',
+           'MNLogitClassifier', 'glm_inference', 'vif_table', 'glm_notes', 'inference_note', 'effects_in_words']
 
 # %% ../../nbs/21_models.estimators.ipynb #191a07b1
 from .features import level_name
@@ -61,6 +61,10 @@ def _separated(A: np.ndarray,    # design matrix of the kept columns, intercept 
     edge = (mu < _BOUNDARY) | (binary & (mu > 1 - _BOUNDARY))
     if not edge.any(): return np.zeros(A.shape[1], dtype=bool), 0
     return _unidentified(A[~edge]), int(edge.sum())
+
+# %% ../../nbs/21_models.estimators.ipynb #3d1de76e
+class NotFittedModelError(ModelError, NotFittedError):
+    "Raised when a model is used before `fit`: both modelbook's `ModelError` and scikit-learn's `NotFittedError`."
 
 # %% ../../nbs/21_models.estimators.ipynb #3b15ed63
 def _sm():
@@ -148,7 +152,7 @@ class _GLM(BaseEstimator):
     def _check_fitted(self, what: str):
         try: check_is_fitted(self, 'coef_')
         except NotFittedError as e:
-            raise ModelError(f"This {type(self).__name__} is not fitted yet: `{what}` needs the coefficients that `fit(X, y)` estimates. "
+            raise NotFittedModelError(f"This {type(self).__name__} is not fitted yet: `{what}` needs the coefficients that `fit(X, y)` estimates. "
                              "Call `fit` first, or load a fitted model.") from e
 
     def _eta(self, X, what: str) -> np.ndarray:
@@ -208,7 +212,8 @@ class GLMClassifier(ClassifierMixin, _GLM):
 
     def predict(self, X):
         "The more probable class (threshold 0.5; use `predict_proba` for a business threshold)."
-        return self.classes_[(self._eta(X, 'predict') > 0).astype(int)]
+        eta = self._eta(X, 'predict')   # checks that the model is fitted before `classes_` is read
+        return self.classes_[(eta > 0).astype(int)]
 
 class GLMRegressor(RegressorMixin, _GLM):
     "Poisson regression (log link) for counts, fitted by statsmodels, keeping arrays only so that it serialises with skops."
@@ -294,7 +299,8 @@ class MNLogitClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         "The most probable class."
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        eta = self.decision_function(X)   # checks that the model is fitted before `classes_` is read
+        return self.classes_[np.argmax(eta, axis=1)]
 
     def inference_table(self, feature_names: list[str]|None=None, # names of X's columns; `feature_names_in_` or x0, x1, ... by default
                         *, level: float=0.95,                     # confidence level of the Wald intervals
