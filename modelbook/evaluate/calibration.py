@@ -16,6 +16,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
+from fastcore.basics import patch
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError, ModelError
 from ..models.estimators import NotFittedModelError
@@ -350,7 +351,10 @@ class ShareDecision:
 # %% ../../nbs/33_evaluate.calibration.ipynb #de09105b
 def _share_text(s:float) -> str: return 'nobody' if s == 0 else f"the top {s * 100:.0f}%"
 
-def _decision_sentence(d:ShareDecision) -> str:
+@patch(as_prop=True)
+def sentence(self:ShareDecision) -> str:
+    "The decision in plain words."
+    d = self
     lvl, f, pc, w = _level(d.alpha), (lambda x: f"{x:,.0f}"), (lambda x: f"{x * 100:.0f}%"), d.words
     who = _share_text(d.share.estimate)
     head = (f"To {w['action']} {who} of the {w['rows']} ({lvl} CI {pc(d.share.low)} to {pc(d.share.high)}) would earn {f(d.profit.estimate)} per 1,000 "
@@ -366,13 +370,21 @@ def _decision_sentence(d:ShareDecision) -> str:
     if d.gain.high < 0: return f"{head}; on held-out {w['rows']} it earns less ({gain}), so the card's rule stands."
     return f"{head}; {gain} is not established, so the card's rule stands."
 
-ShareDecision.sentence = property(_decision_sentence)
-ShareDecision.__str__ = ShareDecision.summary = lambda self: (
-    f"{self.sentence}\n  {self.share}\n  {self.profit}\n  {self.fixed_profit}\n  {self.gain}\n"
-    f"  Share chosen on {self.n_select:,} {self.words['rows']}; profits on {'the same' if self.in_sample else 'other'} "
-    f"{self.n_eval:,} {self.words['rows']}; cost {self.cost_per_contact:g} per contact, margin {self.margin_per_sale:g} per sale.")
-ShareDecision._repr_html_ = lambda self: (f"<p><b>{self.status.upper()}</b>: {html.escape(self.sentence)}</p>"
-                                          f"<pre>{html.escape(self.summary())}</pre>")
+# %% ../../nbs/33_evaluate.calibration.ipynb #6dfdb550
+@patch
+def summary(self:ShareDecision) -> str:
+    "The sentence, the four estimates with their intervals, and what they were computed on."
+    w = self.words
+    return (f"{self.sentence}\n  {self.share}\n  {self.profit}\n  {self.fixed_profit}\n  {self.gain}\n"
+            f"  Share chosen on {self.n_select:,} {w['rows']}; profits on {'the same' if self.in_sample else 'other'} "
+            f"{self.n_eval:,} {w['rows']}; cost {self.cost_per_contact:g} per contact, margin {self.margin_per_sale:g} per sale.")
+
+@patch
+def __str__(self:ShareDecision) -> str: return self.summary()
+
+@patch
+def _repr_html_(self:ShareDecision) -> str:
+    return f"<p><b>{self.status.upper()}</b>: {html.escape(self.sentence)}</p><pre>{html.escape(self.summary())}</pre>"
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #00b02a84
 def optimal_share(y,  # 0/1 labels of the selection set (where the share is chosen), shape (n,)

@@ -17,6 +17,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.parallel import Parallel, delayed
 from statsmodels.stats.multitest import multipletests
+from fastcore.basics import patch
 from ..core.errors import ConfigError, DataError
 from .binary import roc_auc
 from .base import _check_pair, _group_codes, _labels, _level, _n_contacted, _pct, _tie_bounds
@@ -415,7 +416,8 @@ class Comparison:
                     auc={k: float(v) for k, v in self.auc.items()}, best=self.best, cv=self.cv, pairs=pairs)
 
 # %% ../../nbs/32_evaluate.compare.ipynb #4fc9ea60
-def _notes(self:Comparison) -> list[str]:
+@patch(as_prop=True)
+def notes(self:Comparison) -> list[str]:
     "What the tests do and do not cover, and disagreements between them."
     adj = 'Holm (family-wise error)' if self.method == 'holm' else 'Benjamini-Hochberg (false discovery rate)'
     k = len(self.auc)
@@ -430,27 +432,31 @@ def _notes(self:Comparison) -> list[str]:
     if split: notes.append(f"The tests disagree for {', '.join(split)}: the evidence is not consistent; see the rows above.")
     return notes
 
-Comparison.notes = property(_notes)
-
+# %% ../../nbs/32_evaluate.compare.ipynb #6e85d7dc
 _COLS = ['model_a', 'model_b', 'test_name', 'estimate_a', 'estimate_b', 'difference', 'ci_low', 'ci_high', 'p_value', 'p_adjusted', 'verdict']
 
+@patch
 def _caption(self:Comparison) -> str:
     best = f"best: {self.best}" if self.best else "no model beats every other on the test set"
     return f"Comparison of {len(self.auc)} models on {self.n:,} test customers ({self.n_positive:,} buyers); {best}"
 
-def _summary(self:Comparison) -> str:
+@patch
+def summary(self:Comparison) -> str:
     "Plain-text report: caption, table, verdicts, notes."
     t = self.table[_COLS].rename(columns={'test_name': 'test'})
-    lines = [_caption(self), t.to_string(index=False, float_format=lambda v: f"{v:.4f}"), "Verdicts:"]
+    lines = [self._caption(), t.to_string(index=False, float_format=lambda v: f"{v:.4f}"), "Verdicts:"]
     lines += [f"  - {s}" for s in self.sentences] + ["Notes:"] + [f"  {i}. {n}" for i, n in enumerate(self.notes, 1)]
     return "\n".join(lines)
 
-def _repr_html(self:Comparison) -> str:
+# %% ../../nbs/32_evaluate.compare.ipynb #bb12378f
+@patch
+def _repr_html_(self:Comparison) -> str:
     t = self.table[_COLS].rename(columns={'test_name': 'test'}).to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
     li = lambda xs: "".join(f"<li>{html.escape(x)}</li>" for x in xs)
-    return f"<div><p><b>{html.escape(_caption(self))}</b></p>{t}<ul>{li(self.sentences)}</ul><ol>{li(self.notes)}</ol></div>"
+    return f"<div><p><b>{html.escape(self._caption())}</b></p>{t}<ul>{li(self.sentences)}</ul><ol>{li(self.notes)}</ol></div>"
 
-Comparison.summary, Comparison.__str__, Comparison._repr_html_ = _summary, _summary, _repr_html
+@patch
+def __str__(self:Comparison) -> str: return self.summary()
 
 # %% ../../nbs/32_evaluate.compare.ipynb #6c7164a9
 def cv_info(cv_scores:pd.DataFrame|None, names:list[str], n_train, n_test) -> dict|None:

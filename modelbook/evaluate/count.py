@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import xlogy
 from matplotlib.figure import Figure
+from fastcore.basics import patch
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
 from .base import MetricCI, Verdict, _MetricReport, _acceleration, _interval, _fmt, _judged, _level, _out
@@ -187,7 +188,8 @@ class CountEvaluation(_MetricReport):
         return pd.DataFrame([dict(metric=k, estimate=m.estimate, low=m.low, high=m.high, better=COUNT_BETTER[k]) for k, m in self.metrics.items()])
 
 # %% ../../nbs/35_evaluate.count.ipynb #3cd3cbbc
-def _count_notes(self:CountEvaluation) -> list[str]:
+@patch(as_prop=True)
+def notes(self:CountEvaluation) -> list[str]:
     "Numbered notes: how the intervals were made and what they leave out; reference values."
     kind = 'BCa (grouped-jackknife acceleration)' if self.method == 'bca' else 'percentile'
     how = (f"circular block bootstrap: {self.n_boot:,} resamples of runs of {self.block} consecutive rows, which keeps the "
@@ -206,12 +208,9 @@ def _count_notes(self:CountEvaluation) -> list[str]:
                      f"{self.mean_observed:,.1f} observed per row. Look for drift between the training and test periods.")
     return notes
 
-CountEvaluation.notes = property(_count_notes)
-
-def _count_caption(self:CountEvaluation) -> str:
+@patch
+def _caption(self:CountEvaluation) -> str:   # text and HTML: `evaluate._MetricReport`
     return f"Evaluation on {self.n:,} rows (mean {self.mean_observed:,.1f} {self.unit} per row)"
-
-CountEvaluation._caption = _count_caption      # text and HTML: `evaluate._MetricReport`
 
 # %% ../../nbs/35_evaluate.count.ipynb #78492616
 def evaluate_count(y_true,  # observed counts of the evaluation set, in time order if block > 1, shape (n,)

@@ -11,6 +11,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from fastcore.basics import patch
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
 from .base import MetricCI, Verdict, _MetricReport, _bootstrap, _fmt, _judged, _level, _out, _reliability
@@ -146,7 +147,8 @@ class MulticlassEvaluation(_MetricReport):
                              for (c, d), n in zip(self.per_class.items(), self.counts)])
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #8b7e2ab5
-def _mc_notes(self:MulticlassEvaluation) -> list[str]:
+@patch(as_prop=True)
+def notes(self:MulticlassEvaluation) -> list[str]:
     "Numbered warnings and reference values shown under the tables."
     kind = 'BCa (grouped-jackknife acceleration)' if self.method == 'bca' else 'percentile'
     shares = np.asarray(self.counts) / self.n
@@ -162,17 +164,16 @@ def _mc_notes(self:MulticlassEvaluation) -> list[str]:
         notes.append(f"Fewer than 50 rows for {', '.join(rare)}: that class's precision, recall and AUC have wide, possibly unstable intervals.")
     return notes
 
-MulticlassEvaluation.notes = property(_mc_notes)
-
-def _mc_caption(self:MulticlassEvaluation) -> str:
+# %% ../../nbs/36_evaluate.multiclass.ipynb #0bc552dc
+@patch
+def _caption(self:MulticlassEvaluation) -> str:   # text and HTML: `evaluate._MetricReport`
     return f"Evaluation on {self.n:,} rows of {len(self.classes)} classes ({', '.join(f'{c} {n / self.n:.0%}' for c, n in zip(self.classes, self.counts))})"
 
-def _mc_extra(self:MulticlassEvaluation) -> tuple[list[str], str]:
+@patch
+def _extra(self:MulticlassEvaluation) -> tuple[list[str], str]:
     "The per-class table, shown between the metrics and the notes (text and HTML)."
     t, head = self.class_table(), "Per class (decision: the most probable class):"
     return [head, t.to_string(index=False, float_format=lambda v: f"{v:.3f}")], f"<p>{head}</p>{t.to_html(index=False, float_format=lambda v: f'{v:.3f}', border=0)}"
-
-MulticlassEvaluation._caption, MulticlassEvaluation._extra = _mc_caption, _mc_extra    # text and HTML: `evaluate._MetricReport`
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #cc135fe4
 def evaluate_multiclass(y_true,  # observed classes (names) of the evaluation set, shape (n,)

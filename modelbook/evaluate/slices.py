@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from matplotlib.figure import Figure
+from fastcore.basics import patch
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
 from .binary import WORDS, roc_auc, lift_at, brier_loss
@@ -232,13 +233,16 @@ class SliceReport:
         return int((self.rows.verdict != 'not tested').sum())
 
 # %% ../../nbs/34_evaluate.slices.ipynb #83ffed20
+@patch
 def _caption(self:SliceReport) -> str:
     k = len(self.flagged)
     what = f"{k} flagged" if k else "none flagged"
     return (f"{self.metric_name} on {len(self.rows)} slices of {self.n:,} test {self.words['rows']} ({self.n_positive:,} {self.words['events']}); "
             f"overall {self.overall}; {self.tested} slices tested, {what}")
 
-def _notes(self:SliceReport) -> list[str]:
+# %% ../../nbs/34_evaluate.slices.ipynb #4d92cf6a
+@patch(as_prop=True)
+def notes(self:SliceReport) -> list[str]:
     "What the test does and does not say."
     worse, w = 'higher' if self.better == 'lower' else 'lower', self.words
     notes = [f"Each tested slice is compared with the rest of the test {w['rows']}: {self.n_boot:,} independent stratified "
@@ -268,8 +272,6 @@ def _notes(self:SliceReport) -> list[str]:
                  "adjustment covers the listed slices only, not a search over many columns.")
     return notes
 
-SliceReport.notes = property(_notes)
-
 # %% ../../nbs/34_evaluate.slices.ipynb #f5c39bde
 def _groups(self:SliceReport, top:int|None=None) -> tuple[list[str], list[str], list[str]]:
     "Sentences of the flagged and of the other tested slices (worst first, at most `top`), and the untested slices' names."
@@ -280,28 +282,34 @@ def _groups(self:SliceReport, top:int|None=None) -> tuple[list[str], list[str], 
     return (tested[tested.flagged.astype(bool)].sentence.tolist(), rest.sentence.tolist()[:top] + more,
             [f"{self.names.get(r.column, r.column)} {r.level} (n = {r.n:,}, {_count(r.positives, self.words['events'])})" for r in skipped.itertuples()])
 
-def _summary(self:SliceReport, top:int|None=8) -> str:
+# %% ../../nbs/34_evaluate.slices.ipynb #4425797d
+@patch
+def summary(self:SliceReport, top:int|None=8) -> str:
     "Plain-text report: caption, flagged slices, other tested slices (at most `top`), untested slices, notes."
     flagged, others, skipped = _groups(self, top)
-    lines = [_caption(self), "Flagged:"] + ([f"  - {s}" for s in flagged] or ["  none"])
+    lines = [self._caption(), "Flagged:"] + ([f"  - {s}" for s in flagged] or ["  none"])
     lines += ["Tested, not flagged (worst first):"] + ([f"  - {s}" for s in others] or ["  none"])
     if skipped: lines.append(f"Not tested (too small): {'; '.join(skipped)}.")
     return "\n".join(lines + ["Notes:"] + [f"  {i}. {n}" for i, n in enumerate(self.notes, 1)])
 
-def _repr_html(self:SliceReport) -> str:
+# %% ../../nbs/34_evaluate.slices.ipynb #b85966ea
+@patch
+def _repr_html_(self:SliceReport) -> str:
     flagged, others, skipped = _groups(self, 8)
     li = lambda xs: "".join(f"<li>{html.escape(x)}</li>" for x in xs)
     cols = ['column', 'level', 'n', 'positives', 'estimate', 'ci_low', 'ci_high', 'rest', 'worse_by', 'p_value', 'p_adjusted', 'verdict']
     t = self.table()[cols].to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0, na_rep='')
-    return (f"<div><p><b>{html.escape(_caption(self))}</b></p><p>Flagged:</p><ul>{li(flagged) or '<li>none</li>'}</ul>"
+    return (f"<div><p><b>{html.escape(self._caption())}</b></p><p>Flagged:</p><ul>{li(flagged) or '<li>none</li>'}</ul>"
             f"<p>Tested, not flagged (worst first):</p><ul>{li(others) or '<li>none</li>'}</ul>"
             + (f"<p>Not tested (too small): {html.escape('; '.join(skipped))}.</p>" if skipped else "")
             + f"{t}<ol>{li(self.notes)}</ol></div>")
 
-SliceReport.summary, SliceReport.__str__, SliceReport._repr_html_ = _summary, _summary, _repr_html
+@patch
+def __str__(self:SliceReport) -> str: return self.summary()
 
 # %% ../../nbs/34_evaluate.slices.ipynb #209b734f
-def _to_dict(self:SliceReport) -> dict:
+@patch
+def to_dict(self:SliceReport) -> dict:
     "JSON-able dict: settings, the overall metric with its CI, and one record per slice (NaN as None)."
     clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else (v.item() if hasattr(v, 'item') else v)
     rows = [{k: clean(v) for k, v in r.items()} for r in self.table().astype(object).to_dict('records')]
@@ -309,8 +317,6 @@ def _to_dict(self:SliceReport) -> dict:
                 overall=self.overall.estimate, overall_low=self.overall.low, overall_high=self.overall.high,
                 alpha=self.alpha, min_effect=self.min_effect, min_size=self.min_size, min_positives=self.min_positives,
                 n_boot=self.n_boot, share=self.share, tested=self.tested, flagged=len(self.flagged), slices=rows)
-
-SliceReport.to_dict = _to_dict
 
 # %% ../../nbs/34_evaluate.slices.ipynb #4f7bfb38
 def _check_bands(bands, X:pd.DataFrame, columns:list) -> dict:
