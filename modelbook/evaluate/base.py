@@ -34,8 +34,9 @@ def _labels(y_true) -> np.ndarray:
         raise DataError(f"y_true must hold one 0/1 label per row; got an empty or scalar value of shape {y.shape}. "
                         "Remedy: pass the evaluation set's labels, e.g. y_test.")
     if not (y.dtype.kind in 'biuf' and np.isin(y, (0, 1)).all()):
-        raise DataError(f"y_true must be binary: allowed values are 0 and 1 (1 = positive) or False/True; got {_preview(y)}. "
-                        "Remedy: encode the positive class as 1, e.g. (df['Purchase'] == 'Yes').astype(int).")
+        raise DataError("y_true must be binary: allowed values are 0 and 1 (1 = positive) or False/True; got "
+                        f"{_preview(y)}. Remedy: encode the positive class as 1, e.g. (df['Purchase'] == "
+                        "'Yes').astype(int).")
     return y.astype(np.int64)
 
 # %% ../../nbs/30_evaluate.base.ipynb #cbfb285a
@@ -59,7 +60,8 @@ def _check_pair(y_true, y_score, *, need:str|None='both') -> tuple[np.ndarray, n
         got = (f"{y.shape[0]} labels and {s.shape[0] if s.ndim else 'a scalar instead of'} scores" if y.ndim == 1
                else f"y_true of shape {y.shape} and y_score of shape {s.shape}")
         raise DataError(f"y_true and y_score must have the same length (one score per row); got {got}. "
-                        "Remedy: score exactly the rows you evaluate, e.g. model.predict_proba(X_test)[:, 1] with y_test.")
+                        "Remedy: score exactly the rows you evaluate, e.g. model.predict_proba(X_test)[:, 1] with "
+                        "y_test.")
     if s.dtype.kind not in 'biuf':
         raise DataError(f"y_score must be numeric (a score or probability per row); got {_preview(s)}. "
                         "Remedy: pass model.predict_proba(X)[:, 1] or decision_function(X).")
@@ -138,7 +140,8 @@ PARAMS = dict(
                         'use min_positives=5'),
     k=Param(_COUNT, 'the number of slices to plot', 'use k=10'),
     top=Param(_COUNT, 'the number of slices to show', 'use top=10'),
-    bands=Param(Interval(int, 2, closed='left'), 'the number of quantile bands of a numeric column', 'use 4 or 5 bands'),
+    bands=Param(Interval(int, 2, closed='left'), 'the number of quantile bands of a numeric column',
+                'use 4 or 5 bands'),
 )   # name -> its declaration; a chapter may add its own options here, under a name of their own
 
 # %% ../../nbs/30_evaluate.base.ipynb #672d8f0c
@@ -177,14 +180,17 @@ def _group_codes(groups, n:int) -> np.ndarray:
     "Codes 0..G-1 of the group of each of `n` rows; a wrong length, a missing group or a single group raise `DataError` naming `groups`."
     g = np.asarray(groups, dtype=object)
     if g.ndim != 1 or len(g) != n:
-        raise DataError(f"groups must give the group of every row of the evaluation set: 1-D, length {n}; got shape {g.shape}. "
-                        "Remedy: pass the held-out rows' group column, e.g. split.test[card.split.group_column].")
+        raise DataError(f"groups must give the group of every row of the evaluation set: 1-D, length {n}; got shape "
+                        f"{g.shape}. Remedy: pass the held-out rows' group column, e.g. "
+                        "split.test[card.split.group_column].")
     codes, uniques = pd.factorize(g)
     if (codes < 0).any():
-        raise DataError(f"groups holds {int((codes < 0).sum())} missing values; every row needs a group. Remedy: fill them or drop those rows.")
+        raise DataError(f"groups holds {int((codes < 0).sum())} missing values; every row needs a group. Remedy: fill "
+                        "them or drop those rows.")
     if len(uniques) < 2:
-        raise DataError(f"groups holds a single group ({uniques[0]!r}); resampling whole groups needs at least 2, and 20 or more for a "
-                        "trustworthy interval. Remedy: evaluate on more groups, or drop `groups` if the rows are independent.")
+        raise DataError(f"groups holds a single group ({uniques[0]!r}); resampling whole groups needs at least 2, and "
+                        "20 or more for a trustworthy interval. Remedy: evaluate on more groups, or drop `groups` if "
+                        "the rows are independent.")
     return codes
 
 def group_bootstrap_indices(groups,  # the group of each row of the evaluation set (e.g. its day), shape (n,)
@@ -203,11 +209,13 @@ def group_bootstrap_indices(groups,  # the group of each row of the evaluation s
         for _ in range(100):
             if not len(bad := np.flatnonzero(~has[draw].any(1).all(1))): break
             draw[bad] = rng.integers(0, G, size=(len(bad), G))
-        else: raise DataError(f"Classes {cls[has.sum(0) == has.sum(0).min()].tolist()} lie in only {has.sum(0).min()} of {G} groups, so resamples "
-                              "of whole groups keep missing them. Remedy: hold out more groups, or pool the rare class.")
+        else: raise DataError(f"Classes {cls[has.sum(0) == has.sum(0).min()].tolist()} lie in only {has.sum(0).min()} "
+                              f"of {G} groups, so resamples of whole groups keep missing them. Remedy: hold out more "
+                              "groups, or pool the rare class.")
     members, lens = np.argsort(codes, kind='stable'), sizes[draw]
     L, flat = lens.sum(1), lens.ravel()
-    first = np.repeat((np.cumsum(sizes) - sizes)[draw.ravel()] - (np.cumsum(flat) - flat), flat)   # where each drawn group starts in `members`
+    # where each drawn group starts in `members`
+    first = np.repeat((np.cumsum(sizes) - sizes)[draw.ravel()] - (np.cumsum(flat) - flat), flat)
     out = np.full((n_boot, L.max()), n)
     out[np.repeat(np.arange(n_boot), L), np.arange(L.sum()) - np.repeat(np.cumsum(L) - L, L)] = members[first + np.arange(L.sum())]
     return np.sort(out, axis=1)
@@ -220,12 +228,14 @@ def _replicates(y:np.ndarray, groups, *, n_boot:int, seed:int, by_class=bootstra
 
 def _group_note(group:str, n_groups:int) -> str:
     "How whole groups were resampled, for the first note of an evaluation."
-    return (f"resamples of whole groups of `{group}` ({n_groups:,} groups, drawn with replacement: a cluster bootstrap), which keeps the rows "
-            "of a group together, so what they share widens the intervals as it should; class counts vary between resamples")
+    return (f"resamples of whole groups of `{group}` ({n_groups:,} groups, drawn with replacement: a cluster "
+            "bootstrap), which keeps the rows of a group together, so what they share widens the intervals as it "
+            "should; class counts vary between resamples")
 
 def _few_groups(group:str, n_groups:int) -> list[str]:
     "A warning note when the interval rests on fewer than 20 groups."
-    return [f"Only {n_groups} groups of `{group}`: the intervals rest on few independent pieces and can be too narrow. Hold out more groups."] if n_groups < 20 else []
+    return [f"Only {n_groups} groups of `{group}`: the intervals rest on few independent pieces and can be too narrow. "
+            "Hold out more groups."] if n_groups < 20 else []
 
 # %% ../../nbs/30_evaluate.base.ipynb #7a904691
 def _desc(y:np.ndarray, s:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -287,7 +297,8 @@ def _jackknife(stat, y:np.ndarray, s:np.ndarray, *, n_groups:int=200, seed:int=0
         g = min(n_groups, G := groups.max() + 1); gid = (rng.permutation(G) % g)[groups]
     else:
         g = min(n_groups, n)
-        order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)[::-1]])   # (1, 0) for 0/1 labels; every class for more
+        # (1, 0) for 0/1 labels; every class for more
+        order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)[::-1]])
         gid = np.empty(n, int); gid[order] = np.arange(n) % g
     keep = gid[None, :] != np.arange(g)[:, None]
     sizes, out = keep.sum(1), np.empty(g)
@@ -328,8 +339,9 @@ class MetricCI:
         if alpha is None or alpha == self.alpha: return (self.low, self.high)
         check_params(alpha=alpha)
         if self.replicates is None:
-            raise ConfigError(f"{self.name} stores no bootstrap replicates, so conf_int can only give alpha={self.alpha}; "
-                              f"got alpha={alpha}. Remedy: recompute with bootstrap_metric(..., alpha={alpha}).")
+            raise ConfigError(f"{self.name} stores no bootstrap replicates, so conf_int can only give "
+                              f"alpha={self.alpha}; got alpha={alpha}. Remedy: recompute with bootstrap_metric(..., "
+                              f"alpha={alpha}).")
         return _interval(self.replicates, self.estimate, alpha, self.method, self.acceleration)
 
     def __str__(self):
@@ -361,7 +373,8 @@ def bootstrap_metric(stat,  # stat(y, s) -> value per row; must accept (b, n) ba
     "Estimate `stat` on the data and give a bootstrap confidence interval."
     check_params(alpha=alpha, method=method)
     y, s = _check_pair(y_true, y_score, need=None)
-    if idx is None: idx, codes, _ = _replicates(y, groups, n_boot=n_boot, seed=seed, by_class=partial(bootstrap_indices, stratified=stratified))
+    if idx is None: idx, codes, _ = _replicates(y, groups, n_boot=n_boot, seed=seed,
+                                                by_class=partial(bootstrap_indices, stratified=stratified))
     else: codes = None if groups is None else _group_codes(groups, len(y))
     return _bootstrap(stat, y, s, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
 
@@ -387,17 +400,19 @@ class _MetricReport:
         w, lines = max(len(m.name) for m in self.metrics.values()), [self._caption()]
         for k, m in self.metrics.items():
             f = partial(_fmt, ref=m.estimate)
-            lines.append(f"  {m.name:<{w}}  {f(m.estimate):>8}  ({_level(self.alpha)} CI {f(m.low)} to {f(m.high)}; {self._better(k)} is better)")
+            lines.append(f"  {m.name:<{w}}  {f(m.estimate):>8}  ({_level(self.alpha)} CI {f(m.low)} to {f(m.high)}; "
+                         f"{self._better(k)} is better)")
         return "\n".join(lines + self._extra()[0] + ["Notes:"] + [f"  {i}. {t}" for i, t in enumerate(self.notes, 1)])
     __str__ = summary
 
     def _repr_html_(self) -> str:
         "A small HTML table with a caption, the evaluation's own part and numbered notes."
-        rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{_fmt(m.estimate)}</td><td>{_fmt(m.low, m.estimate)} to {_fmt(m.high, m.estimate)}</td>"
-                       f"<td>{self._better(k)}</td></tr>" for k, m in self.metrics.items())
+        rows = "".join(f"<tr><td>{html.escape(m.name)}</td><td>{_fmt(m.estimate)}</td><td>{_fmt(m.low, m.estimate)} to "
+                       f"{_fmt(m.high, m.estimate)}</td><td>{self._better(k)}</td></tr>" for k, m in self.metrics.items())
         notes = "".join(f"<li>{html.escape(t)}</li>" for t in self.notes)
         return (f"<div><table><caption>{html.escape(self._caption())}</caption><thead><tr><th>Metric</th><th>Estimate</th>"
-                f"<th>{_level(self.alpha)} CI</th><th>Better</th></tr></thead><tbody>{rows}</tbody></table>{self._extra()[1]}<ol>{notes}</ol></div>")
+                f"<th>{_level(self.alpha)} "
+                f"CI</th><th>Better</th></tr></thead><tbody>{rows}</tbody></table>{self._extra()[1]}<ol>{notes}</ol></div>")
 
 # %% ../../nbs/30_evaluate.base.ipynb #01fcb181
 @dataclass
@@ -433,15 +448,16 @@ def _judged(m:MetricCI,  # the metric judged, with its interval
     "The verdict of any task against its bar, with the sentence for a non-specialist."
     status, f, hi = _status(m, bar, ci_bar, better), partial(_fmt, ref=m.estimate), better == 'higher'
     ci = f"{_level(m.alpha)} CI {f(m.low)} to {f(m.high)}"
-    most, end, fav, side, reach = ('at least', 'low', 'high', 'below', 'down below') if hi else ('at most', 'high', 'low', 'above', 'up above')
+    most, end, fav, side, reach = ('at least', 'low', 'high', 'below', 'down below') if hi else ('at most', 'high',
+                                                                                                 'low', 'above', 'up above')
     if status == 'pass':
         s = f"The model meets the bar: {claim} ({ci}); the bar was {most} {bar:g} with the interval's {end} end at or {'above' if hi else 'below'} {ci_bar:g}."
     elif status == 'fail':
-        s = (f"The model misses the bar: {claim} ({ci}); even the interval's {fav} end is {side} the bar of {bar:g}, so the shortfall "
-             f"is not explained by the {small} {evaluation}.")
+        s = (f"The model misses the bar: {claim} ({ci}); even the interval's {fav} end is {side} the bar of {bar:g}, "
+             f"so the shortfall is not explained by the {small} {evaluation}.")
     elif (m.estimate >= bar) if hi else (m.estimate <= bar):
-        s = (f"Inconclusive: {claim}, which reaches the bar of {bar:g}, but the {ci} reaches {reach} the required {ci_bar:g}. "
-             f"The {evaluation} is too {small} to be sure; evaluate on {more} before deciding.")
+        s = (f"Inconclusive: {claim}, which reaches the bar of {bar:g}, but the {ci} reaches {reach} the required "
+             f"{ci_bar:g}. The {evaluation} is too {small} to be sure; evaluate on {more} before deciding.")
     else: s = (f"Inconclusive: {claim}, {side} the bar of {bar:g}, but the {ci} still includes values that meet it. "
                f"We cannot tell whether the model clears the bar; evaluate on {more} before deciding.")
     return Verdict(status, metric, m.estimate, m.low, m.high, bar, ci_bar, better, s)
@@ -459,7 +475,8 @@ def _reliability(y:np.ndarray, p:np.ndarray, n_bins:int=10, strategy:str='quanti
     q = np.linspace(0, 1, n_bins + 1)
     edges = np.unique(np.quantile(p, q) if strategy == 'quantile' else q)
     b = np.clip(np.searchsorted(edges, p, side='right') - 1, 0, max(len(edges) - 2, 0))
-    g = pd.DataFrame(dict(b=b, y=y, p=p)).groupby('b').agg(n=('y', 'size'), positives=('y', 'sum'), predicted=('p', 'mean'))
+    g = pd.DataFrame(dict(b=b, y=y, p=p)).groupby('b').agg(n=('y', 'size'), positives=('y', 'sum'),
+                                                           predicted=('p', 'mean'))
     g['observed'] = g.positives / g.n
     g['low'], g['high'] = _wilson(g.positives.to_numpy(), g.n.to_numpy())
     return g.reset_index(drop=True)

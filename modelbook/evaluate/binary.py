@@ -88,7 +88,8 @@ def profit_at(y_true,  # 0/1 labels, shape (n,) or (b, n)
     return _out((margin_per_sale * ys[..., :k].sum(-1) - cost_per_contact * k) * 1000 / n)
 
 # %% ../../nbs/31_evaluate.binary.ipynb #fa31e96e
-BINARY_BETTER = {'roc_auc': 'higher', 'average_precision': 'higher', 'brier_loss': 'lower', 'lift': 'higher', 'profit': 'higher'}
+BINARY_BETTER = {'roc_auc': 'higher', 'average_precision': 'higher', 'brier_loss': 'lower', 'lift': 'higher',
+                 'profit': 'higher'}
 
 def binary_metric_specs(share:float, cost:float, margin:float) -> dict:
     "Display name and batch function of each metric reported by `evaluate_binary`."
@@ -100,7 +101,8 @@ def binary_metric_specs(share:float, cost:float, margin:float) -> dict:
                        partial(profit_at, share=share, cost_per_contact=cost, margin_per_sale=margin))}
 
 # %% ../../nbs/31_evaluate.binary.ipynb #7d3625bd
-WORDS = {k: DecisionSpec.model_fields[k].default for k in ('action', 'rows', 'events', 'non_events')}   # the defaults of a card's `decision` (config)
+# the defaults of a card's `decision` (config)
+WORDS = {k: DecisionSpec.model_fields[k].default for k in ('action', 'rows', 'events', 'non_events')}
 
 @dataclass
 class Evaluation(_MetricReport):
@@ -114,7 +116,7 @@ class Evaluation(_MetricReport):
     alpha: float = 0.05
     method: str = 'percentile'
     n_boot: int = 1000
-    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name the decision and the rows (the card's `decision`)
+    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports word the decision: the card's `decision`
     group: str|None = None  # what whole groups were resampled (e.g. 'day'); None: single rows, stratified by class
     n_groups: int = 0  # groups in the evaluation set (cluster bootstrap)
 
@@ -132,7 +134,8 @@ class Evaluation(_MetricReport):
 
     def table(self) -> pd.DataFrame:
         "One row per metric: metric, estimate, low, high."
-        return pd.DataFrame([dict(metric=k, estimate=m.estimate, low=m.low, high=m.high) for k, m in self.metrics.items()])
+        return pd.DataFrame([dict(metric=k, estimate=m.estimate, low=m.low, high=m.high) for k,
+                             m in self.metrics.items()])
 
 # %% ../../nbs/31_evaluate.binary.ipynb #7f4e24e2
 @patch(as_prop=True)
@@ -141,27 +144,32 @@ def notes(self:Evaluation) -> list[str]:
     rate, pct = self.n_positive / self.n, _pct(self.share)
     kind = 'BCa (grouped-jackknife acceleration)' if self.method == 'bca' else 'percentile'
     w = self.words
-    how = (_group_note(self.group, self.n_groups) if self.group else f"resamples that keep the {self.n_positive:,} {w['events']} and "
-           f"{self.n - self.n_positive:,} {w['non_events']} fixed, treating {w['rows']} as independent (pass `groups` when they share a day or a household)")
-    notes = [f"Intervals are {_level(self.alpha)} {kind} bootstrap intervals from {self.n_boot:,} {how}. They show sampling noise "
-             f"in this evaluation set only, not refitting the model or changes in future {w['rows']}.", *(_few_groups(self.group, self.n_groups) if self.group else [])]
+    how = (_group_note(self.group, self.n_groups) if self.group else f"resamples that keep the {self.n_positive:,} "
+                                                                     f"{w['events']} and {self.n - self.n_positive:,} "
+                                                                     f"{w['non_events']} fixed, treating {w['rows']} "
+                                                                     "as independent (pass `groups` when they share a "
+                                                                     "day or a household)")
+    notes = [f"Intervals are {_level(self.alpha)} {kind} bootstrap intervals from {self.n_boot:,} {how}. They show "
+             "sampling noise in this evaluation set only, not refitting the model or changes in future "
+             f"{w['rows']}.", *(_few_groups(self.group, self.n_groups) if self.group else [])]
     if self.n_positive < 50:
-        notes.append(f"Only {self.n_positive} {w['events']} (fewer than 50): intervals are wide and can be unstable. Treat the "
-                     f"estimates as rough and evaluate on more {w['events']} before a large decision.")
-    notes.append(f"No-skill reference values: ROC AUC 0.5, average precision {rate:.3f} (the rate of {w['events']}), Brier loss "
-                 f"{rate * (1 - rate):.4f} (always predicting that rate), lift 1. The highest possible lift at top "
-                 f"{pct} is {min(1 / self.share, 1 / rate):.2f}.")
-    notes.append(f"Lift and profit {w['action']} the top {pct} by score ({_n_contacted(self.n, self.share):,} of {self.n:,} "
-                 f"{w['rows']}). Profit assumes {self.cost_per_contact:g} per contact and {self.margin_per_sale:g} margin "
-                 f"per success, and is scaled to 1,000 {w['rows']} so it is comparable across sample sizes.")
+        notes.append(f"Only {self.n_positive} {w['events']} (fewer than 50): intervals are wide and can be unstable. "
+                     f"Treat the estimates as rough and evaluate on more {w['events']} before a large decision.")
+    notes.append(f"No-skill reference values: ROC AUC 0.5, average precision {rate:.3f} (the rate of {w['events']}), "
+                 f"Brier loss {rate * (1 - rate):.4f} (always predicting that rate), lift 1. The highest possible lift "
+                 f"at top {pct} is {min(1 / self.share, 1 / rate):.2f}.")
+    notes.append(f"Lift and profit {w['action']} the top {pct} by score ({_n_contacted(self.n, self.share):,} of "
+                 f"{self.n:,} {w['rows']}). Profit assumes {self.cost_per_contact:g} per contact and "
+                 f"{self.margin_per_sale:g} margin per success, and is scaled to 1,000 {w['rows']} so it is comparable "
+                 "across sample sizes.")
     return notes
 
 # %% ../../nbs/31_evaluate.binary.ipynb #20efcf57
 @patch
 def _caption(self:Evaluation) -> str:
     w = self.words
-    return (f"Evaluation on {self.n:,} {w['rows']} ({self.n_positive:,} {w['events']}, {self.n_positive / self.n:.1%}); "
-            f"decision: {w['action']} the top {_pct(self.share)}")
+    return (f"Evaluation on {self.n:,} {w['rows']} ({self.n_positive:,} {w['events']}, "
+            f"{self.n_positive / self.n:.1%}); decision: {w['action']} the top {_pct(self.share)}")
 
 # %% ../../nbs/31_evaluate.binary.ipynb #24b86a72
 def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
@@ -193,8 +201,10 @@ def _claim(metric:str, est:str, ev:Evaluation) -> str:
     pct, w = _pct(ev.share), ev.words
     return {'lift': f"the top {pct} of {w['rows']} by score hold {est} times as many {w['events']} as a random {pct}",
             'profit': f"to {w['action']} the top {pct} of {w['rows']} earns an expected {est} per 1,000 {w['rows']}",
-            'roc_auc': f"the model ranks a random one of the {w['events']} above a random one of the {w['non_events']} with probability {est} (ROC AUC)",
-            'average_precision': f"its average precision is {est}, against {ev.n_positive / ev.n:.3f} for a random ranking",
+            'roc_auc': f"the model ranks a random one of the {w['events']} above a random one of the {w['non_events']} "
+                       f"with probability {est} (ROC AUC)",
+            'average_precision': f"its average precision is {est}, against {ev.n_positive / ev.n:.3f} for a random "
+                                 "ranking",
            }.get(metric, f"its {ev.metrics[metric].name} is {est}")
 
 # %% ../../nbs/31_evaluate.binary.ipynb #eaafbb67
@@ -209,7 +219,8 @@ def verdict(evaluation:Evaluation,  # result of `evaluate_binary`
         raise ConfigError(f"verdict needs a metric where higher is better, one of {ok}; got {metric!r}. "
                           "Remedy: judge lift or profit, which speak to the decision.")
     m = evaluation.metrics[metric]
-    return _judged(m, metric, _claim(metric, _fmt(m.estimate), evaluation), bar=minimum, ci_bar=ci_lower_min, more=f"more {evaluation.words['rows']}")
+    return _judged(m, metric, _claim(metric, _fmt(m.estimate), evaluation), bar=minimum, ci_bar=ci_lower_min,
+                   more=f"more {evaluation.words['rows']}")
 
 # %% ../../nbs/31_evaluate.binary.ipynb #d533f464
 def _words(words:dict|None) -> dict:
@@ -297,7 +308,8 @@ def plot_profit(y_true,  # 0/1 labels, shape (n,)
     "Profit per 1,000 rows vs % contacted, with a pointwise bootstrap band and the decision share marked."
     y, s = _check_pair(y_true, y_score); check_params(share=share, alpha=alpha)
     w, share, n = _words(words), float(share), len(y)
-    k, x, curve = _n_contacted(n, share), np.arange(n + 1) / n * 100, _profit_curve(y, s, cost_per_contact, margin_per_sale)
+    k, x = _n_contacted(n, share), np.arange(n + 1) / n * 100
+    curve = _profit_curve(y, s, cost_per_contact, margin_per_sale)
     fig = Figure(figsize=(6, 4.5), layout='constrained'); ax = fig.subplots()
     if n_boot:
         idx = bootstrap_indices(y, n_boot=n_boot, seed=seed)
@@ -305,7 +317,8 @@ def plot_profit(y_true,  # 0/1 labels, shape (n,)
         lo, hi = np.quantile(reps.reshape(len(idx), n + 1), [alpha / 2, 1 - alpha / 2], axis=0)
         ax.fill_between(x, lo, hi, alpha=0.25, label=f'{_level(alpha)} bootstrap band (pointwise)')
     ax.plot(x, curve, label='model')
-    ax.plot([0, 100], [0, (margin_per_sale * y.mean() - cost_per_contact) * 1000], ls='--', c='grey', label='random ranking')
+    ax.plot([0, 100], [0, (margin_per_sale * y.mean() - cost_per_contact) * 1000], ls='--', c='grey',
+            label='random ranking')
     ax.axhline(0, c='k', lw=0.5)
     ax.plot(x[k], curve[k], 'o', c='C3', label=f"decision: top {_pct(share)} earns {curve[k]:,.0f}")
     b = int(np.argmax(curve))

@@ -94,7 +94,8 @@ def ece_ci(y,  # 0/1 labels of the evaluation set, shape (n,)
     "Expected calibration error with a stratified bootstrap confidence interval (whole groups resampled with `groups`)."
     y, p = _check_pair(y, p, need='both')
     _check_probabilities(p); check_bins(n_bins, strategy)
-    return bootstrap_metric(partial(binned_ece, n_bins=n_bins, strategy=strategy), y, p, name=f"ECE ({n_bins} {strategy} bins)",
+    return bootstrap_metric(partial(binned_ece, n_bins=n_bins, strategy=strategy), y, p, name=f"ECE ({n_bins} "
+                                                                                              f"{strategy} bins)",
                             n_boot=n_boot, alpha=alpha, method=method, seed=seed, groups=groups)
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #fbc1d185
@@ -106,7 +107,8 @@ def brier_decomposition(y,  # 0/1 labels, shape (n,)
     "Murphy's decomposition of the Brier loss: reliability, resolution, uncertainty and the within-bin remainder."
     y, p = _check_pair(y, p, need=None)
     _check_probabilities(p); check_bins(n_bins, strategy)
-    if y.ndim != 1: raise DataError(f"brier_decomposition needs one evaluation set: y must be 1-D; got shape {y.shape}.")
+    if y.ndim != 1: raise DataError("brier_decomposition needs one evaluation set: y must be 1-D; got shape "
+                                    f"{y.shape}.")
     b = _bin_index(p, n_bins, strategy)
     n_b, buyers, predicted = _bin_sums(y, p, b, n_bins)
     n_b1 = np.maximum(n_b, 1)
@@ -126,8 +128,9 @@ def _check_fitted(model) -> None:
                          "Remedy: pass the fitted pipeline from make_model('glm'|'hgb', ...).fit(X, y).")
     try: check_is_fitted(model)
     except NotFittedError as e:
-        raise NotFittedModelError(f"The {type(model).__name__} is not fitted: calibration recalibrates a fitted model and never "
-                         "refits it. Remedy: fit it on the model-fitting part of the training split first.") from e
+        raise NotFittedModelError(f"The {type(model).__name__} is not fitted: calibration recalibrates a fitted model "
+                                  "and never refits it. Remedy: fit it on the model-fitting part of the training split "
+                                  "first.") from e
 
 def _check_xy(X, y, what:str) -> np.ndarray:
     "Check features and 0/1 labels of the same length with both classes; return the labels."
@@ -163,8 +166,8 @@ def _variant_probs(variants:dict, X) -> dict:
     "Predicted probability of buying of every variant."
     if not isinstance(variants, dict) or 'none' not in variants:
         got = list(variants) if isinstance(variants, dict) else type(variants).__name__
-        raise ConfigError(f"variants must be a dict of fitted models including 'none' (the model as is, the reference); "
-                          f"got {got}. Remedy: pass calibrated_variants(model, X_calib, y_calib).")
+        raise ConfigError("variants must be a dict of fitted models including 'none' (the model as is, the "
+                          f"reference); got {got}. Remedy: pass calibrated_variants(model, X_calib, y_calib).")
     for m in variants.values(): _check_fitted(m)
     return {k: np.asarray(m.predict_proba(X))[:, 1].astype(np.float64) for k, m in variants.items()}
 
@@ -186,8 +189,8 @@ def _recommend(t:pd.DataFrame, m:dict, alpha:float, floor:float) -> tuple[str, s
         why = ("every recalibration makes the Brier loss worse" if r.gain_high < 0 else
                "no recalibration lowers the Brier loss by more than the test set's noise")
         return 'none', (f"Keep the model as is: {why} (best: {v}, gain {f(r.gain)}, {lvl} CI {f(r.gain_low)} to "
-                        f"{f(r.gain_high)}). Its ECE of {e['none']:.4f} compares with about {floor:.4f} for a perfectly "
-                        "calibrated model on this many rows.")
+                        f"{f(r.gain_high)}). Its ECE of {e['none']:.4f} compares with about {floor:.4f} for a "
+                        "perfectly calibrated model on this many rows.")
     v = ok[0]
     for w in ok[1:]:                                   # a more flexible map must beat the simpler one, too
         if _paired(m[(v, 'brier_loss')], m[(w, 'brier_loss')], 'gain').low > 0: v = w
@@ -198,11 +201,12 @@ def _recommend(t:pd.DataFrame, m:dict, alpha:float, floor:float) -> tuple[str, s
     if v != ok[0]:
         s += f" It also beats the simpler {ok[0]} by an amount whose {lvl} CI excludes 0."
     elif others := ok[1:]:
-        s += (f" {' and '.join(others).capitalize()} also {'improve' if len(others) > 1 else 'improves'} it, but not by "
-              f"an amount over {v} whose {lvl} CI excludes 0, so {v} is preferred as the simpler map.")
+        s += (f" {' and '.join(others).capitalize()} also {'improve' if len(others) > 1 else 'improves'} it, but not "
+              f"by an amount over {v} whose {lvl} CI excludes 0, so {v} is preferred as the simpler map.")
     ll = t.loc[(v, 'log_loss')]
-    if ll.gain_high < 0: s += (f" Caution: its log loss is worse ({ll.estimate:.4f} against {t.loc[('none', 'log_loss')].estimate:.4f}): "
-                               "it gives some positives probabilities near 0.")
+    if ll.gain_high < 0: s += (f" Caution: its log loss is worse ({ll.estimate:.4f} against "
+                               f"{t.loc[('none', 'log_loss')].estimate:.4f}): it gives some positives probabilities "
+                               "near 0.")
     return v, s
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #af133979
@@ -221,7 +225,8 @@ def compare_calibration(variants:dict,  # name -> fitted model, simplest first, 
     for p in probs.values(): _check_probabilities(p)
     idx = bootstrap_indices(y, n_boot=n_boot, seed=seed)
     fns = {'brier_loss': brier_loss, 'ece': partial(binned_ece, n_bins=n_bins), 'log_loss': _log_loss}
-    m = {(v, k): bootstrap_metric(fn, y, p, name=_LOSSES[k], alpha=alpha, idx=idx) for v, p in probs.items() for k, fn in fns.items()}
+    m = {(v, k): bootstrap_metric(fn, y, p, name=_LOSSES[k], alpha=alpha, idx=idx) for v, p in probs.items() for k,
+         fn in fns.items()}
     rows = {}
     for (v, k), ci in m.items():
         rows[(v, k)] = dict(estimate=ci.estimate, low=ci.low, high=ci.high)
@@ -230,7 +235,8 @@ def compare_calibration(variants:dict,  # name -> fitted model, simplest first, 
             rows[(v, k)] |= dict(gain=g.estimate, gain_low=g.low, gain_high=g.high)
     t = pd.DataFrame.from_dict(rows, orient='index').rename_axis(['variant', 'metric'])
     choice, sentence = _recommend(t, m, alpha, _ece_floor(probs['none'], n_bins=n_bins, seed=seed))
-    t.attrs.update(choice=choice, recommendation=sentence, n=len(y), n_positive=int(y.sum()), n_boot=n_boot, alpha=alpha)
+    t.attrs.update(choice=choice, recommendation=sentence, n=len(y), n_positive=int(y.sum()), n_boot=n_boot,
+                   alpha=alpha)
     return t
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #2e6338a7
@@ -256,10 +262,12 @@ def plot_reliability(y,  # 0/1 labels of the evaluation set, shape (n,)
     for i, (k, t) in enumerate(tabs.items()):
         ax.plot(t.predicted * 100, t.observed * 100, 'o-', c=f'C{i}',
                 label=f"{k} (ECE {expected_calibration_error(*pairs[k], n_bins=n_bins, strategy=strategy):.4f})")
-        axh.hist(np.minimum(pairs[k][1] * 100, top), bins=np.linspace(0, top, 41), histtype='step', color=f'C{i}', label=k)
+        axh.hist(np.minimum(pairs[k][1] * 100, top), bins=np.linspace(0, top, 41), histtype='step', color=f'C{i}',
+                 label=k)
     ax.set(title=f'Reliability of the variants ({n_bins} {strategy} bins)', xlim=(0, top), ylim=(0, top),
            xlabel='Mean predicted probability in bin (%)', ylabel='Observed share of positives in bin (%)')
-    axh.set(title='Predicted probabilities' + (f' (above {top:.0f}% counted in the last bin)' if clipped else ''), xlim=(0, top), xlabel='Predicted probability of the positive class (%)', ylabel='Rows (count)')
+    axh.set(title='Predicted probabilities' + (f' (above {top:.0f}% counted in the last bin)' if clipped else ''),
+            xlim=(0, top), xlabel='Predicted probability of the positive class (%)', ylabel='Rows (count)')
     ax.legend(loc='upper left', fontsize=8); axh.legend(fontsize=8)
     return fig
 
@@ -297,8 +305,8 @@ def _share_grid(step) -> np.ndarray:
     "Shares 0, step, 2 step, ..., 1."
     m = round(1 / step) if isinstance(step, (int, float, np.number)) and 0.001 <= step <= 0.5 else 0
     if not (m and abs(m * step - 1) < 1e-9):
-        raise ConfigError(f"step is the spacing of the grid of shares and must divide 1, between 0.001 and 0.5; got {step!r}. "
-                          "Remedy: use step=0.01 (every whole percent), 0.02 or 0.05.")
+        raise ConfigError("step is the spacing of the grid of shares and must divide 1, between 0.001 and 0.5; got "
+                          f"{step!r}. Remedy: use step=0.01 (every whole percent), 0.02 or 0.05.")
     return np.arange(m + 1) / m
 
 def _k_of(shares, n:int) -> np.ndarray:
@@ -335,7 +343,7 @@ class ShareDecision:
     n_eval: int  # customers the profits are estimated on
     curve: pd.DataFrame = field(repr=False)  # `profit_share_curve` of the evaluation data
     alpha: float = 0.05
-    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name the action and the rows (the card's `decision`)
+    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports word the action: the card's `decision`
 
     @property
     def estimate(self) -> float: return self.share.estimate
@@ -357,13 +365,14 @@ def sentence(self:ShareDecision) -> str:
     d = self
     lvl, f, pc, w = _level(d.alpha), (lambda x: f"{x:,.0f}"), (lambda x: f"{x * 100:.0f}%"), d.words
     who = _share_text(d.share.estimate)
-    head = (f"To {w['action']} {who} of the {w['rows']} ({lvl} CI {pc(d.share.low)} to {pc(d.share.high)}) would earn {f(d.profit.estimate)} per 1,000 "
-            f"{w['rows']} against {f(d.fixed_profit.estimate)} at the card's {pc(d.fixed_share)}")
+    head = (f"To {w['action']} {who} of the {w['rows']} ({lvl} CI {pc(d.share.low)} to {pc(d.share.high)}) would earn "
+            f"{f(d.profit.estimate)} per 1,000 {w['rows']} against {f(d.fixed_profit.estimate)} at the card's "
+            f"{pc(d.fixed_share)}")
     gain = f"the gain of {f(d.gain.estimate)} ({lvl} CI {f(d.gain.low)} to {f(d.gain.high)})"
     if d.in_sample:
-        return (f"{head}; {gain} is optimistic, because the share was chosen on the same {d.n_eval:,} {w['rows']} it is "
-                f"scored on. Choose the share on validation {w['rows']} and score it on held-out ones (y_eval, p_eval) "
-                "before changing the card's rule.")
+        return (f"{head}; {gain} is optimistic, because the share was chosen on the same {d.n_eval:,} {w['rows']} it "
+                f"is scored on. Choose the share on validation {w['rows']} and score it on held-out ones (y_eval, "
+                "p_eval) before changing the card's rule.")
     if d.share.estimate == d.fixed_share:
         return f"{head}: the most profitable share on the validation {w['rows']} is the card's own, so the card's rule stands."
     if d.gain.low > 0: return f"{head}; {gain} is established on held-out {w['rows']}, so the recommendation is to {w['action']} {who}."
@@ -377,7 +386,8 @@ def summary(self:ShareDecision) -> str:
     w = self.words
     return (f"{self.sentence}\n  {self.share}\n  {self.profit}\n  {self.fixed_profit}\n  {self.gain}\n"
             f"  Share chosen on {self.n_select:,} {w['rows']}; profits on {'the same' if self.in_sample else 'other'} "
-            f"{self.n_eval:,} {w['rows']}; cost {self.cost_per_contact:g} per contact, margin {self.margin_per_sale:g} per sale.")
+            f"{self.n_eval:,} {w['rows']}; cost {self.cost_per_contact:g} per contact, margin {self.margin_per_sale:g} "
+            "per sale.")
 
 @patch
 def __str__(self:ShareDecision) -> str: return self.summary()
@@ -419,8 +429,10 @@ def optimal_share(y,  # 0/1 labels of the selection set (where the share is chos
     best_b, prof_b, fixed_b = grid[pick], pe_b[np.arange(n_boot), pick], pe_b[:, -1]
     curve = profit_share_curve(ye, pe, cost_per_contact=cost, margin_per_sale=margin)
     at = lambda s: float(curve.profit_per_1000.iloc[_k_of(s, len(ye))])
-    ci = lambda name, est, reps: MetricCI(name, est, *_percentile_interval(reps, alpha), alpha, 'percentile', n_boot, reps)
-    return ShareDecision(ci('Most profitable share', best, best_b), ci(f'Profit per 1,000 at {_share_text(best)}', at(best), prof_b),
+    ci = lambda name, est, reps: MetricCI(name, est, *_percentile_interval(reps, alpha), alpha=alpha,
+                                          method='percentile', n_boot=n_boot, replicates=reps)
+    return ShareDecision(ci('Most profitable share', best, best_b), ci('Profit per 1,000 at '
+                                                                       f'{_share_text(best)}', at(best), prof_b),
                          share, ci(f'Profit per 1,000 at the card\'s top {share * 100:g}%', at(share), fixed_b),
                          ci('Gain per 1,000 (chosen minus card\'s share)', at(best) - at(share), prof_b - fixed_b),
                          cost, margin, in_sample, len(y), len(ye), curve, alpha, {**WORDS, **(words or {})})
@@ -435,18 +447,22 @@ def plot_share_decision(decision:ShareDecision,  # result of `optimal_share`
     c = d.curve
     ax.plot(c.share * 100, c.profit_per_1000, c='C0', label=f"profit when the top share is acted on ({w['action']})")
     ax.axvspan(d.share.low * 100, d.share.high * 100, color='C2', alpha=0.15, label=f'{lvl} CI of the best share')
-    ax.plot(d.share.estimate * 100, d.profit.estimate, 'v', c='C2', ms=9, label=f"chosen: {_share_text(d.share.estimate)}, {d.profit.estimate:,.0f}")
-    ax.plot(d.fixed_share * 100, d.fixed_profit.estimate, 'o', c='C3', ms=8, label=f"card: top {d.fixed_share * 100:g}%, {d.fixed_profit.estimate:,.0f}")
+    ax.plot(d.share.estimate * 100, d.profit.estimate, 'v', c='C2', ms=9,
+            label=f"chosen: {_share_text(d.share.estimate)}, {d.profit.estimate:,.0f}")
+    ax.plot(d.fixed_share * 100, d.fixed_profit.estimate, 'o', c='C3', ms=8,
+            label=f"card: top {d.fixed_share * 100:g}%, {d.fixed_profit.estimate:,.0f}")
     ax.axhline(0, c='k', lw=0.5)
     where = f"same {w['rows']}: optimistic" if d.in_sample else f"held-out {w['rows']}"
     R = w['rows'][:1].upper() + w['rows'][1:]
-    ax.set(title=f"Profit by share acted on ({where})", xlim=(0, 100), xlabel=f"{R} acted on ({w['action']}), best scores first (%)",
+    ax.set(title=f"Profit by share acted on ({where})", xlim=(0, 100), xlabel=f"{R} acted on ({w['action']}), best "
+                                                                              "scores first (%)",
            ylabel=f"Profit per 1,000 {w['rows']} (currency units)")
     ax.legend(loc='lower left', fontsize=8)
     axg.hist(d.gain.replicates, bins=30, color='C2', alpha=0.6)
     axg.axvline(0, c='k', lw=1, label='no gain')
     for x_ in (d.gain.low, d.gain.high): axg.axvline(x_, c='C2', ls='--', lw=1)
-    axg.axvline(d.gain.estimate, c='C2', lw=2, label=f"gain {d.gain.estimate:,.0f} ({lvl} CI {d.gain.low:,.0f} to {d.gain.high:,.0f})")
+    axg.axvline(d.gain.estimate, c='C2', lw=2,
+                label=f"gain {d.gain.estimate:,.0f} ({lvl} CI {d.gain.low:,.0f} to {d.gain.high:,.0f})")
     axg.set(title='Gain over the card\'s share', xlabel=f"Gain per 1,000 {w['rows']} (currency units)",
             ylabel='Paired bootstrap replicates (count)')
     axg.legend(loc='upper left', fontsize=8)

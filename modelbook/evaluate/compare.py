@@ -65,8 +65,8 @@ class TestResult:
 
     def __str__(self):
         df = f" (df {self.df:g})" if self.df is not None else ""
-        return (f"{self.name}: difference {_f3(self.estimate)} ({_level(self.alpha)} CI {_f3(self.ci_low)} to {_f3(self.ci_high)}), "
-                f"{self.statistic_name} = {self.statistic:.3g}{df}, {_fmt_p(self.p_value)}")
+        return (f"{self.name}: difference {_f3(self.estimate)} ({_level(self.alpha)} CI {_f3(self.ci_low)} to "
+                f"{_f3(self.ci_high)}), {self.statistic_name} = {self.statistic:.3g}{df}, {_fmt_p(self.p_value)}")
     summary = __str__
     def _repr_html_(self): return f"<p>{html.escape(str(self))}</p>"
 
@@ -88,22 +88,26 @@ def _fold_scores(scores_a, scores_b) -> np.ndarray:
     "Check paired per-fold scores; return the differences a - b."
     a, b = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
     if a.ndim != 1 or a.shape != b.shape or len(a) < 2:
-        raise DataError(f"scores_a and scores_b must be 1-D, of equal length (one score per fold, the same folds in the same order) "
-                        f"and hold at least 2 folds; got shapes {a.shape} and {b.shape}. Remedy: pass two columns of repeated_cv_scores(...).")
+        raise DataError("scores_a and scores_b must be 1-D, of equal length (one score per fold, the same folds in "
+                        f"the same order) and hold at least 2 folds; got shapes {a.shape} and {b.shape}. Remedy: pass "
+                        "two columns of repeated_cv_scores(...).")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise DataError(f"Fold scores must be finite; got {int((~np.isfinite(a)).sum() + (~np.isfinite(b)).sum())} missing or infinite "
-                        "values. Remedy: find the folds whose scoring failed (e.g. a fold without buyers) and use stratified folds.")
+        raise DataError(f"Fold scores must be finite; got {int((~np.isfinite(a)).sum() + (~np.isfinite(b)).sum())} "
+                        "missing or infinite values. Remedy: find the folds whose scoring failed (e.g. a fold without "
+                        "buyers) and use stratified folds.")
     return a - b
 
 def _check_sizes(n_train, n_test) -> None:
     ok = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and v > 0 for v in (n_train, n_test))
     if not ok:
-        raise ConfigError(f"n_train and n_test are the rows used to fit and to score in one fold and must be positive numbers; "
-                          f"got n_train={n_train!r}, n_test={n_test!r}. Remedy: use the sizes stored in repeated_cv_scores(...).attrs.")
+        raise ConfigError("n_train and n_test are the rows used to fit and to score in one fold and must be positive "
+                          f"numbers; got n_train={n_train!r}, n_test={n_test!r}. Remedy: use the sizes stored in "
+                          "repeated_cv_scores(...).attrs.")
     if n_test > n_train:
-        raise ConfigError(f"n_test ({n_test}) is larger than n_train ({n_train}), which K-fold CV with K >= 2 never produces: were they "
-                          "swapped? The correction uses n_test / n_train (about 1/(K-1)); swapping them inflates the variance "
-                          "(K-1)^2-fold. Remedy: pass n_train = rows fitted per fold and n_test = rows scored per fold.")
+        raise ConfigError(f"n_test ({n_test}) is larger than n_train ({n_train}), which K-fold CV with K >= 2 never "
+                          "produces: were they swapped? The correction uses n_test / n_train (about 1/(K-1)); swapping "
+                          "them inflates the variance (K-1)^2-fold. Remedy: pass n_train = rows fitted per fold and "
+                          "n_test = rows scored per fold.")
 
 # %% ../../nbs/32_evaluate.compare.ipynb #0e974e60
 def corrected_resampled_ttest(scores_a,  # model a's score in each fold (higher is better)
@@ -116,7 +120,8 @@ def corrected_resampled_ttest(scores_a,  # model a's score in each fold (higher 
     d = _fold_scores(scores_a, scores_b); _check_sizes(n_train, n_test); check_params(alpha=alpha)
     mean, se, t, p = (float(v) for v in _resampled_t(d, n_train, n_test))
     J = len(d); q = stats.t.ppf(1 - alpha / 2, J - 1)
-    return TestResult('Corrected resampled t-test', t, p, mean, mean - q * se, mean + q * se, df=J - 1, alpha=alpha, se=se,
+    return TestResult('Corrected resampled '
+                      't-test', t, p, mean, mean - q * se, mean + q * se, df=J - 1, alpha=alpha, se=se,
                       statistic_name='t', details=dict(n_folds=J, n_train=float(n_train), n_test=float(n_test),
                                                        mean_a=float(np.mean(scores_a)), mean_b=float(np.mean(scores_b))))
 
@@ -128,7 +133,8 @@ def _fit_score(models:dict, X, y:np.ndarray, train:np.ndarray, test:np.ndarray, 
     for model in models.values():
         m = clone(model).fit(X_tr, y[train])
         s = m.predict(X_te) if is_regressor(m) else m.predict_proba(X_te) if hasattr(m, 'predict_proba') else m.decision_function(X_te)
-        if s.ndim == 2 and s.shape[1] == 2: s = s[:, 1]         # binary: the positive class; multiclass: one column per class
+        # binary: the positive class; multiclass: one column per class
+        if s.ndim == 2 and s.shape[1] == 2: s = s[:, 1]
         out.append(float(scoring(y[test], s)))
     return out
 
@@ -146,11 +152,13 @@ def repeated_cv_scores(models:dict[str, Pipeline],  # name -> unfitted pipeline 
                       ) -> pd.DataFrame:
     "Scores of every model on the same folds (repeated stratified K-fold unless `cv` says otherwise): one row per fold, one column per model."
     if not isinstance(models, dict) or not models or not all(hasattr(m, 'fit') for m in models.values()):
-        raise ConfigError(f"models must be a non-empty dict of name -> unfitted estimator or pipeline; got {type(models).__name__} "
-                          f"{list(models)[:5] if isinstance(models, dict) else ''}. Remedy: {{'glm': make_model('glm', ...), 'hgb': make_model('hgb', ...)}}.")
+        raise ConfigError("models must be a non-empty dict of name -> unfitted estimator or pipeline; got "
+                          f"{type(models).__name__} {list(models)[:5] if isinstance(models, dict) else ''}. Remedy: "
+                          f"{{'glm': make_model('glm', ...), 'hgb': make_model('hgb', ...)}}.")
     if all(is_regressor(m) for m in models.values()): y = np.asarray(y, dtype=np.float64)
     else: y = _labels(y) if len(np.unique(np.asarray(y))) <= 2 else np.unique(np.asarray(y, dtype=object), return_inverse=True)[1].astype(np.int64)
-    if len(y) != len(X): raise DataError(f"X has {len(X)} rows but y has {len(y)} labels; pass the labels of exactly the rows of X.")
+    if len(y) != len(X): raise DataError(f"X has {len(X)} rows but y has {len(y)} labels; pass the labels of exactly "
+                                         "the rows of X.")
     cv = cv if cv is not None else RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
     folds = list(cv.split(np.zeros(len(y)), y, groups))
     n_repeats = getattr(cv, 'n_repeats', 1); n_splits = len(folds) // n_repeats
@@ -213,7 +221,8 @@ def delong_test(y,  # 0/1 labels of the test set, shape (n,)
     z, p = (float(v) for v in _z_test(diff, r['var_diff']))
     h = stats.norm.ppf(1 - alpha / 2) * se
     corr = r['cov'] / math.sqrt(r['var_a'] * r['var_b']) if r['var_a'] * r['var_b'] > 0 else float('nan')
-    return TestResult('DeLong' if codes is None else 'DeLong, clustered by group (Obuchowski)', z, p, diff, diff - h, diff + h,
+    return TestResult('DeLong' if codes is None else 'DeLong, clustered by group '
+                                                     '(Obuchowski)', z, p, diff, diff - h, diff + h,
                       alpha=alpha, se=se, statistic_name='z',
                       details=dict(auc_a=r['auc_a'], auc_b=r['auc_b'], se_a=math.sqrt(r['var_a']), se_b=math.sqrt(r['var_b']),
                                    corr=corr, n_positive=int(y.sum()), n_negative=int(len(y) - y.sum()),
@@ -236,7 +245,8 @@ def _delong_clustered(y:np.ndarray, sa:np.ndarray, sb:np.ndarray, codes:np.ndarr
         return auc[..., 0], _group_sums(d, codes, K)
     (auc_a, ia), (auc_b, ib), f = influence(sa), influence(sb), K / (K - 1)
     var_a, var_b, cov_ab = f * (ia ** 2).sum(-1), f * (ib ** 2).sum(-1), f * (ia * ib).sum(-1)
-    return dict(auc_a=auc_a, auc_b=auc_b, var_a=var_a, var_b=var_b, cov=cov_ab, var_diff=np.maximum(f * ((ia - ib) ** 2).sum(-1), 0.0))
+    return dict(auc_a=auc_a, auc_b=auc_b, var_a=var_a, var_b=var_b, cov=cov_ab,
+                var_diff=np.maximum(f * ((ia - ib) ** 2).sum(-1), 0.0))
 
 # %% ../../nbs/32_evaluate.compare.ipynb #6689e6b5
 def _mcnemar_p(b:np.ndarray, c:np.ndarray, exact:bool|None=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -253,8 +263,9 @@ def _mcnemar_p(b:np.ndarray, c:np.ndarray, exact:bool|None=None) -> tuple[np.nda
 def _decisions(d, name:str) -> np.ndarray:
     d = np.asarray(d)
     if d.ndim != 1 or not (d.dtype.kind in 'biuf' and np.isin(d, (0, 1)).all()):
-        raise DataError(f"{name} must be 1-D 0/1 decisions (1 = mail) or booleans, one per customer; got shape {d.shape}, "
-                        f"values {np.unique(d)[:5].tolist()}. Remedy: threshold the scores, e.g. top_share(p, 0.2).")
+        raise DataError(f"{name} must be 1-D 0/1 decisions (1 = mail) or booleans, one per customer; got shape "
+                        f"{d.shape}, values {np.unique(d)[:5].tolist()}. Remedy: threshold the scores, e.g. "
+                        "top_share(p, 0.2).")
     return d.astype(bool)
 
 # %% ../../nbs/32_evaluate.compare.ipynb #3fde00bb
@@ -269,7 +280,8 @@ def mcnemar_test(y,  # 0/1 labels of the test set
     check_params(alpha=alpha)
     y = _labels(y).astype(bool); da, db = _decisions(decisions_a, 'decisions_a'), _decisions(decisions_b, 'decisions_b')
     if not (len(y) == len(da) == len(db)):
-        raise DataError(f"y, decisions_a and decisions_b must describe the same customers; got lengths {len(y)}, {len(da)} and {len(db)}.")
+        raise DataError(f"y, decisions_a and decisions_b must describe the same customers; got lengths {len(y)}, "
+                        f"{len(da)} and {len(db)}.")
     return _mcnemar(da == y, db == y, alpha=alpha, exact=exact, groups=groups)
 
 def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None, groups=None) -> TestResult:
@@ -281,7 +293,8 @@ def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None, 
     diff = (b - c) / N
     se = math.sqrt(max(b + c - (b - c) ** 2 / N, 0.0)) / N
     h = stats.norm.ppf(1 - alpha / 2) * se
-    return TestResult('McNemar (exact binomial)' if used else 'McNemar (chi-square, continuity-corrected)', float(stat), float(p),
+    return TestResult('McNemar (exact binomial)' if used else 'McNemar (chi-square, '
+                                                              'continuity-corrected)', float(stat), float(p),
                       diff, diff - h, diff + h, alpha=alpha, se=se, statistic_name='min(b, c)' if used else 'chi2',
                       details=dict(accuracy_a=float(ok_a.mean()), accuracy_b=float(ok_b.mean()), a_only_correct=b,
                                    b_only_correct=c, n=N, exact=bool(used)))
@@ -296,7 +309,8 @@ def _mcnemar_clustered(ok_a:np.ndarray, ok_b:np.ndarray, codes:np.ndarray, *, al
     diff = float(d.mean())
     se = math.sqrt(K / (K - 1) * float(((dk - nk * diff) ** 2).sum())) / N   # cluster-robust SE of the mean difference
     h = stats.norm.ppf(1 - alpha / 2) * se
-    return TestResult('McNemar, clustered by group (Durkalski)', stat, p, diff, diff - h, diff + h, alpha=alpha, se=se, statistic_name='chi2',
+    return TestResult('McNemar, clustered by group '
+                      '(Durkalski)', stat, p, diff, diff - h, diff + h, alpha=alpha, se=se, statistic_name='chi2',
                       details=dict(accuracy_a=float(ok_a.mean()), accuracy_b=float(ok_b.mean()), a_only_correct=int((d > 0).sum()),
                                    b_only_correct=int((d < 0).sum()), n=N, n_groups=K, exact=False))
 
@@ -324,8 +338,9 @@ def mcnemar_classes(y,  # observed classes of the test set (any labels)
     check_params(alpha=alpha)
     y, a, b = (np.asarray(v, dtype=object) for v in (y, pred_a, pred_b))
     if not (y.ndim == a.ndim == b.ndim == 1 and len(y) == len(a) == len(b)) or len(y) == 0:
-        raise DataError(f"y, pred_a and pred_b must be 1-D and describe the same rows; got shapes {y.shape}, {a.shape} and {b.shape}. "
-                        "Remedy: predict both models on the same test rows, e.g. model.predict(X_test).")
+        raise DataError(f"y, pred_a and pred_b must be 1-D and describe the same rows; got shapes {y.shape}, {a.shape} "
+                        f"and {b.shape}. Remedy: predict both models on the same test rows, e.g. "
+                        "model.predict(X_test).")
     return _mcnemar(a == y, b == y, alpha=alpha, exact=exact, groups=groups)
 
 # %% ../../nbs/32_evaluate.compare.ipynb #af26ffa8
@@ -340,15 +355,19 @@ def adjust_pvalues(pvalues,  # raw p-values, one per pair
     check_param('method', method, PARAMS['adjustment'])
     p = np.asarray(pvalues, dtype=np.float64).ravel()
     if not (np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()):
-        raise DataError(f"p-values must be numbers in [0, 1]; got {p[~(np.isfinite(p) & (p >= 0) & (p <= 1))][:5].tolist()}. "
-                        "Remedy: pass the tests' p_value fields, not statistics or log p-values.")
+        raise DataError("p-values must be numbers in [0, 1]; got "
+                        f"{p[~(np.isfinite(p) & (p >= 0) & (p <= 1))][:5].tolist()}. Remedy: pass the tests' p_value "
+                        "fields, not statistics or log p-values.")
     return p.copy() if len(p) == 0 else multipletests(p, method=ADJUSTMENTS[method][0])[1]
 
 # %% ../../nbs/32_evaluate.compare.ipynb #bfae0834
 _PHRASE = {'delong': ('ranks better than', 'on the test set', 'AUC', 'DeLong'),
-           'mcnemar': ('makes more correct decisions than', 'at the top-{pct} cut-off on the test set', 'accuracy', 'McNemar'),
-           'mcnemar_classes': ('makes more correct decisions than', 'naming the most probable class on the test set', 'accuracy', 'McNemar'),
-           'cv': ('ranks better than', 'in {k}x{r} repeated cross-validation', 'mean CV {metric}', 'corrected resampled t-test')}
+           'mcnemar': ('makes more correct decisions than', 'at the top-{pct} cut-off on the test set', 'accuracy',
+                       'McNemar'),
+           'mcnemar_classes': ('makes more correct decisions than', 'naming the most probable class on the test set',
+                               'accuracy', 'McNemar'),
+           'cv': ('ranks better than', 'in {k}x{r} repeated '
+                                       'cross-validation', 'mean CV {metric}', 'corrected resampled t-test')}
 
 def comparison_sentence(row:dict, alpha:float, adjusted:str, **fill) -> str:
     "The plain-words verdict of one oriented pair."
@@ -388,7 +407,7 @@ def _pairs(names:list[str], y, p_test:dict, cv:pd.DataFrame|None, share:float|No
 @dataclass
 class Comparison:
     "Pairwise tests between candidate models on one test set (and, optionally, on repeated-CV folds)."
-    table: pd.DataFrame  # one row per pair and test: models, estimates, difference with CI, statistic, p, adjusted p, verdict
+    table: pd.DataFrame  # one row per pair and test: estimates, difference with CI, statistic, p, adjusted p, verdict
     auc: dict  # model -> ROC AUC on the test set
     n: int  # customers in the test set
     n_positive: int  # buyers in the test set
@@ -421,19 +440,23 @@ def notes(self:Comparison) -> list[str]:
     "What the tests do and do not cover, and disagreements between them."
     adj = 'Holm (family-wise error)' if self.method == 'holm' else 'Benjamini-Hochberg (false discovery rate)'
     k = len(self.auc)
-    notes = [f"p-values are adjusted by {adj} across the {k * (k - 1) // 2} pair(s) within each test; intervals are unadjusted "
-             f"{_level(self.alpha)} intervals, so an interval can exclude 0 while the adjusted p-value is above {self.alpha:g}.",
-             "DeLong and McNemar treat the fitted models as fixed and the test customers as the only source of noise; the "
-             "cross-validation test also refits, so it speaks to the modelling recipe rather than to these fitted models."]
+    notes = [f"p-values are adjusted by {adj} across the {k * (k - 1) // 2} pair(s) within each test; intervals are "
+             f"unadjusted {_level(self.alpha)} intervals, so an interval can exclude 0 while the adjusted p-value is "
+             f"above {self.alpha:g}.",
+             "DeLong and McNemar treat the fitted models as fixed and the test customers as the only source of noise; "
+             "the cross-validation test also refits, so it speaks to the modelling recipe rather than to these fitted "
+             "models."]
     if self.n_positive < 100:
         notes.append(f"Only {self.n_positive} buyers in the test set: only large differences in AUC can be detected.")
     verdicts = self.table.assign(sig=self.table.p_adjusted < self.alpha).groupby(['model_a', 'model_b'])['sig']
     split = [f"{a} vs {b}" for (a, b), s in verdicts if s.nunique() > 1]
-    if split: notes.append(f"The tests disagree for {', '.join(split)}: the evidence is not consistent; see the rows above.")
+    if split: notes.append(f"The tests disagree for {', '.join(split)}: the evidence is not consistent; see the rows "
+                           "above.")
     return notes
 
 # %% ../../nbs/32_evaluate.compare.ipynb #6e85d7dc
-_COLS = ['model_a', 'model_b', 'test_name', 'estimate_a', 'estimate_b', 'difference', 'ci_low', 'ci_high', 'p_value', 'p_adjusted', 'verdict']
+_COLS = ['model_a', 'model_b', 'test_name', 'estimate_a', 'estimate_b', 'difference', 'ci_low', 'ci_high', 'p_value',
+         'p_adjusted', 'verdict']
 
 @patch
 def _caption(self:Comparison) -> str:
@@ -451,7 +474,8 @@ def summary(self:Comparison) -> str:
 # %% ../../nbs/32_evaluate.compare.ipynb #bb12378f
 @patch
 def _repr_html_(self:Comparison) -> str:
-    t = self.table[_COLS].rename(columns={'test_name': 'test'}).to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
+    t = self.table[_COLS].rename(columns={'test_name': 'test'}).to_html(index=False, float_format=lambda v: f"{v:.4f}",
+                                                                        border=0)
     li = lambda xs: "".join(f"<li>{html.escape(x)}</li>" for x in xs)
     return f"<div><p><b>{html.escape(self._caption())}</b></p>{t}<ul>{li(self.sentences)}</ul><ol>{li(self.notes)}</ol></div>"
 
@@ -463,8 +487,8 @@ def cv_info(cv_scores:pd.DataFrame|None, names:list[str], n_train, n_test) -> di
     "Check that the CV frame has a column per candidate; its fold sizes (arguments override attrs) and layout."
     if cv_scores is None: return None
     if missing := [n for n in names if n not in cv_scores.columns]:
-        raise DataError(f"cv_scores has no column for {missing}; its columns are {list(cv_scores.columns)}. Remedy: run "
-                        "repeated_cv_scores with the same model names as p_test.")
+        raise DataError(f"cv_scores has no column for {missing}; its columns are {list(cv_scores.columns)}. Remedy: "
+                        "run repeated_cv_scores with the same model names as p_test.")
     a = cv_scores.attrs
     return dict(n_splits=a.get('n_splits'), n_repeats=a.get('n_repeats'), n_train=n_train or a.get('n_train'),
                 n_test=n_test or a.get('n_test'), metric=a.get('metric', 'score'))
@@ -487,7 +511,8 @@ def compare_models(p_test:dict,  # model name -> its scores on the test set (sam
                           f"{len(p_test) if isinstance(p_test, dict) else type(p_test).__name__}. Remedy: {{'glm': p_glm, 'hgb': p_hgb}}.")
     names, y = list(p_test), _labels(y_test)
     cv = cv_info(cv_scores, names, n_train, n_test)
-    t = pd.DataFrame(_pairs(names, y, p_test, cv_scores, share, (cv or {}).get('n_train'), (cv or {}).get('n_test'), alpha, groups))
+    t = pd.DataFrame(_pairs(names, y, p_test, cv_scores, share, (cv or {}).get('n_train'), (cv or {}).get('n_test'),
+                            alpha, groups))
     t['p_adjusted'] = t.groupby('test')['p_value'].transform(lambda p: adjust_pvalues(p.to_numpy(), method))
     t['verdict'] = np.where(t.p_adjusted < alpha, t.model_a + ' better', 'not established')
     fill = dict(pct=_pct(share) if share else '', k=(cv or {}).get('n_splits'), r=(cv or {}).get('n_repeats'),

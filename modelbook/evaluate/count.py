@@ -34,19 +34,22 @@ def _check_counts(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     "Validate observed counts and predicted means together; return both as float64."
     y, mu = np.asarray(y_true), np.asarray(y_pred)
     if y.ndim == 0 or y.shape[-1] == 0:
-        raise DataError(f"y_true must hold one count per row; got an empty or scalar value of shape {y.shape}. Remedy: pass the test set's target, e.g. y_test.")
+        raise DataError(f"y_true must hold one count per row; got an empty or scalar value of shape {y.shape}. Remedy: "
+                        "pass the test set's target, e.g. y_test.")
     if y.shape != mu.shape:
-        raise DataError(f"y_true and y_pred must have the same shape (one predicted mean per observed count); got {y.shape} and {mu.shape}. "
-                        "Remedy: predict exactly the rows you evaluate, e.g. model.predict(X_test) with y_test.")
+        raise DataError("y_true and y_pred must have the same shape (one predicted mean per observed count); got "
+                        f"{y.shape} and {mu.shape}. Remedy: predict exactly the rows you evaluate, e.g. "
+                        "model.predict(X_test) with y_test.")
     if y.dtype.kind not in 'biuf' or not np.isfinite(y).all() or (y < 0).any():
         bad = y if y.dtype.kind not in 'biuf' else y[~np.isfinite(y) | (y < 0)]
-        raise DataError(f"y_true must hold counts: finite numbers, 0 or more; got {np.unique(bad)[:5].tolist()} (dtype {y.dtype}). "
-                        "Remedy: drop or correct those rows; a binary target belongs to evaluate_binary.")
+        raise DataError(f"y_true must hold counts: finite numbers, 0 or more; got {np.unique(bad)[:5].tolist()} (dtype "
+                        f"{y.dtype}). Remedy: drop or correct those rows; a binary target belongs to evaluate_binary.")
     if mu.dtype.kind not in 'biuf' or not np.isfinite(mu).all() or (mu <= 0).any():
         bad = mu if mu.dtype.kind not in 'biuf' else mu[~np.isfinite(mu) | (mu <= 0)]
-        raise DataError(f"y_pred must hold predicted means, finite and above 0 (a Poisson deviance needs mu > 0); {bad.size} of {mu.size} are not, "
-                        f"e.g. {np.unique(bad)[:3].tolist()}. Remedy: use a model with a log link (make_model(..., task='count')), "
-                        "or clip the predictions at a small positive value.")
+        raise DataError("y_pred must hold predicted means, finite and above 0 (a Poisson deviance needs mu > 0); "
+                        f"{bad.size} of {mu.size} are not, e.g. {np.unique(bad)[:3].tolist()}. Remedy: use a model "
+                        "with a log link (make_model(..., task='count')), or clip the predictions at a small positive "
+                        "value.")
     return y.astype(np.float64), mu.astype(np.float64)
 
 # %% ../../nbs/35_evaluate.count.ipynb #40779e56
@@ -87,7 +90,8 @@ def d2_deviance_score(y_true, y_pred,
 def mean_ratio(y_true, y_pred) -> float|np.ndarray:
     "Predicted total over observed total (1 is calibrated in the large; below 1 under-predicts)."
     y, mu = _check_counts(y_true, y_pred)
-    if (y.sum(-1) == 0).any(): raise DataError("mean_ratio needs at least one nonzero count; every observed value is 0.")
+    if (y.sum(-1) == 0).any(): raise DataError("mean_ratio needs at least one nonzero count; every observed value is "
+                                               "0.")
     return _out(mu.sum(-1) / y.sum(-1))
 
 # %% ../../nbs/35_evaluate.count.ipynb #3489206c
@@ -131,7 +135,8 @@ def _jackknife_means(L:np.ndarray, block:int, max_groups:int=200) -> np.ndarray:
     return (L.sum(-1, keepdims=True) - sums) / (n - np.diff(edges))
 
 # %% ../../nbs/35_evaluate.count.ipynb #554e78ae
-COUNT_BETTER = {'poisson_deviance': 'lower', 'mae': 'lower', 'rmse': 'lower', 'deviance_explained': 'higher', 'mean_ratio': 'near 1'}
+COUNT_BETTER = {'poisson_deviance': 'lower', 'mae': 'lower', 'rmse': 'lower', 'deviance_explained': 'higher',
+                'mean_ratio': 'near 1'}
 
 def _terms(y:np.ndarray, mu:np.ndarray, base:np.ndarray) -> np.ndarray:
     "Per-row terms whose means determine every metric: shape (6, n)."
@@ -185,27 +190,31 @@ class CountEvaluation(_MetricReport):
 
     def table(self) -> pd.DataFrame:
         "One row per metric: metric, estimate, low, high, better."
-        return pd.DataFrame([dict(metric=k, estimate=m.estimate, low=m.low, high=m.high, better=COUNT_BETTER[k]) for k, m in self.metrics.items()])
+        return pd.DataFrame([dict(metric=k, estimate=m.estimate, low=m.low, high=m.high, better=COUNT_BETTER[k]) for k,
+                             m in self.metrics.items()])
 
 # %% ../../nbs/35_evaluate.count.ipynb #3cd3cbbc
 @patch(as_prop=True)
 def notes(self:CountEvaluation) -> list[str]:
     "Numbered notes: how the intervals were made and what they leave out; reference values."
     kind = 'BCa (grouped-jackknife acceleration)' if self.method == 'bca' else 'percentile'
-    how = (f"circular block bootstrap: {self.n_boot:,} resamples of runs of {self.block} consecutive rows, which keeps the "
-           "dependence between neighbouring rows" if self.block > 1 else
+    how = (f"circular block bootstrap: {self.n_boot:,} resamples of runs of {self.block} consecutive rows, which keeps "
+           "the dependence between neighbouring rows" if self.block > 1 else
            f"ordinary bootstrap: {self.n_boot:,} resamples of single rows, which assumes the rows are independent; for "
            "time-ordered rows use block > 1")
-    notes = [f"Intervals are {_level(self.alpha)} {kind} intervals from a {how}. They show sampling noise in this evaluation period "
-             "only, not refitting the model or a different season."]
+    notes = [f"Intervals are {_level(self.alpha)} {kind} intervals from a {how}. They show sampling noise in this "
+             "evaluation period only, not refitting the model or a different season."]
     if self.n / self.block < 20:
-        notes.append(f"Only {self.n / self.block:.0f} blocks of {self.block} rows: the intervals rest on few independent pieces and can be too narrow.")
-    notes.append(f"Deviance explained is relative to {self.baseline}; a baseline fixed before the test period is the honest one.")
+        notes.append(f"Only {self.n / self.block:.0f} blocks of {self.block} rows: the intervals rest on few "
+                     "independent pieces and can be too narrow.")
+    notes.append(f"Deviance explained is relative to {self.baseline}; a baseline fixed before the test period is the "
+                 "honest one.")
     r = self.metrics['mean_ratio']
     if not r.low <= 1 <= r.high:
-        notes.append(f"The model {'under' if r.estimate < 1 else 'over'}-predicts the period as a whole: predicted / observed total "
-                     f"{r.estimate:.2f} ({_level(self.alpha)} CI {r.low:.2f} to {r.high:.2f}); mean {self.mean_predicted:,.1f} predicted vs "
-                     f"{self.mean_observed:,.1f} observed per row. Look for drift between the training and test periods.")
+        notes.append(f"The model {'under' if r.estimate < 1 else 'over'}-predicts the period as a whole: predicted / "
+                     f"observed total {r.estimate:.2f} ({_level(self.alpha)} CI {r.low:.2f} to {r.high:.2f}); mean "
+                     f"{self.mean_predicted:,.1f} predicted vs {self.mean_observed:,.1f} observed per row. Look for "
+                     "drift between the training and test periods.")
     return notes
 
 @patch
@@ -226,12 +235,14 @@ def evaluate_count(y_true,  # observed counts of the evaluation set, in time ord
     "Mean Poisson deviance, MAE, RMSE, deviance explained and predicted/observed total, with (block-)bootstrap intervals."
     y, mu = _check_counts(y_true, y_pred)
     if y.ndim != 1: raise DataError(f"y_true must be 1-D (one count per row); got shape {y.shape}.")
-    if y.sum() == 0: raise DataError("Every observed count is 0: deviance explained and the predicted/observed total are undefined. Evaluate on a period with events.")
+    if y.sum() == 0: raise DataError("Every observed count is 0: deviance explained and the predicted/observed total "
+                                     "are undefined. Evaluate on a period with events.")
     check_params(alpha=alpha, method=method); block = _check_block(block, len(y))
     what = (f"the test set's own mean ({y.mean():.4g}, known only in hindsight)" if baseline is None
             else f"a constant {float(baseline):.4g}" if np.ndim(baseline) == 0 else "the per-row baseline given")
     base = _baseline(y.mean() if baseline is None else baseline, y)
-    metrics = _bootstrap_metrics(_terms(y, mu, base), unit=unit, block=block, n_boot=n_boot, alpha=alpha, method=method, seed=seed)
+    metrics = _bootstrap_metrics(_terms(y, mu, base), unit=unit, block=block, n_boot=n_boot, alpha=alpha, method=method,
+                                 seed=seed)
     return CountEvaluation(metrics, len(y), float(y.mean()), float(mu.mean()), what, block, alpha, method, n_boot, unit)
 
 # %% ../../nbs/35_evaluate.count.ipynb #326b4a9c
@@ -268,11 +279,13 @@ def paired_deviance_test(y_true,  # observed counts of the test set, in time ord
     "Block-bootstrap test of equal mean Poisson deviance of two models on the same rows; estimate = deviance of a minus b."
     check_params(alpha=alpha)
     d = _loss_differential(y_true, pred_a, pred_b)
-    if d.ndim != 1: raise DataError(f"paired_deviance_test compares predictions on one test set: y must be 1-D; got shape {d.shape}.")
+    if d.ndim != 1: raise DataError("paired_deviance_test compares predictions on one test set: y must be 1-D; got "
+                                    f"shape {d.shape}.")
     block = _check_block(block, len(d))
     r = {k: float(v) for k, v in _block_test(d, _block_starts(len(d), block=block, n_boot=n_boot, seed=seed), block, alpha).items()}
     y, a = _check_counts(y_true, pred_a); b = _check_counts(y, pred_b)[1]
-    return TestResult(f"Block bootstrap (circular, {block}-row blocks)" if block > 1 else "Bootstrap (independent rows)",
+    return TestResult(f"Block bootstrap (circular, {block}-row "
+                      "blocks)" if block > 1 else "Bootstrap (independent rows)",
                       r['t'], r['p'], r['estimate'], r['low'], r['high'], df=round(r['df'], 1), alpha=alpha, se=r['se'],
                       statistic_name='t', details=dict(deviance_a=float(_unit_deviance(y, a).mean()), deviance_b=float(_unit_deviance(y, b).mean()),
                                                        block=block, n_boot=n_boot, n=len(d)))
@@ -330,12 +343,15 @@ class CountComparison:
     @property
     def notes(self) -> list[str]:
         out = [f"Cross-check: {self.dm}.",
-               "Both tests treat the fitted models as fixed and the test rows as the noise; they say nothing about refitting or another season."]
+               "Both tests treat the fitted models as fixed and the test rows as the noise; they say nothing about "
+               "refitting or another season."]
         if self.dm.significant != self.bootstrap.significant:
-            out.append("The two tests disagree: the evidence is borderline. Do not act on the difference; evaluate on a longer period.")
+            out.append("The two tests disagree: the evidence is borderline. Do not act on the difference; evaluate on "
+                       "a longer period.")
         return out
 
-    def __str__(self): return "\n".join([self.sentence, "Notes:"] + [f"  {i}. {t}" for i, t in enumerate(self.notes, 1)])
+    def __str__(self): return "\n".join([self.sentence, "Notes:"] + [f"  {i}. {t}" for i,
+                                                                     t in enumerate(self.notes, 1)])
     summary = __str__
     def _repr_html_(self):
         return f"<div><p>{html.escape(self.sentence)}</p><ol>{''.join(f'<li>{html.escape(t)}</li>' for t in self.notes)}</ol></div>"
@@ -347,8 +363,9 @@ def compare_counts(y_true,  # observed counts of the test set, in time order
                   ) -> CountComparison:
     "Test whether two count models differ in mean Poisson deviance on the same test rows; name the better one only if they do."
     if not (isinstance(predictions, dict) and len(predictions) == 2):
-        raise ConfigError(f"compare_counts compares exactly two models: a dict name -> predictions with two entries; got "
-                          f"{len(predictions) if isinstance(predictions, dict) else type(predictions).__name__}. Remedy: {{'glm': mu_glm, 'hgb': mu_hgb}}.")
+        raise ConfigError("compare_counts compares exactly two models: a dict name -> predictions with two entries; "
+                          f"got {len(predictions) if isinstance(predictions, dict) else type(predictions).__name__}. "
+                          f"Remedy: {{'glm': mu_glm, 'hgb': mu_hgb}}.")
     (a, pa), (b, pb) = predictions.items()
     boot = paired_deviance_test(y_true, pa, pb, block=block, n_boot=n_boot, alpha=alpha, seed=seed)
     dm = diebold_mariano_test(y_true, pa, pb, lags=block if block > 1 else None, alpha=alpha)
@@ -361,7 +378,8 @@ def _count_claim(metric:str, ev:CountEvaluation) -> str:
     return {'mae': f"its predictions are off by {est} {ev.unit} on average (mean absolute error)",
             'rmse': f"its root mean squared error is {est} {ev.unit}",
             'poisson_deviance': f"its mean Poisson deviance is {est}",
-            'deviance_explained': f"it removes {m.estimate:.0%} of the Poisson deviance of {ev.baseline} (deviance explained)",
+            'deviance_explained': f"it removes {m.estimate:.0%} of the Poisson deviance of {ev.baseline} (deviance "
+                                  "explained)",
            }[metric]
 
 # %% ../../nbs/35_evaluate.count.ipynb #7aaf40e9
@@ -376,16 +394,19 @@ def count_verdict(evaluation:CountEvaluation,  # result of `evaluate_count`
     better = COUNT_BETTER.get(metric)
     if better not in ('lower', 'higher'):
         ok = [k for k, v in COUNT_BETTER.items() if v in ('lower', 'higher')]
-        raise ConfigError(f"count_verdict judges one of {ok}; got {metric!r}. Remedy: judge mae (in the target's units) or deviance_explained.")
+        raise ConfigError(f"count_verdict judges one of {ok}; got {metric!r}. Remedy: judge mae (in the target's "
+                          "units) or deviance_explained.")
     bar, ci_bar = (maximum, ci_upper_max) if better == 'lower' else (minimum, ci_lower_min)
     need, other = (('maximum', 'ci_upper_max'), ('minimum', 'ci_lower_min')) if better == 'lower' else (('minimum', 'ci_lower_min'), ('maximum', 'ci_upper_max'))
     given = dict(maximum=maximum, ci_upper_max=ci_upper_max, minimum=minimum, ci_lower_min=ci_lower_min)
     if bar is None or ci_bar is None or any(given[k] is not None for k in other):
-        raise ConfigError(f"`{metric}` is {better}-is-better, so its bar is `{need[0]}` and `{need[1]}` (both required), not `{other[0]}`/`{other[1]}`; "
-                          f"got {', '.join(f'{k}={v}' for k, v in given.items() if v is not None) or 'none'}.")
+        raise ConfigError(f"`{metric}` is {better}-is-better, so its bar is `{need[0]}` and `{need[1]}` (both "
+                          f"required), not `{other[0]}`/`{other[1]}`; got "
+                          f"{', '.join(f'{k}={v}' for k, v in given.items() if v is not None) or 'none'}.")
     if (ci_bar < bar) if better == 'lower' else (ci_bar > bar):
-        raise ConfigError(f"`{need[1]}` ({ci_bar:g}) must be on the lenient side of `{need[0]}` ({bar:g}): the interval's end may reach past the bar, "
-                          "not stop short of it. Remedy: e.g. maximum: 50, ci_upper_max: 60 for MAE.")
+        raise ConfigError(f"`{need[1]}` ({ci_bar:g}) must be on the lenient side of `{need[0]}` ({bar:g}): the "
+                          "interval's end may reach past the bar, not stop short of it. Remedy: e.g. maximum: 50, "
+                          "ci_upper_max: 60 for MAE.")
     return _judged(evaluation.metrics[metric], metric, _count_claim(metric, evaluation), bar=bar, ci_bar=ci_bar, better=better,
                    evaluation='evaluation period', small='short', more='a longer period')
 
@@ -395,7 +416,8 @@ def pearson_dispersion(y_true, y_pred,
                       ) -> float:
     "Pearson estimate of the variance-to-mean ratio: sum((y - mu)^2 / mu) / (n - n_params); 1 for Poisson counts."
     y, mu = _check_counts(y_true, y_pred)
-    if not 0 <= n_params < y.size: raise ConfigError(f"n_params must be from 0 to n - 1 = {y.size - 1}; got {n_params}.")
+    if not 0 <= n_params < y.size: raise ConfigError(f"n_params must be from 0 to n - 1 = {y.size - 1}; got "
+                                                     f"{n_params}.")
     return float(((y - mu) ** 2 / mu).sum() / (y.size - n_params))
 
 def predictive_interval(y_pred,  # predicted means
@@ -426,9 +448,11 @@ def plot_by_hour(y_true,  # observed counts
     obs = g['y'].agg(['mean', 'std', 'size'])
     half = stats.t.ppf(1 - alpha / 2, np.maximum(obs['size'] - 1, 1)) * obs['std'].fillna(0) / np.sqrt(obs['size'])
     fig = Figure(figsize=(7, 4.2), layout='constrained'); ax = fig.subplots()
-    ax.errorbar(obs.index, obs['mean'], yerr=half, fmt='o', c='k', ms=4, capsize=2, label=f'observed mean ({_level(alpha)} CI over days)')
+    ax.errorbar(obs.index, obs['mean'], yerr=half, fmt='o', c='k', ms=4, capsize=2,
+                label=f'observed mean ({_level(alpha)} CI over days)')
     for i, k in enumerate(preds): ax.plot(obs.index, g[k].mean(), '-', c=f'C{i}', label=f'{k}: mean prediction')
-    ax.set(title='Observed and predicted counts by hour of day', xlabel='Hour of day (0-23)', ylabel=f'Mean {unit}', xticks=range(0, 24, 3))
+    ax.set(title='Observed and predicted counts by hour of day', xlabel='Hour of day (0-23)', ylabel=f'Mean {unit}',
+           xticks=range(0, 24, 3))
     ax.legend(loc='upper left', fontsize=8)
     return fig
 
@@ -447,10 +471,12 @@ def plot_over_time(y_true,  # observed counts, in time order
     inside = ((lo <= y) & (y <= hi)).mean()
     kind = 'Poisson' if dispersion <= 1 else f'quasi-Poisson, dispersion {dispersion:.1f}'
     fig = Figure(figsize=(10, 4), layout='constrained'); ax = fig.subplots()
-    ax.fill_between(t, lo, hi, step='mid', alpha=0.3, color='C0', label=f'{_level(alpha)} prediction band ({kind}): holds {inside:.0%} of hours')
+    ax.fill_between(t, lo, hi, step='mid', alpha=0.3, color='C0',
+                    label=f'{_level(alpha)} prediction band ({kind}): holds {inside:.0%} of hours')
     ax.plot(t, mu, c='C0', lw=1, label=f'{name}: predicted mean')
     ax.plot(t, y, '.', c='k', ms=2.5, label='observed')
-    ax.set(title=f'Observed and predicted counts over time ({name})', xlabel=f'Time ({time_unit})', ylabel=unit.capitalize())
+    ax.set(title=f'Observed and predicted counts over time ({name})', xlabel=f'Time ({time_unit})',
+           ylabel=unit.capitalize())
     ax.legend(loc='upper left', fontsize=8)
     return fig
 
@@ -472,12 +498,15 @@ def plot_residuals(y_true, y_pred,
     fig = Figure(figsize=(10, 6), layout='constrained'); top, bottom = fig.subplots(2, 1)
     top.plot(t, r, '.', ms=2.5, c='grey', label='Pearson residual')
     w = block or 24
-    top.plot(t, pd.Series(r).rolling(w, center=True, min_periods=w // 2).mean(), c='C3', label=f'running mean over {w} rows')
+    top.plot(t, pd.Series(r).rolling(w, center=True, min_periods=w // 2).mean(), c='C3',
+             label=f'running mean over {w} rows')
     top.axhline(0, c='k', lw=0.5)
-    top.set(title='Residuals over time', xlabel=f'Time ({time_unit})', ylabel='(observed - predicted) / sqrt(predicted)\n(standard units)')
+    top.set(title='Residuals over time', xlabel=f'Time ({time_unit})',
+            ylabel='(observed - predicted) / sqrt(predicted)\n(standard units)')
     top.legend(loc='upper left', fontsize=8)
     a = _acf(r, max_lag); bound = 1.96 / np.sqrt(n)
-    bottom.vlines(np.arange(max_lag + 1), 0, a, color='C0'); bottom.axhspan(-bound, bound, color='grey', alpha=0.3, label='±1.96/√n: no correlation')
+    bottom.vlines(np.arange(max_lag + 1), 0, a, color='C0'); bottom.axhspan(-bound, bound, color='grey', alpha=0.3,
+                                                                            label='±1.96/√n: no correlation')
     if block: bottom.axvline(block, c='C3', ls='--', label=f'bootstrap block: {block} {lag_unit}')
     bottom.set(title='Autocorrelation of the residuals', xlabel=f'Lag ({lag_unit})', ylabel='Autocorrelation (-1 to 1)')
     bottom.legend(loc='upper right', fontsize=8)

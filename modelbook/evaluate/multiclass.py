@@ -39,23 +39,27 @@ def class_codes(y_true,   # observed classes (names), shape (n,)
     classes, y = list(classes), np.asarray(y_true, dtype=object)
     codes = pd.Index(classes, dtype=object).get_indexer(y).astype(np.int64)
     if (bad := codes < 0).any():
-        raise DataError(f"y_true holds {sorted(set(map(str, y[bad])))[:5]} ({int(bad.sum())} rows), not among the classes {classes}. "
-                        "Remedy: pass the model's classes_ and labels of the same target.")
+        raise DataError(f"y_true holds {sorted(set(map(str, y[bad])))[:5]} ({int(bad.sum())} rows), not among the "
+                        f"classes {classes}. Remedy: pass the model's classes_ and labels of the same target.")
     return codes
 
 def _check_multi(y, P, *, need_all:bool=True) -> tuple[np.ndarray, np.ndarray]:
     "Validate class codes and a probability matrix together; return (int64 codes, float64 probabilities)."
     y, P = np.asarray(y), np.asarray(P, dtype=np.float64)
     if P.ndim != y.ndim + 1 or P.shape[:-1] != y.shape or P.shape[-1] < 3:
-        raise DataError(f"y_true must hold one class code per row and proba one probability per row and class (at least 3 classes); "
-                        f"got shapes {y.shape} and {P.shape}. Remedy: model.predict_proba(X_test) with class_codes(y_test, model.classes_).")
+        raise DataError("y_true must hold one class code per row and proba one probability per row and class (at "
+                        f"least 3 classes); got shapes {y.shape} and {P.shape}. Remedy: model.predict_proba(X_test) "
+                        "with class_codes(y_test, model.classes_).")
     K = P.shape[-1]
     if y.dtype.kind not in 'iu' or y.min() < 0 or y.max() >= K:
-        raise DataError(f"y_true must hold class codes 0..{K - 1}; got values {np.unique(y)[:5].tolist()}. Remedy: class_codes(y, classes).")
+        raise DataError(f"y_true must hold class codes 0..{K - 1}; got values {np.unique(y)[:5].tolist()}. Remedy: "
+                        "class_codes(y, classes).")
     if not (np.isfinite(P).all() and (P >= 0).all() and np.allclose(P.sum(-1), 1, atol=1e-6)):
-        raise DataError("proba must hold probabilities in [0, 1] summing to 1 in every row. Remedy: pass predict_proba(X), not decision_function(X).")
+        raise DataError("proba must hold probabilities in [0, 1] summing to 1 in every row. Remedy: pass "
+                        "predict_proba(X), not decision_function(X).")
     if need_all and (missing := [k for k in range(K) if not (y == k).any()]):
-        raise DataError(f"Every class needs at least one row in y_true; classes {missing} have none. Remedy: a stratified split keeps every class.")
+        raise DataError(f"Every class needs at least one row in y_true; classes {missing} have none. Remedy: a "
+                        "stratified split keeps every class.")
     return y.astype(np.int64), P
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #f8e782c1
@@ -104,7 +108,8 @@ def class_bootstrap_indices(y:np.ndarray,  # class codes of the evaluation set, 
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #831ca068
 MULTICLASS_BETTER = {'roc_auc_ovr': 'higher', 'log_loss': 'lower', 'accuracy': 'higher', 'macro_f1': 'higher'}
-_NAMES = {'roc_auc_ovr': 'ROC AUC (macro one-vs-rest)', 'log_loss': 'Log loss', 'accuracy': 'Accuracy', 'macro_f1': 'F1 (macro)'}
+_NAMES = {'roc_auc_ovr': 'ROC AUC (macro one-vs-rest)', 'log_loss': 'Log loss', 'accuracy': 'Accuracy',
+          'macro_f1': 'F1 (macro)'}
 _FNS = {'roc_auc_ovr': roc_auc_ovr, 'log_loss': log_loss, 'accuracy': accuracy, 'macro_f1': macro_f1}
 
 def _key(cls) -> str: return re.sub(r'[^0-9a-zA-Z]+', '_', str(cls)).strip('_')
@@ -153,15 +158,21 @@ def notes(self:MulticlassEvaluation) -> list[str]:
     kind = 'BCa (grouped-jackknife acceleration)' if self.method == 'bca' else 'percentile'
     shares = np.asarray(self.counts) / self.n
     counts = ', '.join(f'{c}: {n:,}' for c, n in zip(self.classes, self.counts))
-    how = (f"{_group_note(self.group, self.n_groups)} (held out: {counts}). They show sampling noise in this evaluation set only." if self.group else
-           f"resamples that keep the count of every class ({counts}). They show sampling noise in this evaluation set only, and they treat its "
-           "rows as independent: rows that share a day or a customer make them too narrow (pass `groups` to resample whole groups).")
-    notes = [f"Intervals are {_level(self.alpha)} {kind} bootstrap intervals from {self.n_boot:,} {how}", *(_few_groups(self.group, self.n_groups) if self.group else []),
-             f"No-skill reference values: ROC AUC 0.5; log loss {-(shares * np.log(shares)).sum():.3f} (always predicting the class shares); "
-             f"accuracy {shares.max():.3f} (always naming the commonest class, {self.classes[int(shares.argmax())]}).",
-             "Accuracy, F1, precision and recall judge the decision 'name the most probable class'; ROC AUC and log loss judge the probabilities."]
+    how = (f"{_group_note(self.group, self.n_groups)} (held out: {counts}). They show sampling noise in this "
+           "evaluation set only." if self.group else
+           f"resamples that keep the count of every class ({counts}). They show sampling noise in this evaluation set "
+           "only, and they treat its rows as independent: rows that share a day or a customer make them too narrow "
+           "(pass `groups` to resample whole groups).")
+    notes = [f"Intervals are {_level(self.alpha)} {kind} bootstrap intervals from {self.n_boot:,} "
+             f"{how}", *(_few_groups(self.group, self.n_groups) if self.group else []),
+             f"No-skill reference values: ROC AUC 0.5; log loss {-(shares * np.log(shares)).sum():.3f} (always "
+             f"predicting the class shares); accuracy {shares.max():.3f} (always naming the commonest class, "
+             f"{self.classes[int(shares.argmax())]}).",
+             "Accuracy, F1, precision and recall judge the decision 'name the most probable class'; ROC AUC and log "
+             "loss judge the probabilities."]
     if rare := [f"{c} ({n})" for c, n in zip(self.classes, self.counts) if n < 50]:
-        notes.append(f"Fewer than 50 rows for {', '.join(rare)}: that class's precision, recall and AUC have wide, possibly unstable intervals.")
+        notes.append(f"Fewer than 50 rows for {', '.join(rare)}: that class's precision, recall and AUC have wide, "
+                     "possibly unstable intervals.")
     return notes
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #0bc552dc
@@ -207,7 +218,8 @@ def design_effect(x,       # a per-row quantity whose mean is the metric: 1/0 fo
     return float(G / (G - 1) * (np.bincount(codes, weights=r) ** 2).sum() / (ss * n / (n - 1)))
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #1048fcf5
-_CLAIM = {'roc_auc_ovr': "a random row of a class scores above a random row of another class with probability {est}, on average over classes (macro one-vs-rest ROC AUC)",
+_CLAIM = {'roc_auc_ovr': "a random row of a class scores above a random row of another class with probability {est}, "
+                         "on average over classes (macro one-vs-rest ROC AUC)",
           'log_loss': "its log loss is {est}", 'accuracy': "it names the right class for {est} of the rows (accuracy)",
           'macro_f1': "its macro F1 is {est}"}
 
@@ -217,11 +229,13 @@ def multiclass_verdict(evaluation:MulticlassEvaluation,  # result of `evaluate_m
                        maximum:float|None=None, ci_upper_max:float|None=None,  # log loss
                       ) -> Verdict:
     "Pass, fail or inconclusive against a multiclass card's bar, with a sentence for a non-specialist."
-    if metric not in MULTICLASS_BETTER: raise ConfigError(f"multiclass_verdict judges one of {list(MULTICLASS_BETTER)}; got {metric!r}.")
+    if metric not in MULTICLASS_BETTER: raise ConfigError("multiclass_verdict judges one of "
+                                                          f"{list(MULTICLASS_BETTER)}; got {metric!r}.")
     better = MULTICLASS_BETTER[metric]
     bar, ci_bar = (minimum, ci_lower_min) if better == 'higher' else (maximum, ci_upper_max)
     if bar is None or ci_bar is None:
-        raise ConfigError(f"`{metric}` is {better}-is-better, so its bar is " + ('`minimum` and `ci_lower_min`' if better == 'higher' else '`maximum` and `ci_upper_max`') + " (both required).")
+        raise ConfigError(f"`{metric}` is {better}-is-better, so its bar is " + ('`minimum` and '
+                                                                                 '`ci_lower_min`' if better == 'higher' else '`maximum` and `ci_upper_max`') + " (both required).")
     m = evaluation.metrics[metric]
     return _judged(m, metric, _CLAIM[metric].format(est=_fmt(m.estimate)), bar=bar, ci_bar=ci_bar, better=better)
 
@@ -231,7 +245,8 @@ def confusion(y_true, proba, *, classes) -> pd.DataFrame:
     y, P = _check_multi(class_codes(y_true, classes), proba, need_all=False)
     K = len(classes)
     m = np.bincount(y * K + P.argmax(1), minlength=K * K).reshape(K, K)
-    return pd.DataFrame(m, index=pd.Index(list(classes), name='observed'), columns=pd.Index(list(classes), name='predicted'))
+    return pd.DataFrame(m, index=pd.Index(list(classes), name='observed'),
+                        columns=pd.Index(list(classes), name='predicted'))
 
 def plot_confusion(y_true,  # observed classes (names)
                    proba,   # predicted probabilities, columns in the order of `classes`
@@ -239,12 +254,14 @@ def plot_confusion(y_true,  # observed classes (names)
                    title:str='Confusion matrix',
                   ) -> Figure:
     "Confusion matrix: colour and the second line are each row's shares (recall on the diagonal), the first line the counts."
-    m = confusion(y_true, proba, classes=classes); share = m.to_numpy() / np.maximum(m.to_numpy().sum(1, keepdims=True), 1)
+    m = confusion(y_true, proba, classes=classes); share = m.to_numpy() / np.maximum(m.to_numpy().sum(1, keepdims=True),
+                                                                                     1)
     K = len(classes); fig = Figure(figsize=(1.6 * K + 2.2, 1.4 * K + 1.6), layout='constrained'); ax = fig.subplots()
     im = ax.imshow(share, cmap='Blues', vmin=0, vmax=1)
     for i in range(K):
         for j in range(K):
-            ax.text(j, i, f"{m.iat[i, j]:,}\n{share[i, j]:.0%}", ha='center', va='center', color='white' if share[i, j] > 0.6 else 'black', fontsize=9)
+            ax.text(j, i, f"{m.iat[i, j]:,}\n{share[i, j]:.0%}", ha='center', va='center',
+                    color='white' if share[i, j] > 0.6 else 'black', fontsize=9)
     ax.set(xticks=range(K), yticks=range(K), xticklabels=classes, yticklabels=classes, title=f"{title} ({m.to_numpy().sum():,} rows)",
            xlabel='Predicted class (most probable)', ylabel='Observed class')
     fig.colorbar(im, ax=ax, label='Share of the observed class (row)')
@@ -268,9 +285,12 @@ class ClasswiseCalibration:
     @property
     def high(self) -> float: return self.classwise.high
     def table(self) -> pd.DataFrame:
-        rows = [dict(calibration=f"ECE, {c} vs rest", estimate=m.estimate, low=m.low, high=m.high) for c, m in self.per_class.items()]
-        return pd.DataFrame(rows + [dict(calibration='classwise ECE (mean)', estimate=self.estimate, low=self.low, high=self.high)])
-    def __str__(self): return f"{self.classwise}; per class: " + ', '.join(f"{c} {m.estimate:.3f}" for c, m in self.per_class.items())
+        rows = [dict(calibration=f"ECE, {c} vs rest", estimate=m.estimate, low=m.low, high=m.high) for c,
+                m in self.per_class.items()]
+        return pd.DataFrame(rows + [dict(calibration='classwise ECE (mean)', estimate=self.estimate, low=self.low,
+                                         high=self.high)])
+    def __str__(self): return f"{self.classwise}; per class: " + ', '.join(f"{c} {m.estimate:.3f}" for c,
+                                                                           m in self.per_class.items())
     def _repr_html_(self): return self.table().to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
 
 def classwise_calibration(y_true, proba, *, classes, n_bins:int=10, strategy:str='quantile',
@@ -284,7 +304,8 @@ def classwise_calibration(y_true, proba, *, classes, n_bins:int=10, strategy:str
     one = lambda k: lambda yy, PP: binned_ece((yy == k).astype(np.int64), PP[..., k], n_bins, strategy)
     ci = lambda fn, name: _bootstrap(fn, y, P, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
     return ClasswiseCalibration({c: ci(one(k), f"ECE ({c} vs rest)") for k, c in enumerate(classes)},
-                                ci(partial(classwise_ece, n_bins=n_bins, strategy=strategy), f"Classwise ECE ({n_bins} {strategy} bins)"), n_bins)
+                                ci(partial(classwise_ece, n_bins=n_bins, strategy=strategy), f"Classwise ECE ({n_bins} "
+                                                                                             f"{strategy} bins)"), n_bins)
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #a657c81f
 def plot_reliability_ovr(y_true, proba, *, classes, n_bins:int=10) -> Figure:
@@ -297,7 +318,8 @@ def plot_reliability_ovr(y_true, proba, *, classes, n_bins:int=10) -> Figure:
         ax.plot([0, top], [0, top], ls='--', c='grey', label='perfectly calibrated')
         ax.errorbar(r.predicted * 100, r.observed * 100, yerr=100 * np.clip(np.vstack([r.observed - r.low, r.high - r.observed]), 0, None),
                     fmt='o-', capsize=3, label='observed share (Wilson 95% CI)')
-        ax.set(title=f"{c} vs rest", xlim=(0, top), ylim=(0, top), xlabel=f'Mean predicted P({c}) in bin (%)', ylabel=f'Observed share of {c} in bin (%)')
+        ax.set(title=f"{c} vs rest", xlim=(0, top), ylim=(0, top), xlabel=f'Mean predicted P({c}) in bin (%)',
+               ylabel=f'Observed share of {c} in bin (%)')
         ax.legend(loc='upper left', fontsize=8)
     fig.suptitle(f'Calibration per class ({n_bins} equal-count bins per class)')
     return fig
@@ -313,12 +335,15 @@ def evaluate_card(card,      # a multiclass `Card`
     "Held-out probabilities of a fitted multiclass model, their evaluation with intervals, the verdict against the card, and the classwise calibration."
     classes, s, nb = list(model.classes_), card.success, n_boot or card.evaluation.n_boot
     if missing := sorted(set(classes) - set(np.asarray(y_test, dtype=object))):
-        raise DataError(f"Card `{card.name}`: the held-out rows hold no {', '.join(map(repr, missing))}, so that class cannot be evaluated. "
-                        "Remedy: a stratified split (`split.method: stratified`), a larger `split.test_size`, or pool the class with `data.merge`.")
+        raise DataError(f"Card `{card.name}`: the held-out rows hold no {', '.join(map(repr, missing))}, so that class "
+                        "cannot be evaluated. Remedy: a stratified split (`split.method: stratified`), a larger "
+                        "`split.test_size`, or pool the class with `data.merge`.")
     P = model.predict_proba(X_test)
     ev = evaluate_multiclass(y_test, P, classes=classes, n_boot=nb, alpha=s.alpha, seed=seed, groups=groups)
-    v = multiclass_verdict(ev, metric=s.metric, minimum=s.minimum, ci_lower_min=s.ci_lower_min, maximum=s.maximum, ci_upper_max=s.ci_upper_max)
-    return P, ev, v, classwise_calibration(y_test, P, classes=classes, n_boot=nb, alpha=s.alpha, seed=seed, groups=groups)
+    v = multiclass_verdict(ev, metric=s.metric, minimum=s.minimum, ci_lower_min=s.ci_lower_min, maximum=s.maximum,
+                           ci_upper_max=s.ci_upper_max)
+    return P, ev, v, classwise_calibration(y_test, P, classes=classes, n_boot=nb, alpha=s.alpha, seed=seed,
+                                           groups=groups)
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #5220446c
 @dataclass
@@ -338,7 +363,8 @@ class MulticlassComparison:
 
     @property
     def sentences(self) -> list[str]: return self.table['sentence'].tolist()
-    def __str__(self): return "\n".join([f"Comparison of {len(self.accuracy)} models on {self.n:,} test rows; best: {self.best or 'none established'}"] + [f"  - {s}" for s in self.sentences])
+    def __str__(self): return "\n".join([f"Comparison of {len(self.accuracy)} models on {self.n:,} test rows; best: "
+                                         f"{self.best or 'none established'}"] + [f"  - {s}" for s in self.sentences])
     summary = __str__
     def _repr_html_(self): return "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in [str(self).splitlines()[0], *self.sentences]) + "</ul>"
 
@@ -352,15 +378,19 @@ def compare_multiclass(p_test:dict,  # model name -> its probabilities on the te
                       ) -> MulticlassComparison:
     "Test every pair of multiclass candidates: McNemar on the most probable class; optionally the corrected CV t-test; adjusted across pairs."
     check_params(alpha=alpha); adjust_pvalues([], method)
-    if not isinstance(p_test, dict) or len(p_test) < 2: raise ConfigError("compare_multiclass needs a dict of at least two candidates (name -> test-set probabilities).")
+    if not isinstance(p_test, dict) or len(p_test) < 2: raise ConfigError("compare_multiclass needs a dict of at least "
+                                                                          "two candidates (name -> test-set "
+                                                                          "probabilities).")
     names, y = list(p_test), np.asarray(y_test, dtype=object)
-    pred = {k: np.asarray(classes, dtype=object)[_check_multi(class_codes(y, classes), P)[1].argmax(1)] for k, P in p_test.items()}
+    pred = {k: np.asarray(classes, dtype=object)[_check_multi(class_codes(y, classes), P)[1].argmax(1)] for k,
+            P in p_test.items()}
     cv, rows = cv_info(cv_scores, names, None, None), []
     for a, b in itertools.combinations(names, 2):
         r = mcnemar_classes(y, pred[a], pred[b], alpha=alpha, groups=groups)
         rows.append(comparison_row('mcnemar_classes', a, b, r, r.details['accuracy_a'], r.details['accuracy_b']))
         if cv is not None:
-            r = corrected_resampled_ttest(cv_scores[a], cv_scores[b], n_train=cv['n_train'], n_test=cv['n_test'], alpha=alpha)
+            r = corrected_resampled_ttest(cv_scores[a], cv_scores[b], n_train=cv['n_train'], n_test=cv['n_test'],
+                                          alpha=alpha)
             rows.append(comparison_row('cv', a, b, r, r.details['mean_a'], r.details['mean_b']))
     t = pd.DataFrame(rows)
     t['p_adjusted'] = t.groupby('test')['p_value'].transform(lambda p: adjust_pvalues(p.to_numpy(), method))

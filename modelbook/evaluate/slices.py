@@ -87,13 +87,15 @@ def _check_columns(X, columns, n:int, *, verb:str='slice by') -> pd.DataFrame:
         raise DataError(f"X_test must be a pandas DataFrame with the columns to slice by; got {type(X).__name__}. "
                         "Remedy: pass the test features as a DataFrame, e.g. candidate.X_test.")
     if len(X) != n:
-        raise DataError(f"X_test, y_test and p_test must describe the same customers in the same order; got {len(X)} rows "
-                        f"in X_test and {n} labels. Remedy: pass the test split's features, labels and scores together.")
+        raise DataError(f"X_test, y_test and p_test must describe the same customers in the same order; got {len(X)} "
+                        f"rows in X_test and {n} labels. Remedy: pass the test split's features, labels and scores "
+                        "together.")
     if isinstance(columns, str) or not columns or len(set(columns)) != len(columns):
         raise ConfigError(f"columns must be a non-empty list of distinct column names; got {columns!r}. "
                           "Remedy: e.g. columns=['MOSHOOFD', 'MINKGEM'].")
     if missing := [c for c in columns if c not in X.columns]:
-        hints = [f"{c!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(str(c), list(map(str, X.columns)), 1))
+        hints = [f"{c!r} (did you mean "
+                 f"{m[0]!r}?)" if (m := difflib.get_close_matches(str(c), list(map(str, X.columns)), 1))
                  else repr(c) for c in missing]
         raise DataError(f"Cannot {verb} column(s) {', '.join(hints)}: not in X_test, which has {X.shape[1]} columns "
                         f"({', '.join(map(str, X.columns[:5]))}{', ...' if X.shape[1] > 5 else ''}). "
@@ -181,7 +183,8 @@ def _estimate_only(fn, y:np.ndarray, s:np.ndarray, metric:str) -> float:
 _COLS = ['column', 'level', 'kind', 'n', 'positives', 'estimate', 'ci_low', 'ci_high', 'rest', 'difference', 'diff_low',
          'diff_high', 'worse_by', 'p_value', 'p_adjusted', 'flagged', 'verdict', 'reason', 'sentence']
 
-def _rows(X:pd.DataFrame, y, s, fn, *, columns, bands, metric, better, min_size, min_positives, n_boot, alpha, seed, words=WORDS):
+def _rows(X:pd.DataFrame, y, s, fn, *, columns, bands, metric, better, min_size, min_positives, n_boot, alpha, seed,
+          words=WORDS):
     "One unadjusted row per slice, and the bootstrap replicates of the tested ones."
     rows, reps = [], {}
     for col in columns:
@@ -191,7 +194,8 @@ def _rows(X:pd.DataFrame, y, s, fn, *, columns, bands, metric, better, min_size,
             if r['reason'] is None and (why := _too_small(y[~m], min_size, min_positives, words)): r['reason'] = f"the rest has {why}"
             if r['reason'] is not None: r.update(estimate=_estimate_only(fn, y[m], s[m], metric) if m.any() else float('nan'))
             else:
-                out = _compare_slice(fn, y, s, m, better=better, n_boot=n_boot, alpha=alpha, seed=_seed(seed, col, label))
+                out = _compare_slice(fn, y, s, m, better=better, n_boot=n_boot, alpha=alpha,
+                                     seed=_seed(seed, col, label))
                 reps[(col, label)] = out.pop('_replicates'); r.update(out)
             rows.append(r)
     return pd.DataFrame(rows).reindex(columns=_COLS), reps
@@ -215,7 +219,7 @@ class SliceReport:
     share: float = 0.2  # mailed fraction for lift
     names: dict = field(default_factory=dict)  # readable column names used in the sentences
     replicates: dict = field(default_factory=dict, repr=False)  # (column, level) -> (slice, rest) bootstrap replicates
-    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name the rows and the two classes (the card's `decision`)
+    words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name rows and classes: card's `decision`
 
     def table(self) -> pd.DataFrame:
         "All slices, most suspicious first: by adjusted p, then raw p, then the gap; untested slices last."
@@ -237,37 +241,40 @@ class SliceReport:
 def _caption(self:SliceReport) -> str:
     k = len(self.flagged)
     what = f"{k} flagged" if k else "none flagged"
-    return (f"{self.metric_name} on {len(self.rows)} slices of {self.n:,} test {self.words['rows']} ({self.n_positive:,} {self.words['events']}); "
-            f"overall {self.overall}; {self.tested} slices tested, {what}")
+    return (f"{self.metric_name} on {len(self.rows)} slices of {self.n:,} test {self.words['rows']} "
+            f"({self.n_positive:,} {self.words['events']}); overall {self.overall}; {self.tested} slices tested, "
+            f"{what}")
 
 # %% ../../nbs/34_evaluate.slices.ipynb #4d92cf6a
 @patch(as_prop=True)
 def notes(self:SliceReport) -> list[str]:
     "What the test does and does not say."
     worse, w = 'higher' if self.better == 'lower' else 'lower', self.words
-    notes = [f"Each tested slice is compared with the rest of the test {w['rows']}: {self.n_boot:,} independent stratified "
-             f"bootstrap resamples of the slice and of the rest give the {_level(self.alpha)} intervals and a one-sided "
-             f"p-value for 'the slice's {self.metric_name} is {worse} than the rest's'. p-values are Holm-adjusted "
-             f"across the {self.tested} tested slices. A slice is flagged when the adjusted p-value is below {self.alpha:g} "
-             f"and the gap exceeds {self.min_effect:g}.",
-             f"Slices with fewer than {self.min_size} {w['rows']} or fewer than {self.min_positives} {w['events']} or {w['non_events']} "
-             "(or whose rest has too few) are not tested: their metric is too noisy to compare."]
+    notes = [f"Each tested slice is compared with the rest of the test {w['rows']}: {self.n_boot:,} independent "
+             f"stratified bootstrap resamples of the slice and of the rest give the {_level(self.alpha)} intervals and "
+             f"a one-sided p-value for 'the slice's {self.metric_name} is {worse} than the rest's'. p-values are "
+             f"Holm-adjusted across the {self.tested} tested slices. A slice is flagged when the adjusted p-value is "
+             f"below {self.alpha:g} and the gap exceeds {self.min_effect:g}.",
+             f"Slices with fewer than {self.min_size} {w['rows']} or fewer than {self.min_positives} {w['events']} or "
+             f"{w['non_events']} (or whose rest has too few) are not tested: their metric is too noisy to compare."]
     if self.tested and (floor := self.tested / (self.n_boot + 1)) >= self.alpha:
-        notes.append(f"Too few replicates to flag anything: with {self.n_boot:,} the smallest p-value is 1/{self.n_boot + 1:,}, so "
-                     f"after Holm's adjustment over {self.tested} slices none can fall below {floor:.3f}, which is not below "
-                     f"{self.alpha:g}. Remedy: use n_boot of at least {math.ceil(2 * self.tested / self.alpha):,}.")
+        notes.append(f"Too few replicates to flag anything: with {self.n_boot:,} the smallest p-value is "
+                     f"1/{self.n_boot + 1:,}, so after Holm's adjustment over {self.tested} slices none can fall below "
+                     f"{floor:.3f}, which is not below {self.alpha:g}. Remedy: use n_boot of at least "
+                     f"{math.ceil(2 * self.tested / self.alpha):,}.")
     if self.metric in ('roc_auc', 'lift'):
-        notes.append(f"The rest pools several groups. When the sliced column itself predicts the outcome, the model earns part "
-                     f"of the rest's {self.metric_name} by ranking those groups against each other, which it cannot do "
-                     "inside one slice; so most slices of a predictive column come out somewhat below the rest even when "
-                     f"the model is equally good within every group. A flag says the model ranks this slice's {w['rows']} "
-                     "worse than the rest's; read it with that in mind.")
+        notes.append("The rest pools several groups. When the sliced column itself predicts the outcome, the model "
+                     f"earns part of the rest's {self.metric_name} by ranking those groups against each other, which "
+                     "it cannot do inside one slice; so most slices of a predictive column come out somewhat below the "
+                     "rest even when the model is equally good within every group. A flag says the model ranks this "
+                     f"slice's {w['rows']} worse than the rest's; read it with that in mind.")
     else:
-        notes.append(f"Brier loss grows with the slice's rate of {w['events']} (a perfectly calibrated model scores p(1 - p)), so a "
-                     f"slice with many {w['events']} has a higher Brier loss without the model being worse for it.")
+        notes.append(f"Brier loss grows with the slice's rate of {w['events']} (a perfectly calibrated model scores "
+                     f"p(1 - p)), so a slice with many {w['events']} has a higher Brier loss without the model being "
+                     "worse for it.")
     if self.n_positive < 200:
-        notes.append(f"With {self.n_positive} {w['events']} in the whole test set, a slice holds few of them: only large gaps can "
-                     "be detected, and 'not significant' means 'not shown', not 'as good as the rest'.")
+        notes.append(f"With {self.n_positive} {w['events']} in the whole test set, a slice holds few of them: only "
+                     "large gaps can be detected, and 'not significant' means 'not shown', not 'as good as the rest'.")
     notes.append("Slices are defined on the test set and should be chosen before looking at the results; Holm's "
                  "adjustment covers the listed slices only, not a search over many columns.")
     return notes
@@ -280,7 +287,8 @@ def _groups(self:SliceReport, top:int|None=None) -> tuple[list[str], list[str], 
     more = [] if top is None or len(rest) <= top else [f"... and {len(rest) - top} more (see .table())"]
     skipped = t[t.verdict == 'not tested']
     return (tested[tested.flagged.astype(bool)].sentence.tolist(), rest.sentence.tolist()[:top] + more,
-            [f"{self.names.get(r.column, r.column)} {r.level} (n = {r.n:,}, {_count(r.positives, self.words['events'])})" for r in skipped.itertuples()])
+            [f"{self.names.get(r.column, r.column)} {r.level} (n = {r.n:,}, "
+             f"{_count(r.positives, self.words['events'])})" for r in skipped.itertuples()])
 
 # %% ../../nbs/34_evaluate.slices.ipynb #4425797d
 @patch
@@ -297,7 +305,8 @@ def summary(self:SliceReport, top:int|None=8) -> str:
 def _repr_html_(self:SliceReport) -> str:
     flagged, others, skipped = _groups(self, 8)
     li = lambda xs: "".join(f"<li>{html.escape(x)}</li>" for x in xs)
-    cols = ['column', 'level', 'n', 'positives', 'estimate', 'ci_low', 'ci_high', 'rest', 'worse_by', 'p_value', 'p_adjusted', 'verdict']
+    cols = ['column', 'level', 'n', 'positives', 'estimate', 'ci_low', 'ci_high', 'rest', 'worse_by', 'p_value',
+            'p_adjusted', 'verdict']
     t = self.table()[cols].to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0, na_rep='')
     return (f"<div><p><b>{html.escape(self._caption())}</b></p><p>Flagged:</p><ul>{li(flagged) or '<li>none</li>'}</ul>"
             f"<p>Tested, not flagged (worst first):</p><ul>{li(others) or '<li>none</li>'}</ul>"
@@ -392,10 +401,12 @@ def worst_errors(X_test:pd.DataFrame,  # test features, one row per customer (sa
     y, s = _check_pair(y_test, p_test, need=None); check_params(k=k); k = int(k)
     cols = list(X_test.columns) if columns is None and isinstance(X_test, pd.DataFrame) else columns
     X = _check_columns(X_test, cols, len(y), verb='show')[cols]
-    front = pd.DataFrame({'score': s, 'rank_pct': 100 * stats.rankdata(s, 'max') / len(s), 'positive': y}, index=X.index)
+    front = pd.DataFrame({'score': s, 'rank_pct': 100 * stats.rankdata(s, 'max') / len(s), 'positive': y},
+                         index=X.index)
     t = pd.concat([front, X], axis=1)
     order = np.argsort(-s, kind='stable')
-    return {'false_positives': t.iloc[order[y[order] == 0][:k]], 'false_negatives': t.iloc[order[::-1][y[order[::-1]] == 1][:k]]}
+    return {'false_positives': t.iloc[order[y[order] == 0][:k]],
+            'false_negatives': t.iloc[order[::-1][y[order[::-1]] == 1][:k]]}
 
 # %% ../../nbs/34_evaluate.slices.ipynb #67119ec4
 _XLABEL = {'roc_auc': 'ROC AUC in the slice (0.5 = random ranking, 1 = perfect)',
@@ -410,17 +421,20 @@ def plot_slices(report:SliceReport,  # result of `slice_report`
     t = report.table(); t = t[t.verdict != 'not tested'].head(top).iloc[::-1]
     fig = Figure(figsize=(8, 1.8 + 0.32 * max(len(t), 3)), layout='constrained'); ax = fig.subplots()
     pos, red = np.arange(len(t)), t.flagged.to_numpy(dtype=bool)
-    for sel, c, lab in [(~red, 'C0', f'slice, {_level(report.alpha)} bootstrap CI'), (red, 'C3', 'flagged: worse than the rest')]:
+    for sel, c, lab in [(~red, 'C0', f'slice, {_level(report.alpha)} bootstrap CI'),
+                        (red, 'C3', 'flagged: worse than the rest')]:
         if sel.any():
             e = np.vstack([t.estimate - t.ci_low, t.ci_high - t.estimate])[:, sel]
             ax.errorbar(t.estimate[sel], pos[sel], xerr=np.clip(e, 0, None), fmt='o', c=c, capsize=3, label=lab)
     w = report.words
     ax.plot(t.rest, pos, 'x', c='grey', label=f"rest of the {w['rows']}")
     ax.axvline(report.overall.estimate, ls='--', c='k', lw=1, label=f"all {w['rows']} ({report.overall.estimate:.3g})")
-    ax.set_yticks(pos, [f"{report.names.get(r.column, r.column)}: {r.level}  (n={r.n:,}, {_count(r.positives, w['events'])})" for r in t.itertuples()])
+    ax.set_yticks(pos, [f"{report.names.get(r.column, r.column)}: {r.level}  (n={r.n:,}, "
+                        f"{_count(r.positives, w['events'])})" for r in t.itertuples()])
     untested = len(report.rows) - report.tested
     ax.set(title=f"{report.metric_name} by slice: {len(report.flagged)} of {report.tested} tested slices flagged"
                  + (f"\n({untested} slices too small to test, not shown)" if untested else ""),
-           xlabel=_XLABEL[report.metric].format(pct=_pct(report.share), events=w['events']), ylabel='Slice (column: level)')
+           xlabel=_XLABEL[report.metric].format(pct=_pct(report.share), events=w['events']), ylabel='Slice (column: '
+                                                                                                    'level)')
     fig.legend(loc='outside lower center', ncols=2, fontsize=8)
     return fig

@@ -25,8 +25,8 @@ def _levels(col: str, spec: dict) -> list:
     if spec.get('levels'): return list(spec['levels'])
     lo, hi = spec.get('min'), spec.get('max')
     if spec.get('dtype') == 'int' and lo is not None and hi is not None and hi - lo < _ENUMERABLE: return list(range(int(lo), int(hi) + 1))
-    raise ModelError(f"Cannot compile column `{col}`: a nominal column needs its allowed levels (or an int min and max at most "
-                     f"{_ENUMERABLE:,} apart) in the contract; its spec is {spec!r}.")
+    raise ModelError(f"Cannot compile column `{col}`: a nominal column needs its allowed levels (or an int min and max "
+                     f"at most {_ENUMERABLE:,} apart) in the contract; its spec is {spec!r}.")
 
 def _typical(spec: dict):
     "A valid value of a column: its first level, its minimum, or 0."
@@ -74,10 +74,12 @@ class FeatureMap:
 
     def arrays(self, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         "Records (dicts holding valid values) -> the numeric matrix and the level indices `transform` takes."
-        X = np.array([[r[c] for c in self.numeric] for r in rows], dtype=np.float64).reshape(len(rows), len(self.numeric))
+        X = np.array([[r[c] for c in self.numeric] for r in rows], dtype=np.float64).reshape(len(rows),
+                                                                                             len(self.numeric))
         try: idx = np.array([[m[r[c]] for c, m in zip(self.nominal, self.codes)] for r in rows], dtype=np.intp).reshape(len(rows), len(self.nominal))
         except KeyError as e:
-            raise ModelError(f"Level {e.args[0]!r} is not in the contract of the compiled model; validate records against the contract first.") from None
+            raise ModelError(f"Level {e.args[0]!r} is not in the contract of the compiled model; validate records "
+                             "against the contract first.") from None
         return X, idx
 
     def column_arrays(self, cols: dict, # column -> values (an array or a list), every column of one length
@@ -103,7 +105,8 @@ class FeatureMap:
             s = pd.Series(df[c].astype(object).to_numpy()).map(m)
             if s.isna().any():
                 bad = s.isna().to_numpy().nonzero()[0][0]
-                raise ModelError(f"Column `{c}`, row {bad}: level {df[c].iloc[bad]!r} is not in the compiled model's contract.")
+                raise ModelError(f"Column `{c}`, row {bad}: level {df[c].iloc[bad]!r} is not in the compiled model's "
+                                 "contract.")
             idx[:, j] = s.to_numpy(dtype=np.intp)
         return X, idx
 
@@ -117,7 +120,8 @@ def compile_features(transform,           # the fitted transform: a callable fra
                     ) -> FeatureMap:
     "Measure a fitted separable transform with a probe frame and return it as a `FeatureMap`."
     probe, where = _probe_frame(columns, nominal)
-    with warnings.catch_warnings():   # levels allowed by the contract but unseen in training are pooled, and the encoder says so
+    # levels allowed by the contract but unseen in training are pooled, and the encoder says so
+    with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
         D = _dense(transform(probe))
     base = D[0]
@@ -150,7 +154,8 @@ class TreeEnsemble:
         node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
         r = np.arange(n)[:, None]
         for _ in range(self.depth): node = self._step(D, r, node)
-        out = self.value[node].reshape(n, -1, K).sum(axis=1) + self.baseline   # trees are stored iteration by iteration, K per iteration
+        # trees are stored iteration by iteration, K per iteration
+        out = self.value[node].reshape(n, -1, K).sum(axis=1) + self.baseline
         return out[:, 0] if K == 1 else out
 
     def _step(self, D, r, node):
@@ -191,7 +196,8 @@ def compile_trees(est) -> TreeEnsemble:
         baseline=np.ravel(est._baseline_prediction).astype(np.float64))
 
 # %% ../../nbs/22_models.compiled.ipynb #065ac248
-_SUPPORTED = (GLMClassifier, MNLogitClassifier, GLMRegressor, HistGradientBoostingClassifier, HistGradientBoostingRegressor)
+_SUPPORTED = (GLMClassifier, MNLogitClassifier, GLMRegressor, HistGradientBoostingClassifier,
+              HistGradientBoostingRegressor)
 _CLASSIFIERS = (GLMClassifier, MNLogitClassifier, HistGradientBoostingClassifier)
 
 @dataclass
@@ -220,7 +226,8 @@ class CompiledModel:
 
     def predict_proba(self, X) -> np.ndarray:
         "The probability of each class per record, like the pipeline's `predict_proba`: (n, 2) binary, (n, K) for K classes."
-        if not self.is_classifier: raise ModelError("predict_proba is for classifiers; this compiled model predicts counts: use `predict`.")
+        if not self.is_classifier: raise ModelError("predict_proba is for classifiers; this compiled model predicts "
+                                                    "counts: use `predict`.")
         z = self.raw(X)
         if z.ndim == 2: return softmax(z, axis=1)
         p = expit(z)
@@ -245,8 +252,10 @@ def _sample_records(columns: dict, nominal: list[str], n: int, seed: int) -> pd.
     rng, out = np.random.default_rng(seed), {}
     for c, s in columns.items():
         if c in nominal or s.get('levels'): out[c] = rng.choice(np.array(_levels(c, s), dtype=object), n)
-        elif s.get('dtype') == 'int': out[c] = rng.integers(int(s.get('min', 0) or 0), int(s.get('max', 100) if s.get('max') is not None else 100) + 1, n)
-        else: out[c] = rng.uniform(float(s.get('min', 0) or 0), float(s.get('max', 1) if s.get('max') is not None else 1), n)
+        elif s.get('dtype') == 'int': out[c] = rng.integers(int(s.get('min', 0) or 0),
+                                                            int(s.get('max', 100) if s.get('max') is not None else 100) + 1, n)
+        else: out[c] = rng.uniform(float(s.get('min', 0) or 0),
+                                   float(s.get('max', 1) if s.get('max') is not None else 1), n)
     return _typed(pd.DataFrame(out), columns)
 
 def _reference(model, X: pd.DataFrame) -> np.ndarray:
@@ -275,8 +284,8 @@ def compile_model(pipe: Pipeline,           # a fitted `make_model` pipeline: fe
     "Compile a fitted pipeline to arrays, and prove it predicts what the pipeline predicts (else `ModelError`)."
     est = pipe[-1] if isinstance(pipe, Pipeline) else None
     if not isinstance(est, _SUPPORTED):
-        raise ModelError(f"Cannot compile a {type(est if est is not None else pipe).__name__}: compile_model knows a Pipeline ending in "
-                         f"{', '.join(t.__name__ for t in _SUPPORTED)}. Serve the pipeline itself.")
+        raise ModelError(f"Cannot compile a {type(est if est is not None else pipe).__name__}: compile_model knows a "
+                         f"Pipeline ending in {', '.join(t.__name__ for t in _SUPPORTED)}. Serve the pipeline itself.")
     nominal = [c for c in columns if columns[c].get('dtype') == 'category' or c in _nominal_inputs(pipe)]
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
@@ -290,8 +299,9 @@ def compile_model(pipe: Pipeline,           # a fitted `make_model` pipeline: fe
         got = _reference(cm, X) if cm.is_classifier else cm.predict(X)
         gap = float(np.max(np.abs(got - _reference(pipe, X))))
         if not gap <= tolerance:
-            raise ModelError(f"The compiled model differs from the pipeline by up to {gap:.2e} on {what} (tolerance {tolerance:g}): "
-                             "its feature transform is not separable or not affine in a numeric column. Serve the pipeline itself.")
+            raise ModelError(f"The compiled model differs from the pipeline by up to {gap:.2e} on {what} (tolerance "
+                             f"{tolerance:g}): its feature transform is not separable or not affine in a numeric "
+                             "column. Serve the pipeline itself.")
     return cm
 
 def _nominal_inputs(pipe: Pipeline) -> list[str]:

@@ -77,7 +77,8 @@ def _sm_fit(A: np.ndarray, y: np.ndarray, family, alpha: float, max_iter: int):
     model = _sm().GLM(y, A, family=family)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        if alpha > 0: res = model.fit_regularized(alpha=np.r_[0.0, np.full(A.shape[1] - 1, alpha)], L1_wt=0.0, maxiter=max_iter)
+        if alpha > 0: res = model.fit_regularized(alpha=np.r_[0.0, np.full(A.shape[1] - 1, alpha)], L1_wt=0.0,
+                                                  maxiter=max_iter)
         else: res = model.fit(maxiter=max_iter)
     return res, sorted({f"statsmodels warned: {w.category.__name__}: {w.message}" for w in caught})
 
@@ -115,7 +116,8 @@ class _GLM(BaseEstimator):
         self.intercept_, self.coef_ = float(beta[0]), beta[1:]
         mu = self._mean(A @ beta)
         self._keep_inference(res, keep, A, y, mu, beta)
-        self.deviance_, self.null_deviance_ = float(fam.deviance(y, mu)), float(fam.deviance(y, np.full_like(y, y.mean())))
+        self.deviance_ = float(fam.deviance(y, mu))
+        self.null_deviance_ = float(fam.deviance(y, np.full_like(y, y.mean())))
         sep, n_edge = _separated(A[:, keep], mu, self._binary) if self.alpha == 0 else (np.zeros(keep.sum(), bool), 0)
         self.separated_ = np.zeros(A.shape[1], dtype=bool); self.separated_[keep] = sep
         self.notes_ = self._notes(n_edge, len(y)) + said
@@ -133,27 +135,32 @@ class _GLM(BaseEstimator):
     def _notes(self, n_edge: int, n: int) -> list[str]:
         names, out = self._names(), []
         if self.aliased_.any():
-            out.append(f"Singular design: {self.aliased_.sum()} column(s) are linear combinations of the intercept and earlier columns "
-                       f"and were dropped (coefficient 0, no standard error): {_listing(names, self.aliased_)}.")
+            out.append(f"Singular design: {self.aliased_.sum()} column(s) are linear combinations of the intercept and "
+                       "earlier columns and were dropped (coefficient 0, no standard error): "
+                       f"{_listing(names, self.aliased_)}.")
         bound = '0 or 1' if self._binary else '0'
         if self.separated_.any():
-            out.append(f"Quasi-separation: {n_edge} of {n} rows have fitted values within {_BOUNDARY:g} of {bound}, and the coefficients of "
-                       f"{_listing(names, self.separated_)} are not identified without them (the estimates diverge; their standard errors "
-                       "and p-values are meaningless). Pool or drop those levels or columns, or use alpha > 0 for prediction only.")
+            out.append(f"Quasi-separation: {n_edge} of {n} rows have fitted values within {_BOUNDARY:g} of {bound}, "
+                       f"and the coefficients of {_listing(names, self.separated_)} are not identified without them "
+                       "(the estimates diverge; their standard errors and p-values are meaningless). Pool or drop "
+                       "those levels or columns, or use alpha > 0 for prediction only.")
         elif n_edge:
-            out.append(f"{n_edge} of {n} rows have fitted values within {_BOUNDARY:g} of {bound}; every coefficient is still identified, "
-                       "but look at those rows for extreme values.")
-        if not self.converged_: out.append(f"Not converged within max_iter={self.max_iter} IRLS iterations: raise max_iter, or simplify the model."
-                                           if self.alpha == 0 else "The ridge optimiser did not reach a zero gradient: raise alpha, or simplify the model.")
-        if self.alpha > 0: out.append(f"Ridge-penalised fit (alpha={self.alpha}): coefficients are shrunk towards 0, and standard errors, "
-                                      "confidence intervals and p-values are not available. Use alpha=0 for inference.")
+            out.append(f"{n_edge} of {n} rows have fitted values within {_BOUNDARY:g} of {bound}; every coefficient is "
+                       "still identified, but look at those rows for extreme values.")
+        if not self.converged_: out.append(f"Not converged within max_iter={self.max_iter} IRLS iterations: raise "
+                                           "max_iter, or simplify the model."
+                                           if self.alpha == 0 else "The ridge optimiser did not reach a zero gradient: "
+                                                                   "raise alpha, or simplify the model.")
+        if self.alpha > 0: out.append(f"Ridge-penalised fit (alpha={self.alpha}): coefficients are shrunk towards 0, "
+                                      "and standard errors, confidence intervals and p-values are not available. Use "
+                                      "alpha=0 for inference.")
         return out
 
     def _check_fitted(self, what: str):
         try: check_is_fitted(self, 'coef_')
         except NotFittedError as e:
-            raise NotFittedModelError(f"This {type(self).__name__} is not fitted yet: `{what}` needs the coefficients that `fit(X, y)` estimates. "
-                             "Call `fit` first, or load a fitted model.") from e
+            raise NotFittedModelError(f"This {type(self).__name__} is not fitted yet: `{what}` needs the coefficients "
+                                      "that `fit(X, y)` estimates. Call `fit` first, or load a fitted model.") from e
 
     def _eta(self, X, what: str) -> np.ndarray:
         self._check_fitted(what)
@@ -164,7 +171,8 @@ class _GLM(BaseEstimator):
         names = feature_names if feature_names is not None else getattr(self, 'feature_names_in_', None)
         names = [f"x{i}" for i in range(self.n_features_in_)] if names is None else [str(n) for n in names]
         if len(names) != self.n_features_in_:
-            raise ModelError(f"{len(names)} feature names given for a model fitted on {self.n_features_in_} features; give one name per column of X.")
+            raise ModelError(f"{len(names)} feature names given for a model fitted on {self.n_features_in_} features; "
+                             "give one name per column of X.")
         return ['(intercept)', *names]
 
     def inference_table(self, feature_names: list[str]|None=None, # names of X's columns; `feature_names_in_` or x0, x1, ... by default
@@ -172,10 +180,12 @@ class _GLM(BaseEstimator):
                        ) -> pd.DataFrame:
         "One row per parameter: estimate, standard error, z, Wald interval, p-value, and the exponentiated ratio with its interval."
         self._check_fitted('inference_table')
-        if not 0 < level < 1: raise ConfigError(f"The confidence level must be between 0 and 1 (e.g. 0.95); got {level}.")
+        if not 0 < level < 1: raise ConfigError("The confidence level must be between 0 and 1 (e.g. 0.95); got "
+                                                f"{level}.")
         b = np.where(self.aliased_, np.nan, np.r_[self.intercept_, self.coef_])
         h = stats.norm.ppf(0.5 + level / 2) * self.bse_
-        with np.errstate(over='ignore'): ratios = np.exp([b, b - h, b + h])   # a separated term's upper ratio is +inf, correctly
+        # a separated term's upper ratio is +inf, correctly
+        with np.errstate(over='ignore'): ratios = np.exp([b, b - h, b + h])
         t = pd.DataFrame({'term': self._names(feature_names), 'coef': b, 'std_err': self.bse_, 'z': b / self.bse_,
                           'ci_low': b - h, 'ci_high': b + h, 'p_value': self.pvalues_})
         t[list(self._ratio)] = ratios.T
@@ -197,8 +207,9 @@ class GLMClassifier(ClassifierMixin, _GLM):
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
-            raise DataError(f"GLMClassifier needs a target with exactly two classes; this one has {len(self.classes_)}: "
-                            f"{self.classes_[:5].tolist()}. Check the target column and the rows selected for training.")
+            raise DataError("GLMClassifier needs a target with exactly two classes; this one has "
+                            f"{len(self.classes_)}: {self.classes_[:5].tolist()}. Check the target column and the rows "
+                            "selected for training.")
         return (y == self.classes_[1]).astype(np.float64)
 
     def decision_function(self, X):
@@ -227,8 +238,9 @@ class GLMRegressor(RegressorMixin, _GLM):
 
     def _encode_target(self, y) -> np.ndarray:
         bad = ~np.isfinite(y) | (y < 0)
-        if bad.any(): raise DataError(f"GLMRegressor (Poisson) needs counts (finite, 0 or more); rows {np.flatnonzero(bad)[:5].tolist()} "
-                                      f"hold {sorted(set(y[bad].tolist()))[:5]}. Drop or correct those rows.")
+        if bad.any(): raise DataError("GLMRegressor (Poisson) needs counts (finite, 0 or more); rows "
+                                      f"{np.flatnonzero(bad)[:5].tolist()} hold {sorted(set(y[bad].tolist()))[:5]}. "
+                                      "Drop or correct those rows.")
         return y.astype(np.float64)
 
     def predict(self, X):
@@ -253,16 +265,18 @@ class MNLogitClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 3:
-            raise DataError(f"MNLogitClassifier needs a target with at least three classes; this one has {len(self.classes_)}: "
-                            f"{self.classes_.tolist()}. Use GLMClassifier (make_model(..., task='binary')) for two.")
+            raise DataError("MNLogitClassifier needs a target with at least three classes; this one has "
+                            f"{len(self.classes_)}: {self.classes_.tolist()}. Use GLMClassifier (make_model(..., "
+                            "task='binary')) for two.")
         A = np.column_stack([np.ones(len(X)), X])
         self.aliased_ = _aliased(A); keep = ~self.aliased_
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             try: res = _sm().MNLogit(codes, A[:, keep]).fit(method='newton', maxiter=self.max_iter, disp=0)
             except np.linalg.LinAlgError as e:
-                raise ModelError(f"The multinomial logit could not be fitted: its information matrix is singular ({e}). A class is "
-                                 "probably separated by some level or column: pool rare levels, or drop that column.") from e
+                raise ModelError("The multinomial logit could not be fitted: its information matrix is singular "
+                                 f"({e}). A class is probably separated by some level or column: pool rare levels, or "
+                                 "drop that column.") from e
         K, p = len(self.classes_), A.shape[1]
         def full(v):
             out = np.full((p, K - 1), np.nan); out[keep] = v
@@ -277,12 +291,14 @@ class MNLogitClassifier(ClassifierMixin, BaseEstimator):
     def _notes(self, said: list[str]) -> list[str]:
         names, out = self._names(), []
         if self.aliased_.any():
-            out.append(f"Singular design: {self.aliased_.sum()} column(s) are linear combinations of the intercept and earlier columns "
-                       f"and were dropped (coefficient 0, no standard error): {_listing(names, self.aliased_)}.")
+            out.append(f"Singular design: {self.aliased_.sum()} column(s) are linear combinations of the intercept and "
+                       "earlier columns and were dropped (coefficient 0, no standard error): "
+                       f"{_listing(names, self.aliased_)}.")
         if (bad := ~self.aliased_ & ~np.isfinite(self.bse_).all(1)).any():
-            out.append(f"No finite standard error for {_listing(names, bad)}: a class is (quasi-)separated there; their intervals and "
-                       "p-values are meaningless. Pool or drop those levels or columns.")
-        if not self.converged_: out.append(f"Not converged within max_iter={self.max_iter} Newton iterations: raise max_iter, or simplify the model.")
+            out.append(f"No finite standard error for {_listing(names, bad)}: a class is (quasi-)separated there; "
+                       "their intervals and p-values are meaningless. Pool or drop those levels or columns.")
+        if not self.converged_: out.append(f"Not converged within max_iter={self.max_iter} Newton iterations: raise "
+                                           "max_iter, or simplify the model.")
         return out + said
 
     _check_fitted, _names = _GLM._check_fitted, _GLM._names
@@ -307,7 +323,8 @@ class MNLogitClassifier(ClassifierMixin, BaseEstimator):
                        ) -> pd.DataFrame:
         "One row per class (against the reference) and parameter: estimate, standard error, z, Wald interval, p-value, relative risk ratio with its interval."
         self._check_fitted('inference_table')
-        if not 0 < level < 1: raise ConfigError(f"The confidence level must be between 0 and 1 (e.g. 0.95); got {level}.")
+        if not 0 < level < 1: raise ConfigError("The confidence level must be between 0 and 1 (e.g. 0.95); got "
+                                                f"{level}.")
         terms, ref, h = self._names(feature_names), self.classes_[0], stats.norm.ppf(0.5 + level / 2)
         parts = []
         for k, cls in enumerate(self.classes_[1:]):
@@ -320,7 +337,8 @@ class MNLogitClassifier(ClassifierMixin, BaseEstimator):
         return pd.concat(parts, ignore_index=True)
 
 # %% ../../nbs/21_models.estimators.ipynb #2bfd6886
-HGB_DEFAULTS = dict(learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0, early_stopping=False)
+HGB_DEFAULTS = dict(learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0,
+                    early_stopping=False)
 
 # %% ../../nbs/21_models.estimators.ipynb #c80ef2ff
 def glm_inference(pipe: Pipeline,       # a fitted `make_model('glm', ...)` pipeline
@@ -330,7 +348,8 @@ def glm_inference(pipe: Pipeline,       # a fitted `make_model('glm', ...)` pipe
     "The inference table of a fitted GLM pipeline, with numeric terms per unit (or per SD) of their column."
     model = pipe.steps[-1][1]
     if not isinstance(model, (_GLM, MNLogitClassifier)):
-        raise ModelError(f"Inference tables exist for `glm` models only; this pipeline's model is a {type(model).__name__}.")
+        raise ModelError("Inference tables exist for `glm` models only; this pipeline's model is a "
+                         f"{type(model).__name__}.")
     t = model.inference_table(level=level)
     scaler = pipe['features'].named_transformers_['numeric']
     sd = pd.Series(scaler.scale_ if per_unit else 1.0, index=scaler.get_feature_names_out()).reindex(t['term'])
@@ -371,16 +390,17 @@ def glm_notes(pipe: Pipeline,  # a fitted `make_model('glm', ...)` pipeline
     high = v[v['vif'] > max_vif]
     if len(high):
         shown = ', '.join(f"{t} ({x:,.0f})" for t, x in zip(high['term'][:6], high['vif'][:6]))
-        notes.append(f"Collinearity: {len(high)} of {len(v)} terms have a VIF above {max_vif:g} ({shown}{', ...' if len(high) > 6 else ''}): "
-                     "their standard errors are inflated by the square root of that factor, so read their individual effects with care "
-                     "(predictions are not affected).")
-    else: notes.append(f"Collinearity: every estimated term has a VIF of at most {v['vif'].max():.1f} (limit {max_vif:g}).")
+        notes.append(f"Collinearity: {len(high)} of {len(v)} terms have a VIF above {max_vif:g} "
+                     f"({shown}{', ...' if len(high) > 6 else ''}): their standard errors are inflated by the square "
+                     "root of that factor, so read their individual effects with care (predictions are not affected).")
+    else: notes.append(f"Collinearity: every estimated term has a VIF of at most {v['vif'].max():.1f} (limit "
+                       f"{max_vif:g}).")
     p = int((~model.aliased_[1:]).sum())
     if isinstance(model, MNLogitClassifier):
         counts = pd.Series(y).value_counts()
         epp = int(counts.min()) / max(p, 1)
-        size = (f"{int(counts.min()):,} rows of the rarest class ({counts.idxmin()}) for {p} estimated coefficients per class: "
-                f"{epp:.1f} events per parameter")
+        size = (f"{int(counts.min()):,} rows of the rarest class ({counts.idxmin()}) for {p} estimated coefficients "
+                f"per class: {epp:.1f} events per parameter")
     elif model._binary:
         events = int(min(y.sum(), len(y) - y.sum()))
         epp = events / max(p, 1)
@@ -388,13 +408,15 @@ def glm_notes(pipe: Pipeline,  # a fitted `make_model('glm', ...)` pipeline
     else:
         epp = len(y) / max(p, 1)
         size = f"{len(y):,} rows for {p} estimated coefficients: {epp:.0f} rows per parameter"
-    notes.append(f"Sample size: {size}" + (f", below the usual minimum of {min_epp:g}: coefficients are biased away from zero and their "
-                 "intervals optimistic. Pool rare levels or drop terms for inference; use a penalised fit (alpha > 0) for prediction only."
+    notes.append(f"Sample size: {size}" + (f", below the usual minimum of {min_epp:g}: coefficients are biased away "
+                                           "from zero and their intervals optimistic. Pool rare levels or drop terms "
+                                           "for inference; use a penalised fit (alpha > 0) for prediction only."
                  if epp < min_epp else f" (at least {min_epp:g}: enough for the Wald intervals)."))
     if isinstance(model, GLMRegressor):   # Poisson: the standard errors assume variance = mean
         mu = pipe.predict(X); phi = float(((y - mu) ** 2 / mu).sum() / max(len(y) - p, 1))
-        notes.append(f"Poisson standard errors assume variance = mean; the counts vary about {phi:.1f} times more (Pearson dispersion on the "
-                     f"training rows), so these intervals are too narrow by a factor of about {np.sqrt(max(phi, 1)):.1f}.")
+        notes.append(f"Poisson standard errors assume variance = mean; the counts vary about {phi:.1f} times more "
+                     "(Pearson dispersion on the training rows), so these intervals are too narrow by a factor of "
+                     f"about {np.sqrt(max(phi, 1)):.1f}.")
     return notes
 
 def inference_note(pipe: Pipeline, # a fitted pipeline
@@ -402,9 +424,9 @@ def inference_note(pipe: Pipeline, # a fitted pipeline
     "How to read a GLM's table beyond the chapter's general words (a multinomial logit's blocks per class), or None."
     model = pipe.steps[-1][1]
     if not isinstance(model, MNLogitClassifier): return None
-    return (f"A multinomial logit: one block of terms per class against the reference class `{model.classes_[0]}`; `rrr` is the "
-            "relative risk ratio, how many times the odds of that class rather than the reference (the chance of the one divided by "
-            "the chance of the other) multiply per unit of the feature.")
+    return (f"A multinomial logit: one block of terms per class against the reference class `{model.classes_[0]}`; "
+            "`rrr` is the relative risk ratio, how many times the odds of that class rather than the reference (the "
+            "chance of the one divided by the chance of the other) multiply per unit of the feature.")
 
 # %% ../../nbs/21_models.estimators.ipynb #ac9c6f8f
 def _step(x: pd.Series) -> float:
@@ -440,7 +462,8 @@ def effects_in_words(pipe: Pipeline, # a fitted `make_model('glm', ...)` pipelin
     steps = {c: _step(X[c]) for c in t['term'] if X is not None and c in X.columns}
     def words(r) -> str:
         what, st = what_of(r), steps.get(r['term'], 1.0)
-        if st != 1.0: r = r.copy(); r[[r_, lo_, hi_]] = r[[r_, lo_, hi_]].astype(float) ** st   # the ratio per step: per unit to the power `step`
+        # the ratio per step: per unit to the power `step`
+        if st != 1.0: r = r.copy(); r[[r_, lo_, hi_]] = r[[r_, lo_, hi_]].astype(float) ** st
         ratio = f"{r[r_]:.2f} times {what} (95% CI {r[lo_]:.2f} to {r[hi_]:.2f}, {_p(r['p_value'])})"
         if '=' in r['term']:
             col, lev = r['term'].split('=', 1)

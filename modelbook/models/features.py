@@ -24,8 +24,9 @@ def feature_columns(df: pd.DataFrame,          # the typed frame, e.g. from `rea
                    ) -> dict[str, list[str]]:
     "The feature columns of `df`, split into `numeric` and `categorical` lists (pass them on with `**`)."
     missing = [c for c in [target, *nominal, *exclude] if c not in df.columns]
-    if missing: raise DataError(f"feature_columns: {', '.join(f'`{c}`' for c in missing)} named as target, nominal or excluded, "
-                                f"but the frame has no such column. Its columns start {', '.join(map(str, df.columns[:8]))}. Fix the names in the card.")
+    if missing: raise DataError(f"feature_columns: {', '.join(f'`{c}`' for c in missing)} named as target, nominal or "
+                                "excluded, but the frame has no such column. Its columns start "
+                                f"{', '.join(map(str, df.columns[:8]))}. Fix the names in the card.")
     leaks = [c for c, spec in (columns or {}).items() if spec.get('role') in ('target', 'leaks target')]
     use = [c for c in df.columns if c != target and c not in exclude and c not in leaks]
     cat = [c for c in use if c in nominal or _is_nominal_dtype(df[c])]
@@ -39,30 +40,32 @@ def _rows(mask: pd.Series, k: int=5) -> str:
 def _binary_target(s: pd.Series, positive) -> pd.Series:
     declared = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else list(pd.unique(s.dropna()))
     if positive not in declared:
-        raise ConfigError(f"The positive level of `{s.name}` must be one of its levels {declared}; the card says {positive!r}. "
-                          "Fix `positive` in the card (levels are case-sensitive).")
+        raise ConfigError(f"The positive level of `{s.name}` must be one of its levels {declared}; the card says "
+                          f"{positive!r}. Fix `positive` in the card (levels are case-sensitive).")
     others = [l for l in declared if l != positive]
     if not (isinstance(s.dtype, pd.CategoricalDtype) and len(declared) == 2):
         others = [s[s != positive].value_counts().index[0]] if (s.notna() & (s != positive)).any() else others[:1]
     bad = ~s.isin([positive, *others])
     if bad.any():
         what = sorted({'<missing>' if pd.isna(v) else str(v) for v in s[bad]})
-        raise DataError(f"Target `{s.name}` must hold only {positive!r} (positive) or {others[0]!r}; index {_rows(bad)} hold {what[:5]}. "
-                        "Drop or relabel those rows before modelling.")
+        raise DataError(f"Target `{s.name}` must hold only {positive!r} (positive) or {others[0]!r}; index "
+                        f"{_rows(bad)} hold {what[:5]}. Drop or relabel those rows before modelling.")
     return pd.Series((s == positive).to_numpy().astype('int64'), index=s.index, name=s.name)
 
 def _count_target(s: pd.Series) -> pd.Series:
     if not pd.api.types.is_numeric_dtype(s.dtype):
-        raise DataError(f"A count target must be numeric; `{s.name}` has dtype {s.dtype}. Give `positive` for a binary target.")
+        raise DataError(f"A count target must be numeric; `{s.name}` has dtype {s.dtype}. Give `positive` for a binary "
+                        "target.")
     y = s.astype('float64')
     bad = ~np.isfinite(y) | (y < 0)
     if bad.any():
-        raise DataError(f"Target `{s.name}` must be a count (finite, 0 or more); index {_rows(bad)} hold {sorted(set(y[bad].tolist()))[:5]}. "
-                        "Drop or correct those rows before modelling.")
+        raise DataError(f"Target `{s.name}` must be a count (finite, 0 or more); index {_rows(bad)} hold "
+                        f"{sorted(set(y[bad].tolist()))[:5]}. Drop or correct those rows before modelling.")
     return y
 
 def _class_target(s: pd.Series) -> pd.Series:
-    if s.isna().any(): raise DataError(f"A multiclass target must name a class in every row; `{s.name}` is missing at index {_rows(s.isna())}.")
+    if s.isna().any(): raise DataError(f"A multiclass target must name a class in every row; `{s.name}` is missing at "
+                                       f"index {_rows(s.isna())}.")
     return s.astype(str).astype(object)
 
 def split_xy(df: pd.DataFrame,          # the typed frame
@@ -73,10 +76,12 @@ def split_xy(df: pd.DataFrame,          # the typed frame
             ) -> tuple[pd.DataFrame, pd.Series]:
     "Features `X` and target `y` (0/1 int for a binary target, float for a count, class labels for a multiclass one) of `df`."
     features = [c for c in df.columns if c != target] if features is None else list(features)
-    if target in features: raise ConfigError(f"The target `{target}` is also listed as a feature; remove it from the features.")
+    if target in features: raise ConfigError(f"The target `{target}` is also listed as a feature; remove it from the "
+                                             "features.")
     missing = [c for c in [*features, target] if c not in df.columns]
-    if missing: raise DataError(f"split_xy: the frame has no column {', '.join(f'`{c}`' for c in missing)} ({len(missing)} missing of "
-                                f"{len(features) + 1} needed). Its columns start {', '.join(map(str, df.columns[:8]))}. Check the data set or the feature list.")
+    if missing: raise DataError(f"split_xy: the frame has no column {', '.join(f'`{c}`' for c in missing)} "
+                                f"({len(missing)} missing of {len(features) + 1} needed). Its columns start "
+                                f"{', '.join(map(str, df.columns[:8]))}. Check the data set or the feature list.")
     y = _class_target(df[target]) if multiclass else _count_target(df[target]) if positive is None else _binary_target(df[target], positive)
     return df[features], y
 

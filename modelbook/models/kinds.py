@@ -30,7 +30,8 @@ class ModelKind:
     def estimator(self, task: str, categorical: list, seed: int):
         "An unfitted estimator of this kind for `task`; a `ConfigError` naming the tasks it supports otherwise."
         if task not in self.estimators:
-            raise ConfigError(f"Model kind `{self.name}` has no estimator for task {task!r}; it fits {', '.join(self.estimators)}.")
+            raise ConfigError(f"Model kind `{self.name}` has no estimator for task {task!r}; it fits "
+                              f"{', '.join(self.estimators)}.")
         return self.estimators[task](categorical, seed)
 
 # %% ../../nbs/23_models.kinds.ipynb #828a4157
@@ -42,11 +43,14 @@ def register_model_kind(kind: ModelKind,          # the kind to register
     "Make `kind` nameable in a card's `models:`; a `ConfigError` naming what is wrong with it otherwise."
     if not isinstance(kind, ModelKind): raise ConfigError(f"register_model_kind takes a `ModelKind`; got {kind!r}.")
     if not re.fullmatch(r'[a-z][a-z0-9_]*', kind.name):
-        raise ConfigError(f"A model kind's name is what a card's `models:` holds: lower-case letters, digits and _, starting with a letter; got {kind.name!r}.")
+        raise ConfigError("A model kind's name is what a card's `models:` holds: lower-case letters, digits and _, "
+                          f"starting with a letter; got {kind.name!r}.")
     if not kind.estimators or not all(callable(f) for f in kind.estimators.values()):
-        raise ConfigError(f"Model kind `{kind.name}` needs `estimators`: task name -> a function (categorical, seed) that returns an unfitted estimator.")
+        raise ConfigError(f"Model kind `{kind.name}` needs `estimators`: task name -> a function (categorical, seed) "
+                          "that returns an unfitted estimator.")
     if kind.features not in FEATURE_KINDS:
-        raise ConfigError(f"Model kind `{kind.name}`: `features` must be one of {', '.join(FEATURE_KINDS)}; got {kind.features!r}.")
+        raise ConfigError(f"Model kind `{kind.name}`: `features` must be one of {', '.join(FEATURE_KINDS)}; got "
+                          f"{kind.features!r}.")
     if kind.name in MODEL_KINDS and not replace:
         raise ConfigError(f"A model kind `{kind.name}` is registered already; pass replace=True to replace it.")
     MODEL_KINDS[kind.name] = kind
@@ -57,22 +61,24 @@ def get_model_kind(name: str) -> ModelKind:
     if name not in MODEL_KINDS: load_plugins()
     if name not in MODEL_KINDS:
         raise ConfigError(f"Unknown model kind {name!r}. The kinds are: " + '; '.join(f"`{k}`: {v.description}" for k, v in MODEL_KINDS.items())
-                          + ". Fix `models` in the card, or register the kind (`register_model_kind`) in a module the project's settings.ini lists "
-                          "under `plugins`.")
+                          + ". Fix `models` in the card, or register the kind (`register_model_kind`) in a module the "
+                            "project's settings.ini lists under `plugins`.")
     return MODEL_KINDS[name]
 
 # %% ../../nbs/23_models.kinds.ipynb #52735a93
 def _hgb(cls, **fixed):
     "A histogram gradient boosting estimator of `cls` with the project's defaults, native categorical splits and the seed."
-    return lambda categorical, seed: cls(**fixed, **HGB_DEFAULTS, categorical_features=list(categorical) or None, random_state=seed)
+    return lambda categorical, seed: cls(**fixed, **HGB_DEFAULTS, categorical_features=list(categorical) or None,
+                                         random_state=seed)
 
 register_model_kind(ModelKind(
-    'glm', 'generalised linear model by statsmodels (logistic for binary, multinomial logit for multiclass, Poisson for counts): '
-           'odds, relative risk or rate ratios with confidence intervals',
+    'glm', 'generalised linear model by statsmodels (logistic for binary, multinomial logit for multiclass, Poisson '
+           'for counts): odds, relative risk or rate ratios with confidence intervals',
     {'binary': lambda categorical, seed: GLMClassifier(), 'multiclass': lambda categorical, seed: MNLogitClassifier(),
      'count': lambda categorical, seed: GLMRegressor()}, features='linear', inference=True))
 register_model_kind(ModelKind(
-    'hgb', "scikit-learn's histogram gradient boosting on raw bands and native categorical splits: usually ranks better, explains nothing",
+    'hgb', "scikit-learn's histogram gradient boosting on raw bands and native categorical splits: usually ranks "
+           "better, explains nothing",
     {'binary': _hgb(HistGradientBoostingClassifier), 'multiclass': _hgb(HistGradientBoostingClassifier),
      'count': _hgb(HistGradientBoostingRegressor, loss='poisson')}, features='tree'))
 
@@ -89,7 +95,8 @@ def make_model(kind: str,                 # a registered model kind, e.g. 'glm' 
     k = get_model_kind(kind)
     est = k.estimator(task, categorical, seed)
     unknown = sorted(set(params) - set(est.get_params()))
-    if unknown: raise ConfigError(f"{type(est).__name__} has no parameter {', '.join(unknown)}; its parameters are {', '.join(sorted(est.get_params()))}.")
+    if unknown: raise ConfigError(f"{type(est).__name__} has no parameter {', '.join(unknown)}; its parameters are "
+                                  f"{', '.join(sorted(est.get_params()))}.")
     feats = make_features(numeric=numeric, categorical=categorical, kind=k.features, min_frequency=min_frequency)
     return Pipeline([('features', feats.set_output(transform='pandas')), ('model', est.set_params(**params))])
 
