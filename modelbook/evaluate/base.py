@@ -383,7 +383,7 @@ def _bootstrap(stat, y:np.ndarray, s:np.ndarray, idx:np.ndarray, *, name:str, al
     est, reps = float(stat(y, s)), _batched(stat, y, s, idx)
     acc = _acceleration(_jackknife(stat, y, s, seed=seed, groups=groups)) if method == 'bca' else 0.0
     lo, hi = _interval(reps, est, alpha, method, acc)
-    return MetricCI(name, est, lo, hi, alpha, method, len(idx), reps, acc)
+    return MetricCI(name, est, lo, hi, alpha=alpha, method=method, n_boot=len(idx), replicates=reps, acceleration=acc)
 
 # %% ../../nbs/30_evaluate.base.ipynb #c7a51fc1
 def _pct(share:float) -> str: return f"{share * 100:g}%"
@@ -460,7 +460,8 @@ def _judged(m:MetricCI,  # the metric judged, with its interval
              f"{ci_bar:g}. The {evaluation} is too {small} to be sure; evaluate on {more} before deciding.")
     else: s = (f"Inconclusive: {claim}, {side} the bar of {bar:g}, but the {ci} still includes values that meet it. "
                f"We cannot tell whether the model clears the bar; evaluate on {more} before deciding.")
-    return Verdict(status, metric, m.estimate, m.low, m.high, bar, ci_bar, better, s)
+    return Verdict(status=status, metric=metric, estimate=m.estimate, low=m.low, high=m.high, bar=bar, ci_bar=ci_bar,
+                   better=better, sentence=s)
 
 # %% ../../nbs/30_evaluate.base.ipynb #45770722
 def _wilson(k, n, alpha:float=0.05):

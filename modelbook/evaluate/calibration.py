@@ -174,8 +174,8 @@ def _variant_probs(variants:dict, X) -> dict:
 def _paired(ref:MetricCI, other:MetricCI, name:str) -> MetricCI:
     "`ref - other` with a percentile interval from the paired replicates."
     reps = ref.replicates - other.replicates
-    return MetricCI(name, ref.estimate - other.estimate, *_percentile_interval(reps, ref.alpha), ref.alpha,
-                    'percentile', len(reps), reps)
+    return MetricCI(name, ref.estimate - other.estimate, *_percentile_interval(reps, ref.alpha), alpha=ref.alpha,
+                    method='percentile', n_boot=len(reps), replicates=reps)
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #a8d3821f
 def _recommend(t:pd.DataFrame, m:dict, alpha:float, floor:float) -> tuple[str, str]:
@@ -434,8 +434,8 @@ def optimal_share(y,  # 0/1 labels of the selection set (where the share is chos
     return ShareDecision(ci('Most profitable share', best, best_b), ci('Profit per 1,000 at '
                                                                        f'{_share_text(best)}', at(best), prof_b),
                          share, ci(f'Profit per 1,000 at the card\'s top {share * 100:g}%', at(share), fixed_b),
-                         ci('Gain per 1,000 (chosen minus card\'s share)', at(best) - at(share), prof_b - fixed_b),
-                         cost, margin, in_sample, len(y), len(ye), curve, alpha, {**WORDS, **(words or {})})
+                         gain=ci('Gain per 1,000 (chosen minus card\'s share)', at(best) - at(share), prof_b - fixed_b),
+                         cost_per_contact=cost, margin_per_sale=margin, in_sample=in_sample, n_select=len(y), n_eval=len(ye), curve=curve, alpha=alpha, words={**WORDS, **(words or {})})
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #cda313d5
 def plot_share_decision(decision:ShareDecision,  # result of `optimal_share`

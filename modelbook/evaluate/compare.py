@@ -121,7 +121,7 @@ def corrected_resampled_ttest(scores_a,  # model a's score in each fold (higher 
     mean, se, t, p = (float(v) for v in _resampled_t(d, n_train, n_test))
     J = len(d); q = stats.t.ppf(1 - alpha / 2, J - 1)
     return TestResult('Corrected resampled '
-                      't-test', t, p, mean, mean - q * se, mean + q * se, df=J - 1, alpha=alpha, se=se,
+                      't-test', t, p, mean, ci_low=mean - q * se, ci_high=mean + q * se, df=J - 1, alpha=alpha, se=se,
                       statistic_name='t', details=dict(n_folds=J, n_train=float(n_train), n_test=float(n_test),
                                                        mean_a=float(np.mean(scores_a)), mean_b=float(np.mean(scores_b))))
 
@@ -222,7 +222,7 @@ def delong_test(y,  # 0/1 labels of the test set, shape (n,)
     h = stats.norm.ppf(1 - alpha / 2) * se
     corr = r['cov'] / math.sqrt(r['var_a'] * r['var_b']) if r['var_a'] * r['var_b'] > 0 else float('nan')
     return TestResult('DeLong' if codes is None else 'DeLong, clustered by group '
-                                                     '(Obuchowski)', z, p, diff, diff - h, diff + h,
+                                                     '(Obuchowski)', z, p, diff, ci_low=diff - h, ci_high=diff + h,
                       alpha=alpha, se=se, statistic_name='z',
                       details=dict(auc_a=r['auc_a'], auc_b=r['auc_b'], se_a=math.sqrt(r['var_a']), se_b=math.sqrt(r['var_b']),
                                    corr=corr, n_positive=int(y.sum()), n_negative=int(len(y) - y.sum()),
@@ -295,7 +295,7 @@ def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None, 
     h = stats.norm.ppf(1 - alpha / 2) * se
     return TestResult('McNemar (exact binomial)' if used else 'McNemar (chi-square, '
                                                               'continuity-corrected)', float(stat), float(p),
-                      diff, diff - h, diff + h, alpha=alpha, se=se, statistic_name='min(b, c)' if used else 'chi2',
+                      diff, ci_low=diff - h, ci_high=diff + h, alpha=alpha, se=se, statistic_name='min(b, c)' if used else 'chi2',
                       details=dict(accuracy_a=float(ok_a.mean()), accuracy_b=float(ok_b.mean()), a_only_correct=b,
                                    b_only_correct=c, n=N, exact=bool(used)))
 
@@ -310,7 +310,7 @@ def _mcnemar_clustered(ok_a:np.ndarray, ok_b:np.ndarray, codes:np.ndarray, *, al
     se = math.sqrt(K / (K - 1) * float(((dk - nk * diff) ** 2).sum())) / N   # cluster-robust SE of the mean difference
     h = stats.norm.ppf(1 - alpha / 2) * se
     return TestResult('McNemar, clustered by group '
-                      '(Durkalski)', stat, p, diff, diff - h, diff + h, alpha=alpha, se=se, statistic_name='chi2',
+                      '(Durkalski)', stat, p, diff, ci_low=diff - h, ci_high=diff + h, alpha=alpha, se=se, statistic_name='chi2',
                       details=dict(accuracy_a=float(ok_a.mean()), accuracy_b=float(ok_b.mean()), a_only_correct=int((d > 0).sum()),
                                    b_only_correct=int((d < 0).sum()), n=N, n_groups=K, exact=False))
 
@@ -519,4 +519,5 @@ def compare_models(p_test:dict,  # model name -> its scores on the test set (sam
                 metric='AUC' if (cv or {}).get('metric') == 'roc_auc' else (cv or {}).get('metric'))
     t['sentence'] = [comparison_sentence(r, alpha, ADJUSTMENTS[method][1], **fill) for r in t.to_dict('records')]
     t = t.sort_values('test', key=lambda s: s.map({'delong': 0, 'mcnemar': 1, 'cv': 2}), kind='stable').reset_index(drop=True)
-    return Comparison(t, {k: roc_auc(y, p_test[k]) for k in names}, len(y), int(y.sum()), alpha, method, share, cv)
+    return Comparison(t, {k: roc_auc(y, p_test[k]) for k in names}, len(y), int(y.sum()), alpha=alpha, method=method,
+                      share=share, cv=cv)

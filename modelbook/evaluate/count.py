@@ -159,7 +159,8 @@ def _bootstrap_metrics(T:np.ndarray, *, unit:str, block:int, n_boot:int, alpha:f
     for k, (name, f) in _metric_specs(unit).items():
         est, r = float(f(means)), f(reps)
         acc = _acceleration(f(jack)) if method == 'bca' else 0.0
-        out[k] = MetricCI(name, est, *_interval(r, est, alpha, method, acc), alpha, method, n_boot, r, acc)
+        out[k] = MetricCI(name, est, *_interval(r, est, alpha, method, acc), alpha=alpha, method=method, n_boot=n_boot,
+                          replicates=r, acceleration=acc)
     return out
 
 # %% ../../nbs/35_evaluate.count.ipynb #b407d432
@@ -243,7 +244,8 @@ def evaluate_count(y_true,  # observed counts of the evaluation set, in time ord
     base = _baseline(y.mean() if baseline is None else baseline, y)
     metrics = _bootstrap_metrics(_terms(y, mu, base), unit=unit, block=block, n_boot=n_boot, alpha=alpha, method=method,
                                  seed=seed)
-    return CountEvaluation(metrics, len(y), float(y.mean()), float(mu.mean()), what, block, alpha, method, n_boot, unit)
+    return CountEvaluation(metrics, len(y), float(y.mean()), float(mu.mean()), baseline=what, block=block, alpha=alpha,
+                           method=method, n_boot=n_boot, unit=unit)
 
 # %% ../../nbs/35_evaluate.count.ipynb #326b4a9c
 def _loss_differential(y_true, pred_a, pred_b) -> np.ndarray:
@@ -286,7 +288,7 @@ def paired_deviance_test(y_true,  # observed counts of the test set, in time ord
     y, a = _check_counts(y_true, pred_a); b = _check_counts(y, pred_b)[1]
     return TestResult(f"Block bootstrap (circular, {block}-row "
                       "blocks)" if block > 1 else "Bootstrap (independent rows)",
-                      r['t'], r['p'], r['estimate'], r['low'], r['high'], df=round(r['df'], 1), alpha=alpha, se=r['se'],
+                      r['t'], r['p'], r['estimate'], ci_low=r['low'], ci_high=r['high'], df=round(r['df'], 1), alpha=alpha, se=r['se'],
                       statistic_name='t', details=dict(deviance_a=float(_unit_deviance(y, a).mean()), deviance_b=float(_unit_deviance(y, b).mean()),
                                                        block=block, n_boot=n_boot, n=len(d)))
 
@@ -313,7 +315,8 @@ def diebold_mariano_test(y_true, pred_a, pred_b,
     check_param('lags', lags, Param(Interval(int, 0, n // 2, closed='left'), 'the Newey-West lags (fewer than n/2)',
                                     'lags=24 for hourly data with daily dependence'))
     r = {k: float(v) for k, v in _dm(d, lags, alpha).items()}
-    return TestResult(f"Diebold-Mariano (Newey-West, {lags} lags)", r['t'], r['p'], r['estimate'], r['low'], r['high'],
+    return TestResult(f"Diebold-Mariano (Newey-West, {lags} "
+                      "lags)", r['t'], r['p'], r['estimate'], ci_low=r['low'], ci_high=r['high'],
                       df=round(r['df'], 1), alpha=alpha, se=r['se'], statistic_name='t', details=dict(lags=lags, n=n))
 
 # %% ../../nbs/35_evaluate.count.ipynb #2d240531

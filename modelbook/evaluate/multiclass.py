@@ -204,8 +204,8 @@ def evaluate_multiclass(y_true,  # observed classes (names) of the evaluation se
     metrics = {k: ci(fn, _NAMES[k]) for k, fn in _FNS.items()}
     per_class = {c: {'precision': ci(partial(precision_of, k=k), f"Precision ({c})"), 'recall': ci(partial(recall_of, k=k), f"Recall ({c})")}
                  for k, c in enumerate(classes)}
-    return MulticlassEvaluation(metrics, per_class, list(classes), np.bincount(y, minlength=P.shape[1]).tolist(), alpha, method, n_boot,
-                               group, 0 if codes is None else int(codes.max() + 1))
+    return MulticlassEvaluation(metrics, per_class, list(classes), np.bincount(y, minlength=P.shape[1]).tolist(), alpha=alpha, method=method, n_boot=n_boot,
+                               group=group, n_groups=0 if codes is None else int(codes.max() + 1))
 
 # %% ../../nbs/36_evaluate.multiclass.ipynb #f3dcc453
 def design_effect(x,       # a per-row quantity whose mean is the metric: 1/0 for a right/wrong decision, or the row's log loss
@@ -397,4 +397,4 @@ def compare_multiclass(p_test:dict,  # model name -> its probabilities on the te
     t['verdict'] = np.where(t.p_adjusted < alpha, t.model_a + ' better', 'not established')
     fill = dict(k=(cv or {}).get('n_splits'), r=(cv or {}).get('n_repeats'), metric=(cv or {}).get('metric'))
     t['sentence'] = [comparison_sentence(r, alpha, ADJUSTMENTS[method][1], **fill) for r in t.to_dict('records')]
-    return MulticlassComparison(t, {k: float((pred[k] == y).mean()) for k in names}, len(y), alpha, method)
+    return MulticlassComparison(t, {k: float((pred[k] == y).mean()) for k in names}, len(y), alpha, method=method)

@@ -387,8 +387,8 @@ def slice_report(X_test:pd.DataFrame,  # test features, one row per customer (sa
     rows = _judge(rows, alpha=alpha, min_effect=min_effect, sentence=partial(_slice_sentence, name=name, metric=metric,
                                                                             alpha=alpha, min_effect=min_effect, names=names, words=words))
     overall = bootstrap_metric(fn, y, s, name=name, n_boot=n_boot, alpha=alpha, seed=seed)
-    return SliceReport(rows, metric, name, better, overall, len(y), int(y.sum()), alpha, min_effect, min_size, min_positives,
-                       n_boot, share, names, reps, words)
+    return SliceReport(rows, metric, name, better, overall=overall, n=len(y), n_positive=int(y.sum()), alpha=alpha, min_effect=min_effect, min_size=min_size, min_positives=min_positives,
+                       n_boot=n_boot, share=share, names=names, replicates=reps, words=words)
 
 # %% ../../nbs/34_evaluate.slices.ipynb #9f7c5e95
 def worst_errors(X_test:pd.DataFrame,  # test features, one row per customer (same order as y_test and p_test)

@@ -133,7 +133,7 @@ def compile_features(transform,           # the fitted transform: a callable fra
         tables.append(D[start:start + len(levels)] - base)
         codes.append({v: i for i, v in enumerate(levels)})
     x0 = np.array([float(probe[c].iloc[0]) for c in numeric])
-    return FeatureMap(numeric, nominal, x0, base, slopes, tables, codes)
+    return FeatureMap(numeric, nominal, x0, base, slopes=slopes, tables=tables, codes=codes)
 
 # %% ../../nbs/22_models.compiled.ipynb #6c855f70
 def _bit(bitsets: np.ndarray, row: np.ndarray, value: np.ndarray) -> np.ndarray:
