@@ -197,6 +197,7 @@ def _delong(y:np.ndarray, sa:np.ndarray, sb:np.ndarray) -> dict:
     return dict(auc_a=a10.mean(-1), auc_b=b10.mean(-1), var_a=var_a, var_b=var_b, cov=cov_ab,
                 var_diff=np.maximum(var_a + var_b - 2 * cov_ab, 0.0))
 
+# %% ../../nbs/32_evaluate.compare.ipynb #3751e3a9
 def _z_test(diff, var) -> tuple[np.ndarray, np.ndarray]:
     "z statistic and two-sided normal p-value; a zero variance with zero difference gives z = 0, p = 1."
     se = np.sqrt(var)
@@ -299,6 +300,7 @@ def _mcnemar(ok_a:np.ndarray, ok_b:np.ndarray, *, alpha:float, exact:bool|None, 
                       details=dict(accuracy_a=float(ok_a.mean()), accuracy_b=float(ok_b.mean()), a_only_correct=b,
                                    b_only_correct=c, n=N, exact=bool(used)))
 
+# %% ../../nbs/32_evaluate.compare.ipynb #46526350
 def _mcnemar_clustered(ok_a:np.ndarray, ok_b:np.ndarray, codes:np.ndarray, *, alpha:float) -> TestResult:
     "McNemar's test when rows come in groups (Durkalski et al. 2003): (sum_k d_k)^2 / sum_k d_k^2, d_k = b_k - c_k of group k."
     d = ok_a.astype(np.float64) - ok_b.astype(np.float64)         # +1: only a right, -1: only b right

@@ -359,6 +359,7 @@ class CountComparison:
     def _repr_html_(self):
         return f"<div><p>{html.escape(self.sentence)}</p><ol>{''.join(f'<li>{html.escape(t)}</li>' for t in self.notes)}</ol></div>"
 
+# %% ../../nbs/35_evaluate.count.ipynb #531d4742
 def compare_counts(y_true,  # observed counts of the test set, in time order
                    predictions:dict,  # exactly two entries: model name -> predicted means on the test set
                    *, block:int=1,  # rows per bootstrap block; also the Diebold-Mariano lags when > 1

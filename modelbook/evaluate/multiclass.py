@@ -91,6 +91,7 @@ def recall_of(y, P, *, k:int) -> float|np.ndarray:
     tp, _, obs = _counts(y, P, k)
     return _out(np.divide(tp, obs, out=np.zeros(np.shape(tp)), where=obs > 0))
 
+# %% ../../nbs/36_evaluate.multiclass.ipynb #0bd19dce
 def macro_f1(y, P) -> float|np.ndarray:
     "Mean over classes of F1 = 2 TP / (predicted + observed), 0 for a class never predicted nor observed (higher is better)."
     f1 = [(lambda tp, pr, ob: np.divide(2 * tp, pr + ob, out=np.zeros(np.shape(tp)), where=pr + ob > 0))(*_counts(y, P, k)) for k in range(P.shape[-1])]
@@ -114,6 +115,7 @@ _FNS = {'roc_auc_ovr': roc_auc_ovr, 'log_loss': log_loss, 'accuracy': accuracy, 
 
 def _key(cls) -> str: return re.sub(r'[^0-9a-zA-Z]+', '_', str(cls)).strip('_')
 
+# %% ../../nbs/36_evaluate.multiclass.ipynb #785adf64
 @dataclass
 class MulticlassEvaluation(_MetricReport):
     "Metrics of a multiclass classifier on one evaluation set, each with a bootstrap interval, and per-class precision and recall."
@@ -293,6 +295,7 @@ class ClasswiseCalibration:
                                                                            m in self.per_class.items())
     def _repr_html_(self): return self.table().to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
 
+# %% ../../nbs/36_evaluate.multiclass.ipynb #e2edd1ec
 def classwise_calibration(y_true, proba, *, classes, n_bins:int=10, strategy:str='quantile',
                           n_boot:int=1000, alpha:float=0.05, seed:int=0, method:str='percentile',
                           groups=None,  # the group of each row: resample whole groups, as `evaluate_multiclass` does
@@ -368,6 +371,7 @@ class MulticlassComparison:
     summary = __str__
     def _repr_html_(self): return "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in [str(self).splitlines()[0], *self.sentences]) + "</ul>"
 
+# %% ../../nbs/36_evaluate.multiclass.ipynb #74b01be3
 def compare_multiclass(p_test:dict,  # model name -> its probabilities on the test set, columns in the order of `classes`
                        y_test,       # observed classes of the test set
                        *, classes,   # the classes

@@ -43,6 +43,7 @@ def _probe_frame(columns: dict, nominal: list[str]) -> tuple[pd.DataFrame, dict]
         rows += [{**base, c: v} for v in values]
     return _typed(pd.DataFrame(rows, columns=list(columns)), columns), where
 
+# %% ../../nbs/22_models.compiled.ipynb #df4d8b6a
 def _typed(df: pd.DataFrame, columns: dict) -> pd.DataFrame:
     "The frame with the contract's dtypes, as the pipeline saw them in training."
     out = {}
@@ -140,6 +141,7 @@ def _bit(bitsets: np.ndarray, row: np.ndarray, value: np.ndarray) -> np.ndarray:
     "Whether `value` is set in bit set `row` of a (n_bitsets, 8) uint32 array (vectorised)."
     return ((bitsets[row, value >> 5] >> (value & 31)) & 1).astype(bool)
 
+# %% ../../nbs/22_models.compiled.ipynb #a4135e57
 @dataclass
 class TreeEnsemble:
     "All trees of a fitted HistGradientBoosting model as flat arrays, for vectorised traversal."
@@ -238,6 +240,7 @@ class CompiledModel:
         if self.is_classifier: return self.estimator.classes_[self.predict_proba(X).argmax(axis=1)]
         return np.exp(self.raw(X))
 
+# %% ../../nbs/22_models.compiled.ipynb #ac37c9da
 def _sk_raw(est, D: np.ndarray) -> np.ndarray:
     "scikit-learn's per-tree routine on an already pre-processed design (what `_raw_predict` does after `_preprocess_X`)."
     known, known_row = est._bin_mapper.make_known_categories_bitsets()
@@ -304,6 +307,7 @@ def compile_model(pipe: Pipeline,           # a fitted `make_model` pipeline: fe
                              "column. Serve the pipeline itself.")
     return cm
 
+# %% ../../nbs/22_models.compiled.ipynb #1171ca7d
 def _nominal_inputs(pipe: Pipeline) -> list[str]:
     "The input columns the pipeline encodes as nominal (its `categorical` block)."
     ct = pipe[0]

@@ -226,6 +226,7 @@ class GLMClassifier(ClassifierMixin, _GLM):
         eta = self._eta(X, 'predict')   # checks that the model is fitted before `classes_` is read
         return self.classes_[(eta > 0).astype(int)]
 
+# %% ../../nbs/21_models.estimators.ipynb #662f882e
 class GLMRegressor(RegressorMixin, _GLM):
     "Poisson regression (log link) for counts, fitted by statsmodels, keeping arrays only so that it serialises with skops."
     _ratio = ('rate_ratio', 'rr_low', 'rr_high')
@@ -419,6 +420,7 @@ def glm_notes(pipe: Pipeline,  # a fitted `make_model('glm', ...)` pipeline
                      f"about {np.sqrt(max(phi, 1)):.1f}.")
     return notes
 
+# %% ../../nbs/21_models.estimators.ipynb #d82615ed
 def inference_note(pipe: Pipeline, # a fitted pipeline
                   ) -> str|None:
     "How to read a GLM's table beyond the chapter's general words (a multinomial logit's blocks per class), or None."
@@ -436,6 +438,7 @@ def _step(x: pd.Series) -> float:
     step = 10.0 ** np.floor(np.log10(sd))
     return max(step, 1.0) if np.allclose(v, np.round(v)) else step
 
+# %% ../../nbs/21_models.estimators.ipynb #9091d290
 def effects_in_words(pipe: Pipeline, # a fitted `make_model('glm', ...)` pipeline
                      X: pd.DataFrame|None=None,   # its training frame: numeric effects then read per a round step of each column (`_step`); None: per unit
                      *, meaning: dict|None=None,  # column -> what it means (the datasheet's `meaning`)

@@ -63,6 +63,7 @@ def _count_target(s: pd.Series) -> pd.Series:
                         f"{sorted(set(y[bad].tolist()))[:5]}. Drop or correct those rows before modelling.")
     return y
 
+# %% ../../nbs/20_models.features.ipynb #23fd0ddb
 def _class_target(s: pd.Series) -> pd.Series:
     if s.isna().any(): raise DataError(f"A multiclass target must name a class in every row; `{s.name}` is missing at "
                                        f"index {_rows(s.isna())}.")
