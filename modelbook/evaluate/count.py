@@ -288,7 +288,8 @@ def paired_deviance_test(y_true,  # observed counts of the test set, in time ord
     y, a = _check_counts(y_true, pred_a); b = _check_counts(y, pred_b)[1]
     return TestResult(f"Block bootstrap (circular, {block}-row "
                       "blocks)" if block > 1 else "Bootstrap (independent rows)",
-                      r['t'], r['p'], r['estimate'], ci_low=r['low'], ci_high=r['high'], df=round(r['df'], 1), alpha=alpha, se=r['se'],
+                      r['t'], r['p'], r['estimate'], ci_low=r['low'], ci_high=r['high'], df=round(r['df'], 1),
+                      alpha=alpha, se=r['se'],
                       statistic_name='t', details=dict(deviance_a=float(_unit_deviance(y, a).mean()), deviance_b=float(_unit_deviance(y, b).mean()),
                                                        block=block, n_boot=n_boot, n=len(d)))
 

@@ -190,7 +190,8 @@ def compile_trees(est) -> TreeEnsemble:
     return TreeEnsemble(
         feature=N['feature_idx'].astype(np.intp), threshold=N['num_threshold'].astype(np.float64),
         missing_left=N['missing_go_to_left'].astype(bool),
-        left=np.where(leaf, me, N['left'] + start[tree]).astype(np.intp), right=np.where(leaf, me, N['right'] + start[tree]).astype(np.intp),
+        left=np.where(leaf, me, N['left'] + start[tree]).astype(np.intp),
+        right=np.where(leaf, me, N['right'] + start[tree]).astype(np.intp),
         categorical=N['is_categorical'].astype(bool), bitset=(N['bitset_idx'] + bstart[tree]).astype(np.intp),
         value=N['value'].astype(np.float64), roots=start.astype(np.intp), depth=int(N['depth'].max()),
         left_bits=np.concatenate([t.raw_left_cat_bitsets for t in trees]).astype(np.int64).reshape(-1, 8),

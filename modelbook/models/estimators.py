@@ -489,6 +489,7 @@ LEGACY_TYPES = ['modelbook.models.GLMClassifier', 'modelbook.models.GLMRegressor
 TRUSTED_TYPES = sorted([f"{GLMClassifier.__module__}.GLMClassifier", f"{GLMRegressor.__module__}.GLMRegressor",
                         f"{MNLogitClassifier.__module__}.MNLogitClassifier",
                         f"{level_name.__module__}.level_name", 'functools.partial',
-                        'sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor', 'sklearn.utils.validation.check_array',
+                        'sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor',
+                        'sklearn.utils.validation.check_array',
                         'modelbook.lifecycle.tuning.L1Selector',   # the feature selector of the Tuning chapter (defined after this one)
                         *LEGACY_TYPES])   # the same classes by the paths of modelbook 0.1, which its registered models name
