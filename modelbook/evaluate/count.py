@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from fastcore.basics import patch
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
-from .base import MetricCI, Verdict, _MetricReport, _acceleration, _interval, _fmt, _judged, _level, _out
+from .base import MetricCI, Verdict, _MetricReport, _acceleration, _interval, _fmt, _judged
+from .base import _level, _out
 from .base import check_param, check_params, Interval, Param
 from .compare import TestResult
 from .base import _fmt_p

@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 from fastcore.basics import patch
 from ..core.config import show_figures_inline
 from ..core.errors import ConfigError, DataError
-from .base import MetricCI, Verdict, _MetricReport, _bootstrap, _fmt, _judged, _level, _out, _reliability
+from .base import MetricCI, Verdict, _MetricReport, _bootstrap, _fmt, _judged, _level, _out
+from .base import _reliability
 from .base import check_params
 from .binary import roc_auc
 from .base import _few_groups, _group_codes, _group_note, _replicates
