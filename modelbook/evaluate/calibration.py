@@ -50,7 +50,7 @@ def _bin_index(p:np.ndarray, n_bins:int, strategy:str) -> np.ndarray:
     return b
 
 def _bin_sums(y:np.ndarray, p:np.ndarray, b:np.ndarray, n_bins:int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Customers, buyers and summed probabilities per bin; shape (*batch, n_bins)."
+    "Rows, positives and summed probabilities per bin; shape (*batch, n_bins)."
     shape, n = p.shape[:-1], p.shape[-1]
     rows = int(np.prod(shape, dtype=np.int64))
     key = (b.reshape(rows, n) + n_bins * np.arange(rows)[:, None]).ravel()
@@ -60,8 +60,8 @@ def _bin_sums(y:np.ndarray, p:np.ndarray, b:np.ndarray, n_bins:int) -> tuple[np.
 
 def binned_ece(y:np.ndarray, p:np.ndarray, n_bins:int=10, strategy:str='quantile') -> np.ndarray:
     "ECE per row of a batch (no input checks)."
-    _, buyers, predicted = _bin_sums(y, p, _bin_index(p, n_bins, strategy), n_bins)
-    return np.abs(buyers - predicted).sum(-1) / p.shape[-1]
+    _, positives, predicted = _bin_sums(y, p, _bin_index(p, n_bins, strategy), n_bins)
+    return np.abs(positives - predicted).sum(-1) / p.shape[-1]
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #a1ed20d2
 def expected_calibration_error(y,  # 0/1 labels, shape (n,) or (b, n)
@@ -110,9 +110,9 @@ def brier_decomposition(y,  # 0/1 labels, shape (n,)
     if y.ndim != 1: raise DataError("brier_decomposition needs one evaluation set: y must be 1-D; got shape "
                                     f"{y.shape}.")
     b = _bin_index(p, n_bins, strategy)
-    n_b, buyers, predicted = _bin_sums(y, p, b, n_bins)
+    n_b, positives, predicted = _bin_sums(y, p, b, n_bins)
     n_b1 = np.maximum(n_b, 1)
-    rate, mean_p, base = buyers / n_b1, predicted / n_b1, y.mean()
+    rate, mean_p, base = positives / n_b1, predicted / n_b1, y.mean()
     d = p - mean_p[b]
     return dict(brier=brier_loss(y, p), reliability=float((n_b * (mean_p - rate) ** 2).sum() / len(y)),
                 resolution=float((n_b * (rate - base) ** 2).sum() / len(y)), uncertainty=float(base * (1 - base)),
@@ -284,16 +284,16 @@ def _check_economics(cost_per_contact, margin_per_sale) -> tuple[float, float]:
 def _one_set(y, p, need:str|None='both') -> tuple[np.ndarray, np.ndarray]:
     "Validate labels and scores of one evaluation set (1-D)."
     y, s = _check_pair(y, p, need=need)
-    if y.ndim != 1: raise DataError(f"y must be 1-D (one label per customer); got shape {y.shape}.")
+    if y.ndim != 1: raise DataError(f"y must be 1-D (one label per row); got shape {y.shape}.")
     return y, s
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #035dfcdd
 def profit_share_curve(y,  # 0/1 labels, shape (n,)
-                       p,  # scores or probabilities, higher = more likely buyer, shape (n,)
+                       p,  # scores or probabilities, higher = more likely positive, shape (n,)
                        *, cost_per_contact:float,  # cost of one contact
-                       margin_per_sale:float,  # margin earned from one buyer reached
+                       margin_per_sale:float,  # margin earned from one positive reached
                       ) -> pd.DataFrame:
-    "Profit per 1,000 customers of contacting the top k by score, for every k from 0 to n."
+    "Profit per 1,000 rows of contacting the top k by score, for every k from 0 to n."
     y, s = _one_set(y, p, need=None)
     cost, margin = _check_economics(cost_per_contact, margin_per_sale)
     k = np.arange(len(y) + 1)
@@ -310,7 +310,7 @@ def _share_grid(step) -> np.ndarray:
     return np.arange(m + 1) / m
 
 def _k_of(shares, n:int) -> np.ndarray:
-    "Customers contacted for each share: 0 for share 0, else ceil(share * n) as in `evaluate._n_contacted`."
+    "Rows contacted for each share: 0 for share 0, else ceil(share * n) as in `evaluate._n_contacted`."
     shares = np.asarray(shares, float)
     return np.where(shares > 0, np.maximum(1, np.ceil(np.round(shares * n, 9))), 0).astype(np.int64)
 
@@ -332,15 +332,15 @@ def _replicate_profits(yr:np.ndarray, idx:np.ndarray, ks:np.ndarray, cost:float,
 class ShareDecision:
     "The most profitable share to contact, with bootstrap intervals, against the card's fixed share."
     share: MetricCI  # most profitable share (a fraction), chosen on the selection data
-    profit: MetricCI  # profit per 1,000 customers at that share, on the evaluation data
+    profit: MetricCI  # profit per 1,000 rows at that share, on the evaluation data
     fixed_share: float  # the card's share
-    fixed_profit: MetricCI  # profit per 1,000 customers at the card's share, on the evaluation data
+    fixed_profit: MetricCI  # profit per 1,000 rows at the card's share, on the evaluation data
     gain: MetricCI  # profit at the chosen share minus at the card's, from paired replicates
     cost_per_contact: float
     margin_per_sale: float
-    in_sample: bool  # True when the share was chosen on the customers it is scored on (optimistic)
-    n_select: int  # customers the share was chosen on
-    n_eval: int  # customers the profits are estimated on
+    in_sample: bool  # True when the share was chosen on the rows it is scored on (optimistic)
+    n_select: int  # rows the share was chosen on
+    n_eval: int  # rows the profits are estimated on
     curve: pd.DataFrame = field(repr=False)  # `profit_share_curve` of the evaluation data
     alpha: float = 0.05
     words: dict = field(default_factory=lambda: dict(WORDS))  # how reports word the action: the card's `decision`
@@ -353,7 +353,7 @@ class ShareDecision:
 
     @property
     def status(self) -> str:
-        "'switch' when the gain is established on held-out customers, else 'keep' (the card's share)."
+        "'switch' when the gain is established on held-out rows, else 'keep' (the card's share)."
         switch = not self.in_sample and self.share.estimate != self.fixed_share and self.gain.low > 0
         return 'switch' if switch else 'keep'
 
@@ -402,11 +402,11 @@ def _repr_html_(self:ShareDecision) -> str:
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #00b02a84
 def optimal_share(y,  # 0/1 labels of the selection set (where the share is chosen), shape (n,)
-                  p,  # its scores, higher = more likely buyer
+                  p,  # its scores, higher = more likely positive
                   *, cost_per_contact:float,  # cost of one contact
-                  margin_per_sale:float,  # margin earned from one buyer reached
+                  margin_per_sale:float,  # margin earned from one positive reached
                   share:float=0.2,  # the card's fixed share, to compare with
-                  y_eval=None,  # 0/1 labels of held-out customers to score the shares on; None: in-sample (optimistic)
+                  y_eval=None,  # 0/1 labels of held-out rows to score the shares on; None: in-sample (optimistic)
                   p_eval=None,  # their scores
                   step:float=0.01,  # spacing of the grid of shares
                   n_boot:int=1000,  # bootstrap replicates

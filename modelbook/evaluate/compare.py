@@ -142,7 +142,7 @@ def _fit_score(models:dict, X, y:np.ndarray, train:np.ndarray, test:np.ndarray, 
 
 # %% ../../nbs/32_evaluate.compare.ipynb #e7ed54fa
 def repeated_cv_scores(models:dict[str, Pipeline],  # name -> unfitted pipeline (e.g. from make_model)
-                       X,  # features (DataFrame or array), one row per customer
+                       X,  # features (DataFrame or array), one row per case
                        y,  # 0/1 labels, class labels of a multiclass target, or counts for regressors
                        *, n_splits:int=5,  # K folds per repetition
                        n_repeats:int=5,  # r repetitions with different shuffles
@@ -184,7 +184,7 @@ def _midranks(a:np.ndarray) -> np.ndarray:
     return out
 
 def _components(y:np.ndarray, s:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    "DeLong's structural components V10 (one per buyer) and V01 (one per non-buyer) via mid-ranks (Sun & Xu 2014)."
+    "DeLong's structural components V10 (one per positive) and V01 (one per negative) via mid-ranks (Sun & Xu 2014)."
     pos, neg = y == 1, y == 0
     tz = _midranks(s)
     v10 = (tz[..., pos] - _midranks(s[..., pos])) / neg.sum()
@@ -211,8 +211,8 @@ def _z_test(diff, var) -> tuple[np.ndarray, np.ndarray]:
 
 # %% ../../nbs/32_evaluate.compare.ipynb #456446ed
 def delong_test(y,  # 0/1 labels of the test set, shape (n,)
-                scores_a,  # model a's scores on it (higher = more likely buyer)
-                scores_b,  # model b's scores on the same customers, same order
+                scores_a,  # model a's scores on it (higher = more likely positive)
+                scores_b,  # model b's scores on the same rows, same order
                 *, alpha:float=0.05,  # significance level; the CI has level 1 - alpha
                 groups=None,  # the group of each row (e.g. its day) when rows come in groups: the clustered test
                ) -> TestResult:
@@ -269,24 +269,24 @@ def _mcnemar_p(b:np.ndarray, c:np.ndarray, exact:bool|None=None) -> tuple[np.nda
 def _decisions(d, name:str) -> np.ndarray:
     d = np.asarray(d)
     if d.ndim != 1 or not (d.dtype.kind in 'biuf' and np.isin(d, (0, 1)).all()):
-        raise DataError(f"{name} must be 1-D 0/1 decisions (1 = mail) or booleans, one per customer; got shape "
+        raise DataError(f"{name} must be 1-D 0/1 decisions (1 = contact) or booleans, one per row; got shape "
                         f"{d.shape}, values {np.unique(d)[:5].tolist()}. Remedy: threshold the scores, e.g. "
                         "top_share(p, 0.2).")
     return d.astype(bool)
 
 # %% ../../nbs/32_evaluate.compare.ipynb #3fde00bb
 def mcnemar_test(y,  # 0/1 labels of the test set
-                 decisions_a,  # model a's 0/1 decisions (1 = predict buyer / mail), same customers
+                 decisions_a,  # model a's 0/1 decisions (1 = predict positive / contact), same rows
                  decisions_b,  # model b's 0/1 decisions
                  *, alpha:float=0.05,  # significance level; the CI has level 1 - alpha
-                 exact:bool|None=None,  # None: exact binomial if fewer than 25 discordant customers, else chi-square
-                 groups=None,  # the group of each customer (e.g. its day) when rows come in groups: the clustered test
+                 exact:bool|None=None,  # None: exact binomial if fewer than 25 discordant rows, else chi-square
+                 groups=None,  # the group of each row (e.g. its day) when rows come in groups: the clustered test
                 ) -> TestResult:
     "McNemar's test of two models' paired binary decisions; estimate = accuracy of a minus b; by group with `groups`."
     check_params(alpha=alpha)
     y = _labels(y).astype(bool); da, db = _decisions(decisions_a, 'decisions_a'), _decisions(decisions_b, 'decisions_b')
     if not (len(y) == len(da) == len(db)):
-        raise DataError(f"y, decisions_a and decisions_b must describe the same customers; got lengths {len(y)}, "
+        raise DataError(f"y, decisions_a and decisions_b must describe the same rows; got lengths {len(y)}, "
                         f"{len(da)} and {len(db)}.")
     return _mcnemar(da == y, db == y, alpha=alpha, exact=exact, groups=groups)
 
@@ -325,10 +325,10 @@ def _mcnemar_clustered(ok_a:np.ndarray, ok_b:np.ndarray, codes:np.ndarray, *, al
                                    n_groups=K, exact=False))
 
 # %% ../../nbs/32_evaluate.compare.ipynb #252c79fb
-def top_share(scores,  # scores, higher = more likely buyer, shape (n,)
+def top_share(scores,  # scores, higher = more likely positive, shape (n,)
               share:float=0.2,  # fraction to select, in (0, 1]
              ) -> np.ndarray:
-    "0/1 decisions selecting the top `share` by score, ties broken as in `lift_at` (same count as it mails)."
+    "0/1 decisions selecting the top `share` by score, ties broken as in `lift_at` (same count as it contacts)."
     check_params(share=share)
     s, share = np.asarray(scores, dtype=np.float64), float(share)
     k = _n_contacted(len(s), share)
@@ -421,8 +421,8 @@ class Comparison:
     "Pairwise tests between candidate models on one test set (and, optionally, on repeated-CV folds)."
     table: pd.DataFrame  # one row per pair and test: estimates, difference with CI, statistic, p, adjusted p, verdict
     auc: dict  # model -> ROC AUC on the test set
-    n: int  # customers in the test set
-    n_positive: int  # buyers in the test set
+    n: int  # rows in the test set
+    n_positive: int  # positives in the test set
     alpha: float = 0.05  # significance level (after adjustment)
     method: str = 'holm'  # p-value adjustment across pairs, within each test
     share: float|None = None  # cut-off of the McNemar decisions, if any
@@ -509,7 +509,7 @@ def cv_info(cv_scores:pd.DataFrame|None, names:list[str], n_train, n_test) -> di
                 n_test=n_test or a.get('n_test'), metric=a.get('metric', 'score'))
 
 # %% ../../nbs/32_evaluate.compare.ipynb #39a373b1
-def compare_models(p_test:dict,  # model name -> its scores on the test set (same customers, same order)
+def compare_models(p_test:dict,  # model name -> its scores on the test set (same rows, same order)
                    y_test,  # 0/1 labels of the test set
                    *, cv_scores:pd.DataFrame|None=None,  # per-fold scores from repeated_cv_scores (the same names)
                    n_train:float|None=None,  # rows fitted per fold; from cv_scores.attrs by default

@@ -75,7 +75,7 @@ def _check_metric(metric:str, share:float) -> tuple:
     "Display name, batch function and better direction of `metric`."
     if metric not in _METRICS:
         raise ConfigError(f"metric must be one of {list(_METRICS)}; got {metric!r}. Remedy: use 'roc_auc' for ranking "
-                          "quality, 'lift' for the mailing decision or 'brier_loss' for the probabilities.")
+                          "quality, 'lift' for the contact decision or 'brier_loss' for the probabilities.")
     name, better, _ = _METRICS[metric]
     fn = {'roc_auc': roc_auc, 'lift': partial(lift_at, share=share), 'brier_loss': brier_loss}[metric]
     return name.format(pct=_pct(share)), fn, better
@@ -87,7 +87,7 @@ def _check_columns(X, columns, n:int, *, verb:str='slice by') -> pd.DataFrame:
         raise DataError(f"X_test must be a pandas DataFrame with the columns to slice by; got {type(X).__name__}. "
                         "Remedy: pass the test features as a DataFrame, e.g. candidate.X_test.")
     if len(X) != n:
-        raise DataError(f"X_test, y_test and p_test must describe the same customers in the same order; got {len(X)} "
+        raise DataError(f"X_test, y_test and p_test must describe the same rows in the same order; got {len(X)} "
                         f"rows in X_test and {n} labels. Remedy: pass the test split's features, labels and scores "
                         "together.")
     if isinstance(columns, str) or not columns or len(set(columns)) != len(columns):
@@ -139,7 +139,7 @@ def _count(k:int, noun:str) -> str:
     return f"{k:,} {noun}"
 
 def _who(column:str, kind:str, label:str, names:dict, rows:str='cases') -> str:
-    "The rows of a slice, in words: `rows` is the card's name for them ('customers')."
+    "The rows of a slice, in words: `rows` is the card's name for them (e.g. 'customers')."
     R = rows[:1].upper() + rows[1:]
     if label == 'missing': return f"{R} with {names.get(column, column)} missing"
     if column in names: return f"{R} of {names[column]} {label}"
@@ -176,7 +176,7 @@ def _verdict(r:dict, alpha:float, min_effect:float) -> str:
     return 'flagged' if r['worse_by'] > min_effect else 'worse, within margin'
 
 def _estimate_only(fn, y:np.ndarray, s:np.ndarray, metric:str) -> float:
-    "The metric on a slice too small to test, or nan when it is undefined (no buyer, or one class for AUC)."
+    "The metric on a slice too small to test, or nan when it is undefined (no positive, or one class for AUC)."
     n1 = y.sum()
     if metric != 'brier_loss' and (n1 == 0 or (metric == 'roc_auc' and n1 == len(y))): return float('nan')
     return float(fn(y, s))
@@ -212,15 +212,15 @@ class SliceReport:
     metric: str  # 'roc_auc', 'lift' or 'brier_loss'
     metric_name: str  # display name, e.g. 'ROC AUC'
     better: str  # 'higher' or 'lower'
-    overall: MetricCI  # the metric on all test customers, with its bootstrap CI
-    n: int  # test customers
-    n_positive: int  # test buyers
+    overall: MetricCI  # the metric on all test rows, with its bootstrap CI
+    n: int  # test rows
+    n_positive: int  # test positives
     alpha: float = 0.05  # significance level after Holm's adjustment; 1 - confidence level of the intervals
     min_effect: float = 0.05  # practical margin: a flagged slice is worse than the rest by more than this
-    min_size: int = 50  # fewest customers in a tested slice (and in its rest)
-    min_positives: int = 5  # fewest buyers and non-buyers in a tested slice (and in its rest)
+    min_size: int = 50  # fewest rows in a tested slice (and in its rest)
+    min_positives: int = 5  # fewest positives and negatives in a tested slice (and in its rest)
     n_boot: int = 1000  # bootstrap replicates per slice and per rest
-    share: float = 0.2  # mailed fraction for lift
+    share: float = 0.2  # contacted fraction for lift
     names: dict = field(default_factory=dict)  # readable column names used in the sentences
     replicates: dict = field(default_factory=dict, repr=False)  # (column, level) -> (slice, rest) bootstrap replicates
     words: dict = field(default_factory=lambda: dict(WORDS))  # how reports name rows and classes: card's `decision`
@@ -357,16 +357,16 @@ def _judge(rows:pd.DataFrame, *, alpha:float, min_effect:float, sentence) -> pd.
     return rows
 
 # %% ../../nbs/34_evaluate.slices.ipynb #d2f4e7a4
-def slice_report(X_test:pd.DataFrame,  # test features, one row per customer (same order as y_test and p_test)
-                 y_test,  # 0/1 labels of the test customers
+def slice_report(X_test:pd.DataFrame,  # test features, one row per case (same order as y_test and p_test)
+                 y_test,  # 0/1 labels of the test rows
                  p_test,  # the model's scores (probabilities for Brier loss) on them
                  *, columns:list[str],  # columns to slice by, chosen in advance
-                 share:float=0.2,  # fraction mailed, for metric='lift' (top share of each slice)
+                 share:float=0.2,  # fraction contacted, for metric='lift' (top share of each slice)
                  metric:str='roc_auc',  # 'roc_auc', 'lift' or 'brier_loss'
                  n_boot:int=1000,  # bootstrap replicates per slice and per rest
                  alpha:float=0.05,  # significance level after Holm's adjustment; 1 - level of the intervals
-                 min_size:int=50,  # fewest customers in a tested slice (and in its rest)
-                 min_positives:int=5,  # fewest buyers (and non-buyers) in a tested slice (and in its rest)
+                 min_size:int=50,  # fewest rows in a tested slice (and in its rest)
+                 min_positives:int=5,  # fewest positives (and negatives) in a tested slice (and in its rest)
                  bands:dict|None=None,  # column -> number of quantile bands; default: levels if <= 12 distinct, else 4
                  seed:int=0,  # seed of the resamples
                  min_effect:float|None=None,  # practical margin; default 0.05 (AUC), 0.5 (lift), 0.01 (Brier)
@@ -399,7 +399,7 @@ def slice_report(X_test:pd.DataFrame,  # test features, one row per customer (sa
                        share=share, names=names, replicates=reps, words=words)
 
 # %% ../../nbs/34_evaluate.slices.ipynb #9f7c5e95
-def worst_errors(X_test:pd.DataFrame,  # test features, one row per customer (same order as y_test and p_test)
+def worst_errors(X_test:pd.DataFrame,  # test features, one row per case (same order as y_test and p_test)
                  y_test,  # 0/1 labels
                  p_test,  # the model's scores
                  *, k:int=10,  # rows in each table
