@@ -36,7 +36,9 @@ def roc_auc(y_true,  # 0/1 labels, shape (n,) or (b, n)
     y, s = _check_pair(y_true, y_score)
     ys, ss = _desc(y, s)
     first, last = _tie_bounds(ss)
-    n = y.shape[-1]; n1 = y.sum(-1); n0 = n - n1
+    n = y.shape[-1]
+    n1 = y.sum(-1)
+    n0 = n - n1
     midrank = n - (first + last) / 2                      # ascending 1-based mid-rank
     return _out(((ys * midrank).sum(-1) - n1 * (n1 + 1) / 2) / (n1 * n0))
 
@@ -187,7 +189,9 @@ def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
     "ROC AUC, average precision, Brier loss, lift and profit per 1,000 rows, with stratified or whole-group intervals."
     y, p = _check_pair(y_true, y_score, need='both')
     if y.ndim != 1: raise DataError(f"y_true must be 1-D (one label per row); got shape {y.shape}.")
-    _check_probabilities(p); check_params(share=share, alpha=alpha, method=method); share = float(share)
+    _check_probabilities(p)
+    check_params(share=share, alpha=alpha, method=method)
+    share = float(share)
     idx, codes, group = _replicates(y, groups, n_boot=n_boot, seed=seed)
     metrics = {k: _bootstrap(fn, y, p, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
                for k, (name, fn) in binary_metric_specs(share, cost_per_contact, margin_per_sale).items()}

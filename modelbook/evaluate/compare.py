@@ -117,7 +117,9 @@ def corrected_resampled_ttest(scores_a,  # model a's score in each fold (higher 
                               alpha:float=0.05,  # significance level; the CI has level 1 - alpha
                              ) -> TestResult:
     "Nadeau & Bengio's (2003) corrected resampled t-test on paired per-fold scores from repeated K-fold CV."
-    d = _fold_scores(scores_a, scores_b); _check_sizes(n_train, n_test); check_params(alpha=alpha)
+    d = _fold_scores(scores_a, scores_b)
+    _check_sizes(n_train, n_test)
+    check_params(alpha=alpha)
     mean, se, t, p = (float(v) for v in _resampled_t(d, n_train, n_test))
     J = len(d); q = stats.t.ppf(1 - alpha / 2, J - 1)
     return TestResult('Corrected resampled '

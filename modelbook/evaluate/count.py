@@ -342,7 +342,9 @@ class CountComparison:
 
     @property
     def sentence(self) -> str:
-        a, b = self.names; r = self.bootstrap; da, db = r.details['deviance_a'], r.details['deviance_b']
+        a, b = self.names
+        r = self.bootstrap
+        da, db = r.details['deviance_a'], r.details['deviance_b']
         facts = (f"mean Poisson deviance {a} {da:.2f} vs {b} {db:.2f}, difference {r.estimate:+.2f} "
                  f"({_level(self.alpha)} CI {r.ci_low:+.2f} to {r.ci_high:+.2f}), {r.name} {_fmt_p(r.p_value)}")
         if self.winner is None:
@@ -507,7 +509,9 @@ def plot_residuals(y_true, y_pred,
                   ) -> Figure:
     "Pearson residuals over time (with a running mean of one block) and their autocorrelation by lag."
     y, mu = _check_counts(y_true, y_pred); t = np.asarray(time, dtype=float)
-    r = (y - mu) / np.sqrt(mu); n = len(r); max_lag = min(max_lag, n - 2)
+    r = (y - mu) / np.sqrt(mu)
+    n = len(r)
+    max_lag = min(max_lag, n - 2)
     fig = Figure(figsize=(10, 6), layout='constrained'); top, bottom = fig.subplots(2, 1)
     top.plot(t, r, '.', ms=2.5, c='grey', label='Pearson residual')
     w = block or 24

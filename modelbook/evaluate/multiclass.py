@@ -269,7 +269,9 @@ def plot_confusion(y_true,  # observed classes (names)
     "Confusion matrix: colour and second line the row's shares (recall on the diagonal), first line the counts."
     m = confusion(y_true, proba, classes=classes); share = m.to_numpy() / np.maximum(m.to_numpy().sum(1, keepdims=True),
                                                                                      1)
-    K = len(classes); fig = Figure(figsize=(1.6 * K + 2.2, 1.4 * K + 1.6), layout='constrained'); ax = fig.subplots()
+    K = len(classes)
+    fig = Figure(figsize=(1.6 * K + 2.2, 1.4 * K + 1.6), layout='constrained')
+    ax = fig.subplots()
     im = ax.imshow(share, cmap='Blues', vmin=0, vmax=1)
     for i in range(K):
         for j in range(K):

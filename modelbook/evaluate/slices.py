@@ -406,7 +406,9 @@ def worst_errors(X_test:pd.DataFrame,  # test features, one row per case (same o
                  columns:list[str]|None=None,  # features to show; all by default
                 ) -> dict[str, pd.DataFrame]:
     "The k most confident false positives (top-scored negatives) and false negatives (bottom-scored positives)."
-    y, s = _check_pair(y_test, p_test, need=None); check_params(k=k); k = int(k)
+    y, s = _check_pair(y_test, p_test, need=None)
+    check_params(k=k)
+    k = int(k)
     cols = list(X_test.columns) if columns is None and isinstance(X_test, pd.DataFrame) else columns
     X = _check_columns(X_test, cols, len(y), verb='show')[cols]
     front = pd.DataFrame({'score': s, 'rank_pct': 100 * stats.rankdata(s, 'max') / len(s), 'positive': y},

@@ -147,9 +147,19 @@ def _bit(bitsets: np.ndarray, row: np.ndarray, value: np.ndarray) -> np.ndarray:
 @dataclass
 class TreeEnsemble:
     "All trees of a fitted HistGradientBoosting model as flat arrays, for vectorised traversal."
-    feature: np.ndarray; threshold: np.ndarray; missing_left: np.ndarray; left: np.ndarray; right: np.ndarray
-    categorical: np.ndarray; bitset: np.ndarray; value: np.ndarray; roots: np.ndarray; depth: int
-    left_bits: np.ndarray; known_bits: np.ndarray; known_row: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    categorical: np.ndarray
+    bitset: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    depth: int
+    left_bits: np.ndarray
+    known_bits: np.ndarray
+    known_row: np.ndarray
     baseline: np.ndarray   # (K,): one per output, K = trees per iteration (1 for binary and count models)
 
     def raw(self, D: np.ndarray) -> np.ndarray:
