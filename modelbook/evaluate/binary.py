@@ -93,13 +93,15 @@ def profit_at(y_true,  # 0/1 labels, shape (n,) or (b, n)
 BINARY_BETTER = {'roc_auc': 'higher', 'average_precision': 'higher', 'brier_loss': 'lower', 'lift': 'higher',
                  'profit': 'higher'}
 
-def binary_metric_specs(share:float, cost:float, margin:float) -> dict:
+def binary_metric_specs(share:float, cost:float, margin:float,
+                        rows:str='rows',  # how the card names its rows (`decision.rows`), for the profit's name
+                       ) -> dict:
     "Display name and batch function of each metric reported by `evaluate_binary`."
     return {'roc_auc': ('ROC AUC', roc_auc),
             'average_precision': ('Average precision', average_precision),
             'brier_loss': ('Brier loss', brier_loss),
             'lift': (f'Lift at top {_pct(share)}', partial(lift_at, share=share)),
-            'profit': (f'Profit per 1,000 customers at top {_pct(share)}',
+            'profit': (f'Profit per 1,000 {rows} at top {_pct(share)}',
                        partial(profit_at, share=share, cost_per_contact=cost, margin_per_sale=margin))}
 
 # %% ../../nbs/31_evaluate.binary.ipynb #7d3625bd
@@ -194,7 +196,8 @@ def evaluate_binary(y_true,  # 0/1 labels of the evaluation set, shape (n,)
     share = float(share)
     idx, codes, group = _replicates(y, groups, n_boot=n_boot, seed=seed)
     metrics = {k: _bootstrap(fn, y, p, idx, name=name, alpha=alpha, method=method, seed=seed, groups=codes)
-               for k, (name, fn) in binary_metric_specs(share, cost_per_contact, margin_per_sale).items()}
+               for k, (name, fn) in binary_metric_specs(share, cost_per_contact, margin_per_sale,
+                                                         rows={**WORDS, **(words or {})}['rows']).items()}
     return Evaluation(metrics, n=len(y), n_positive=int(y.sum()), share=share, cost_per_contact=cost_per_contact,
                       margin_per_sale=margin_per_sale, alpha=alpha, method=method, n_boot=n_boot,
                       words={**WORDS, **(words or {})},
@@ -309,6 +312,7 @@ def plot_profit(y_true,  # 0/1 labels, shape (n,)
                 alpha:float=0.05,  # 1 - level of the pointwise band
                 seed:int=0,  # seed for resampling
                 words:dict|None=None,  # how labels name the decision and rows: a card's `decision.words()`
+                currency:str='currency units',  # the unit of cost and margin (a card's `economics.currency`)
                ) -> Figure:
     "Profit per 1,000 rows vs % contacted, with a pointwise bootstrap band and the decision share marked."
     y, s = _check_pair(y_true, y_score); check_params(share=share, alpha=alpha)
@@ -330,6 +334,6 @@ def plot_profit(y_true,  # 0/1 labels, shape (n,)
     ax.plot(x[b], curve[b], 'v', c='C2', label=f"best in this sample: top {x[b]:.0f}% earns {curve[b]:,.0f}")
     ax.set(title=f"Expected profit (cost {cost_per_contact:g} per {w['action']}, margin {margin_per_sale:g} per sale)",
            xlim=(0, 100), xlabel=f"{w['Rows']} selected to {w['action']}, best scores first (%)",
-           ylabel=f"Profit per 1,000 {w['rows']} (currency units)")
+           ylabel=f"Profit per 1,000 {w['rows']} ({currency})")
     ax.legend(loc='lower left', fontsize=8)
     return fig

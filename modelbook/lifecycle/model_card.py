@@ -572,7 +572,8 @@ def model_card(name: str,     # registered model name (the problem card's name)
     run = client().get_run(reg.run_id)
     card, ev = reg.bundle.get('card', {}), reg.bundle.get('metrics', {})
     names = {k: v[0] for k, v in binary_metric_specs(ev.get('share', 0.2), ev.get('cost_per_contact', 0),
-                                                     ev.get('margin_per_sale', 0)).items()}
+                                                     ev.get('margin_per_sale', 0),
+                                                     rows=card.get('decision', {}).get('rows', 'rows')).items()}
     metrics, key = _tag_metrics(reg.tags, names), card.get('success', {}).get('metric', 'lift')
     verdict = _run_verdict(reg.run_id, reg.tags)
     history = _history(name, key)

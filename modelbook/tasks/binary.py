@@ -225,13 +225,14 @@ def report(self: Binary, result) -> list[Section]:
 The ROC curve shows how well the model separates {w['events']} from {w['non_events']} at every threshold; the gains
 curve shows what share of all {w['events']} the decision reaches when it acts on ({w['action']}) a given share of
 {w['rows']}, best first.""",
-                   [plot_roc(y, p), plot_gains(y, p, share=share)]),
+                   [plot_roc(y, p, words=w), plot_gains(y, p, share=share, words=w)]),
            Section(f"""## What the decision earns
 
 Expected profit per 1,000 {w['rows']} when the top share of them is acted on ({w['action']}), under the card's cost and
 margin assumptions; the band is a bootstrap
 interval.{f" Assumptions: {econ.assumptions}" if econ.assumptions else ''}""",
-                   [plot_profit(y, p, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale, share=share)])]
+                   [plot_profit(y, p, cost_per_contact=econ.cost_per_contact, margin_per_sale=econ.margin_per_sale,
+                                share=share, words=w, currency=econ.currency)])]
     if result.share_decision is not None:
         out.append(Section(f"""### What share should we {w['action']}?
 
@@ -242,7 +243,7 @@ rule changes only when the gain is established.""", [result.share_decision]))
 
 Of the {w['rows']} a calibrated model gives "10%", about 10% turn out to be {w['events']}.
 Points below the diagonal mean the model is
-over-confident.""", [plot_calibration(y, p), *([result.calibration] if result.calibration is not None else [])]))
+over-confident.""", [plot_calibration(y, p, words=w), *([result.calibration] if result.calibration is not None else [])]))
     out.append(self._slices_section(result, w))
     errors = worst_errors(result.X_test, y, p, k=5)
     out.append(Section(f"The most confident mistakes, with their features: {w['non_events']} the model ranked highest, "
