@@ -4,8 +4,8 @@ On the P1 anchor's trivial notebook (cell 1, tagged `parameters`: `x = 1`; cell 
 
 1. per-run wall time, interleaved, >= 20 runs each, after one warm-up run of each:
    - plain `papermill.execute_notebook` (defaults: 5 s shutdown budget);
-   - plain papermill + `engine_options()`: the headless kernel manager alone (no debugger in the kernel, no 0.2 s wait for
-     IOPub silence, shutdown polled every 10 ms, 1 s shutdown budget);
+   - plain papermill + `engine_options()`: the headless kernel manager alone (no debugger in the kernel, no 0.2 s wait
+     for IOPub silence, shutdown polled every 10 ms, 1 s shutdown budget);
    - our run: `run_notebook` under the batch engine, as a batch worker runs it (adds parameter check, run folder,
      HTML report, run.json);
    - for reference: plain papermill with nbclient's `shutdown_kernel='immediate'` (SIGKILL, no graceful exit).
@@ -20,9 +20,10 @@ On the P1 anchor's trivial notebook (cell 1, tagged `parameters`: `x = 1`; cell 
 3. optional (`--train`): one real 2-run train.ipynb batch (glm, seeds 0 and 1, n_boot 200, register False) into
    a temp folder and a scratch MLflow store.
 
-Run: `.venv/bin/python bench/batch.py` (add `--train` for a real train.ipynb batch). Run `make test` (or `make setup` on a
-fresh clone) first: it compiles the venv's bytecode; without it every kernel compiles ipykernel and IPython from source
-(this environment sets PYTHONDONTWRITEBYTECODE) and a trivial run costs ~1.4 s instead of ~0.6 s, plain papermill included.
+Run: `.venv/bin/python bench/batch.py` (add `--train` for a real train.ipynb batch). Run `make test` (or `make setup` on
+a fresh clone) first: it compiles the venv's bytecode; without it every kernel compiles ipykernel and IPython from
+source (this environment sets PYTHONDONTWRITEBYTECODE) and a trivial run costs ~1.4 s instead of ~0.6 s, plain papermill
+included.
 
 Measured 2026-11-26 23:28 UTC (kernels on IPC sockets), 2 CPUs, load average 0.3, 24 runs per variant, 7 rounds:
   plain papermill median 0.655 s, p99 0.696; plain + headless kernel manager 0.406 / 0.485;
@@ -73,7 +74,8 @@ def _plain_one(i: int) -> float:
     "One plain papermill run of the trivial notebook (module level, so a process pool can ship it)."
     import papermill as pm
     t = time.perf_counter()
-    pm.execute_notebook(str(_NB), str(_NB.with_name(f'pool_out_{i}.ipynb')), parameters={'x': i}, kernel_name='modelbook', progress_bar=False, log_output=False)
+    pm.execute_notebook(str(_NB), str(_NB.with_name(f'pool_out_{i}.ipynb')), parameters={'x': i},
+                        kernel_name='modelbook', progress_bar=False, log_output=False)
     return time.perf_counter() - t
 
 def time_shutdowns():
@@ -92,7 +94,10 @@ def p99(xs): return float(__import__('numpy').percentile(xs, 99))
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--runs', type=int, default=24); ap.add_argument('--rounds', type=int, default=7); ap.add_argument('--train', action='store_true'); ap.add_argument('--stall-runs', type=int, default=3)
+    ap.add_argument('--runs', type=int, default=24)
+    ap.add_argument('--rounds', type=int, default=7)
+    ap.add_argument('--train', action='store_true')
+    ap.add_argument('--stall-runs', type=int, default=3)
     a = ap.parse_args()
     b = batch_module()
     import papermill as pm
@@ -104,7 +109,8 @@ def main():
     load0 = os.getloadavg()
 
     def plain(i, **kw):
-        pm.execute_notebook(str(nb), str(tmp/'plain_out.ipynb'), parameters={'x': i}, kernel_name='modelbook', progress_bar=False, log_output=False, **kw)
+        pm.execute_notebook(str(nb), str(tmp/'plain_out.ipynb'), parameters={'x': i}, kernel_name='modelbook',
+                            progress_bar=False, log_output=False, **kw)
     def ours(i):
         with b._quick_shutdown():
             res = run_notebook(nb, {'x': i}, folder=tmp/'ours'/f'{time.time_ns()}', kernel='modelbook')
@@ -125,7 +131,8 @@ def main():
 
     # a kernel that needs 10 s to exit (atexit sleeps): the stall made certain
     import nbformat
-    snb = nbformat.read(nb, as_version=4); snb.cells.append(nbformat.v4.new_code_cell("import atexit, time\natexit.register(time.sleep, 10)"))
+    snb = nbformat.read(nb, as_version=4)
+    snb.cells.append(nbformat.v4.new_code_cell("import atexit, time\natexit.register(time.sleep, 10)"))
     stall = tmp/'stall.ipynb'; nbformat.write(snb, stall)
     stall_rows = {}
     def stall_plain():
@@ -170,50 +177,65 @@ def main():
 
     base = statistics.median(times[names[0]])
     method = '/'.join(sorted(methods))
-    print(f"\nmodelbook.batch benchmark -- {os.cpu_count()} CPUs, load average {load0[0]:.1f} at start, {load1[0]:.1f} at end; "
-          f"kernel `modelbook`; {a.runs} runs per variant (interleaved) after 1 warm-up each; module {b.__name__}; pool start method {method}\n")
-    hdr = f"{'per run':34s} {'median s':>9s} {'p99 s':>7s} {'max s':>7s} {'x plain':>8s} {'runs > 2 s':>11s} {'shutdown median s':>18s} {'shutdown max s':>15s} {'shutdowns > 1 s':>16s}"
+    print(f"\nmodelbook.run.batch benchmark -- {os.cpu_count()} CPUs, load average {load0[0]:.1f} at start, "
+          f"{load1[0]:.1f} at end; kernel `modelbook`; {a.runs} runs per variant (interleaved) after 1 warm-up each; "
+          f"module {b.__name__}; pool start method {method}\n")
+    hdr = (f"{'per run':34s} {'median s':>9s} {'p99 s':>7s} {'max s':>7s} {'x plain':>8s} {'runs > 2 s':>11s} "
+           f"{'shutdown median s':>18s} {'shutdown max s':>15s} {'shutdowns > 1 s':>16s}")
     print(hdr); print('-' * len(hdr))
     for k in names:
         t, s = times[k], shut[k]
-        print(f"{k:34s} {statistics.median(t):9.3f} {p99(t):7.3f} {max(t):7.3f} {statistics.median(t) / base:8.2f} {sum(x > 2 for x in t):>6d} / {len(t):<3d} "
-              f"{statistics.median(s):18.3f} {max(s):15.3f} {sum(x > 1 for x in s):>9d} / {len(s):<3d}")
+        print(f"{k:34s} {statistics.median(t):9.3f} {p99(t):7.3f} {max(t):7.3f} {statistics.median(t) / base:8.2f} "
+              f"{sum(x > 2 for x in t):>6d} / {len(t):<3d} {statistics.median(s):18.3f} {max(s):15.3f} "
+              f"{sum(x > 1 for x in s):>9d} / {len(s):<3d}")
     print()
-    hdr3 = f"{'kernel needing 10 s to exit':34s} {'median s':>9s} {'max s':>7s} {'shutdown median s':>18s} {'shutdown max s':>15s}  runs"
+    hdr3 = (f"{'kernel needing 10 s to exit':34s} {'median s':>9s} {'max s':>7s} {'shutdown median s':>18s} "
+            f"{'shutdown max s':>15s}  runs")
     print(hdr3); print('-' * len(hdr3))
     for k, d in stall_rows.items():
-        print(f"{k:34s} {statistics.median(d['t']):9.3f} {max(d['t']):7.3f} {statistics.median(d['s']):18.3f} {max(d['s']):15.3f}  {len(d['t'])}")
+        print(f"{k:34s} {statistics.median(d['t']):9.3f} {max(d['t']):7.3f} {statistics.median(d['s']):18.3f} "
+              f"{max(d['s']):15.3f}  {len(d['t'])}")
     print()
     hdr2 = f"{'8-run batch':34s} {'median s':>9s} {'min s':>7s} {'max s':>7s}  rounds"
     print(hdr2); print('-' * len(hdr2))
-    print(f"{'serial (8 x our run, in process)':34s} {statistics.median(ser):9.2f} {min(ser):7.2f} {max(ser):7.2f}  {', '.join(f'{x:.2f}' for x in ser)}")
-    print(f"{'run_batch(workers=2)':34s} {statistics.median(par):9.2f} {min(par):7.2f} {max(par):7.2f}  {', '.join(f'{x:.2f}' for x in par)}")
-    print(f"{'run_batch(workers=2), cold':34s} {cold:9.2f} {'':7s} {'':7s}  first batch of the process (first-time imports, pool start)")
+    print(f"{'serial (8 x our run, in process)':34s} {statistics.median(ser):9.2f} {min(ser):7.2f} {max(ser):7.2f}  "
+          f"{', '.join(f'{x:.2f}' for x in ser)}")
+    print(f"{'run_batch(workers=2)':34s} {statistics.median(par):9.2f} {min(par):7.2f} {max(par):7.2f}  "
+          f"{', '.join(f'{x:.2f}' for x in par)}")
+    print(f"{'run_batch(workers=2), cold':34s} {cold:9.2f} {'':7s} {'':7s}  first batch of the process (first-time "
+          "imports, pool start)")
     sp = [s / p for s, p in zip(ser, par)]
-    print(f"{'speedup serial / parallel':34s} {statistics.median(ser) / statistics.median(par):9.2f}x (ratio of medians); per round {', '.join(f'{x:.2f}' for x in sp)}")
+    print(f"{'speedup serial / parallel':34s} {statistics.median(ser) / statistics.median(par):9.2f}x (ratio of "
+          f"medians); per round {', '.join(f'{x:.2f}' for x in sp)}")
     ps, pp = got['ps'], got['pp']
-    print(f"{'control: plain papermill, serial':34s} {statistics.median(ps):9.2f} {min(ps):7.2f} {max(ps):7.2f}  {', '.join(f'{x:.2f}' for x in ps)}")
-    print(f"{'control: plain, ProcessPool(2)':34s} {statistics.median(pp):9.2f} {min(pp):7.2f} {max(pp):7.2f}  {', '.join(f'{x:.2f}' for x in pp)}  (the P1 anchor's method)")
-    print(f"{'control speedup':34s} {statistics.median(ps) / statistics.median(pp):9.2f}x (ratio of medians); per round {', '.join(f'{x / y:.2f}' for x, y in zip(ps, pp))}")
+    print(f"{'control: plain papermill, serial':34s} {statistics.median(ps):9.2f} {min(ps):7.2f} {max(ps):7.2f}  "
+          f"{', '.join(f'{x:.2f}' for x in ps)}")
+    print(f"{'control: plain, ProcessPool(2)':34s} {statistics.median(pp):9.2f} {min(pp):7.2f} {max(pp):7.2f}  "
+          f"{', '.join(f'{x:.2f}' for x in pp)}  (the P1 anchor's method)")
+    print(f"{'control speedup':34s} {statistics.median(ps) / statistics.median(pp):9.2f}x (ratio of medians); per "
+          f"round {', '.join(f'{x / y:.2f}' for x, y in zip(ps, pp))}")
     ours_k = names[2]
     print(f"\nTargets: median within 1.2x of plain papermill: {statistics.median(times[ours_k]) / base:.2f}x; "
-          f"no shutdown stalls: p99 {p99(times[ours_k]):.3f} s (target < 1.0 s), shutdowns > 1 s: {sum(x > 1 for x in shut[ours_k])}; "
-          f"speedup {statistics.median(ser) / statistics.median(par):.2f}x (target >= 1.8x)")
+          f"no shutdown stalls: p99 {p99(times[ours_k]):.3f} s (target < 1.0 s), shutdowns > 1 s: "
+          f"{sum(x > 1 for x in shut[ours_k])}; speedup {statistics.median(ser) / statistics.median(par):.2f}x (target "
+          ">= 1.8x)")
 
     if a.train:
         os.environ['MLFLOW_TRACKING_URI'] = f"sqlite:///{tmp/'mlflow.db'}"
         from modelbook.core.config import paths
-        spec = b.BatchSpec(paths().experiments/'train.ipynb', parameters={'card': 'caravan', 'model': 'glm', 'n_boot': 200, 'register': False},
+        spec = b.BatchSpec(paths().experiments/'train.ipynb',
+                           parameters={'card': 'caravan', 'model': 'glm', 'n_boot': 200, 'register': False},
                            grid={'seed': [0, 1]})
         t = time.perf_counter()
         res = b.run_batch(spec, workers=2, folder=tmp/'train-batches', progress=True)
         from modelbook.lifecycle.registry import client
         c = client(); parent = c.get_run(res.parent_run_id)
         kids = c.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{res.parent_run_id}'")
-        print(f"\ntrain.ipynb batch (glm, seeds 0 and 1, n_boot 200): {time.perf_counter() - t:.1f} s wall; {res.headline()}")
+        print(f"\ntrain.ipynb batch (glm, seeds 0 and 1, n_boot 200): {time.perf_counter() - t:.1f} s wall; "
+              f"{res.headline()}")
         print(res.summary())
-        print(f"parent run {res.parent_run_id} in experiment `{c.get_experiment(parent.info.experiment_id).name}`, status {parent.info.status}; "
-              f"children tagged mlflow.parentRunId: {len(kids)}")
+        print(f"parent run {res.parent_run_id} in experiment `{c.get_experiment(parent.info.experiment_id).name}`, "
+              f"status {parent.info.status}; children tagged mlflow.parentRunId: {len(kids)}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -25,9 +25,10 @@ Contenders, each run in its own fresh process (so each has its own peak RSS), ru
             The plain pass is also run once in that venv, as a same-environment control.
 
 Per run: the machine's 1-minute load average (max of before/after; a warning is printed when it exceeds the CPU
-count, since times then include waiting for the CPU), compute seconds (after both files are loaded), whole-process wall seconds (interpreter start, imports,
-load, compute), peak RSS = VmHWM from /proc/self/status read by the child at its end (not getrusage: Linux carries
-a parent's ru_maxrss into its exec'd child), and VmHWM right after loading the two frames.
+count, since times then include waiting for the CPU), compute seconds (after both files are loaded), whole-process wall
+seconds (interpreter start, imports, load, compute), peak RSS = VmHWM from /proc/self/status read by the child at its
+end (not getrusage: Linux carries a parent's ru_maxrss into its exec'd child), and VmHWM right after loading the two
+frames.
 
 Targets (issue #8): Evidently / ours compute >= 15x; ours / plain compute <= 1.3x; our peak RSS <= half of
 Evidently's; ours flags exactly the 7 shifted columns.
@@ -35,6 +36,7 @@ Evidently's; ours flags exactly the 7 shifted columns.
 from __future__ import annotations
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve()
 ALPHA = 0.05
@@ -81,11 +83,18 @@ def vm_hwm_mib() -> float:
         return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
 
 
-def load(data: str):
+class Loaded(NamedTuple):
+    "The two frames of a run, the seconds their reading took and VmHWM right after."
+    ref: object   # pandas.DataFrame (pandas is imported in the child only)
+    cur: object
+    seconds: float
+    rss_mib: float
+
+def load(data: str) -> Loaded:
     import pandas as pd
     t0 = time.perf_counter()
     ref, cur = pd.read_parquet(f"{data}/ref.parquet"), pd.read_parquet(f"{data}/cur.parquet")
-    return ref, cur, time.perf_counter() - t0, vm_hwm_mib()
+    return Loaded(ref, cur, time.perf_counter() - t0, vm_hwm_mib())
 
 
 def bh(p):
@@ -114,7 +123,8 @@ def child_ours(a) -> dict:
                 rss_after_load_mib=rss_loaded, peak_rss_mib=vm_hwm_mib(), flagged=sorted(report.drifted),
                 verdict=bool(report.verdict), profile_kib=len(text) / 1024,
                 min_p_unshifted=float(table.drop(index=TRUTH).p_value.min()),
-                values={c: {k: (None if v != v else v) for k, v in table.loc[c, ["statistic", "p_value", "p_adjusted", "psi"]].items()}
+                values={c: {k: (None if v != v else v) for k,
+                            v in table.loc[c, ["statistic", "p_value", "p_adjusted", "psi"]].items()}
                         for c in table.index})
 
 
@@ -130,7 +140,8 @@ def child_plain(a) -> dict:
         edges = np.quantile(r, np.linspace(0, 1, 11))[1:-1]
         pr = np.maximum(np.bincount(np.searchsorted(edges, r, side="right"), minlength=10) / r.size, 1e-6)
         pc = np.maximum(np.bincount(np.searchsorted(edges, k, side="right"), minlength=10) / k.size, 1e-6)
-        out[c] = dict(statistic=float(ks.statistic), p_value=float(ks.pvalue), psi=float(np.sum((pc - pr) * np.log(pc / pr))))
+        out[c] = dict(statistic=float(ks.statistic), p_value=float(ks.pvalue),
+                      psi=float(np.sum((pc - pr) * np.log(pc / pr))))
     for c in CAT_COLS:
         table = pd.concat([ref[c].value_counts(), cur[c].value_counts()], axis=1).fillna(0).to_numpy().T
         chi = stats.chi2_contingency(table, correction=False)
@@ -190,17 +201,19 @@ def evidently_python(venv: Path) -> tuple[str | None, str]:
     if py.exists():
         r = subprocess.run(check, capture_output=True, text=True)
         if r.returncode == 0: return str(py), f"evidently venv {venv} (evidently, pandas: {r.stdout.strip()})"
-    print(f"creating the Evidently venv in {venv} ({' '.join(EVIDENTLY_PINS)}); this takes a minute or two ...", flush=True)
+    print(f"creating the Evidently venv in {venv} ({' '.join(EVIDENTLY_PINS)}); this takes a minute or two ...",
+          flush=True)
     base = shutil.which("python3") or getattr(sys, "_base_executable", sys.executable)
     if venv.exists() and any(venv.iterdir()) and not (venv / EV_MARKER).exists():
         return None, (f"{venv} exists, is not empty and was not built by this script, and evidently does not import "
                       f"there; not touching it. Pass --evidently-venv with a new folder.")
     try:
-        if venv.exists(): shutil.rmtree(venv)                  # our own venv where evidently does not import: rebuild it
+        if venv.exists(): shutil.rmtree(venv)  # our own venv where evidently does not import: rebuild it
         venv.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([base, "-m", "venv", str(venv)], check=True, capture_output=True, text=True)
         (venv / EV_MARKER).write_text("built by modelbook bench/drift.py; may be deleted and rebuilt by it\n")
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *EVIDENTLY_PINS], check=True, capture_output=True, text=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *EVIDENTLY_PINS], check=True, capture_output=True,
+                       text=True)
         r = subprocess.run(check, capture_output=True, text=True, check=True)
     except (subprocess.CalledProcessError, OSError) as e:
         detail = getattr(e, "stderr", "") or str(e)
@@ -223,9 +236,12 @@ def run_child(python: str, which: str, data: Path, extra: list[str] = (), label:
 
 def summary(runs: list[dict]) -> dict:
     med = lambda k: statistics.median(r[k] for r in runs)
-    out = {k: med(k) for k in ("compute_s", "process_wall_s", "peak_rss_mib", "rss_after_load_mib", "load_s", "loadavg_1min")}
-    out.update({f"{k}_range": [min(r[k] for r in runs), max(r[k] for r in runs)] for k in ("compute_s", "peak_rss_mib")})
-    out.update(n=len(runs), flagged=runs[0]["flagged"], flags_stable=all(r["flagged"] == runs[0]["flagged"] for r in runs),
+    out = {k: med(k) for k in ("compute_s", "process_wall_s", "peak_rss_mib", "rss_after_load_mib", "load_s",
+                               "loadavg_1min")}
+    out.update({f"{k}_range": [min(r[k] for r in runs), max(r[k] for r in runs)]
+                for k in ("compute_s", "peak_rss_mib")})
+    out.update(n=len(runs), flagged=runs[0]["flagged"],
+               flags_stable=all(r["flagged"] == runs[0]["flagged"] for r in runs),
                matches_truth=runs[0]["flagged"] == TRUTH, false_flags=sorted(set(runs[0]["flagged"]) - set(TRUTH)),
                missed=sorted(set(TRUTH) - set(runs[0]["flagged"])),
                **{k: runs[0][k] for k in ("profile_s", "report_s", "verdict", "flagged_bh", "methods", "evidently",
@@ -236,12 +252,13 @@ def summary(runs: list[dict]) -> dict:
 
 
 def table(res: dict) -> str:
-    rows = ["| contender | compute s (median, min-max) | process wall s | peak RSS MiB | RSS after load MiB | n | flagged | = truth |",
+    rows = ["| contender | compute s (median, min-max) | process wall s | peak RSS MiB | RSS after load MiB | n | "
+            "flagged | = truth |",
             "|---|---|---|---|---|---|---|---|"]
     for name, s in res["contenders"].items():
         rows.append(f"| {name} | {s['compute_s']:.2f} ({s['compute_s_range'][0]:.2f}-{s['compute_s_range'][1]:.2f}) | "
-                    f"{s['process_wall_s']:.2f} | {s['peak_rss_mib']:,.0f} | {s['rss_after_load_mib']:,.0f} | {s['n']} | "
-                    f"{', '.join(s['flagged']) or '(none)'} | {s['matches_truth']} |")
+                    f"{s['process_wall_s']:.2f} | {s['peak_rss_mib']:,.0f} | {s['rss_after_load_mib']:,.0f} | "
+                    f"{s['n']} | {', '.join(s['flagged']) or '(none)'} | {s['matches_truth']} |")
     return "\n".join(rows)
 
 
@@ -262,7 +279,8 @@ def main():
     try:
         t0 = time.perf_counter(); write_data(tmp, a.rows)
         print(f"data: {a.rows:,} x 25 reference + current -> {tmp} ({time.perf_counter() - t0:.1f} s, "
-              f"{sum(f.stat().st_size for f in tmp.glob('*.parquet')) / 2**20:,.0f} MiB Parquet); truth: {TRUTH}", flush=True)
+              f"{sum(f.stat().st_size for f in tmp.glob('*.parquet')) / 2**20:,.0f} MiB Parquet); truth: {TRUTH}",
+              flush=True)
         ev_py, ev_note = (None, "skipped (--no-evidently)") if a.no_evidently else evidently_python(a.evidently_venv)
         print(f"Evidently: {ev_note}" if ev_py else f"Evidently SKIPPED: {ev_note}", flush=True)
 
@@ -285,19 +303,22 @@ def main():
         if "evidently" in c:
             ratios["evidently / ours, compute (target >= 15)"] = c["evidently"]["compute_s"] / c["ours"]["compute_s"]
             ratios["evidently / ours, process wall"] = c["evidently"]["process_wall_s"] / c["ours"]["process_wall_s"]
-            ratios["ours peak / evidently peak (target <= 0.5)"] = c["ours"]["peak_rss_mib"] / c["evidently"]["peak_rss_mib"]
+            ratios["ours peak / evidently peak (target <= 0.5)"] = (c["ours"]["peak_rss_mib"]
+                                                                    / c["evidently"]["peak_rss_mib"])
         res["ratios"] = ratios
         print("\n" + table(res) + "\n")
         busy = max(s["loadavg_1min"] for s in c.values())
         if busy > (os.cpu_count() or 1):
-            print(f"WARNING: the 1-minute load average reached {busy:.1f} on {os.cpu_count()} CPUs during the runs: other "
-                  f"processes competed for the CPU, so times are inflated (ratios of interleaved runs less so). Rerun on a quiet machine.")
+            print(f"WARNING: the 1-minute load average reached {busy:.1f} on {os.cpu_count()} CPUs during the runs: "
+                  "other processes competed for the CPU, so times are inflated (ratios of interleaved runs less so). "
+                  "Rerun on a quiet machine.")
         for k, v in ratios.items(): print(f"{k}: {v:.2f}")
         o = c["ours"]
         print(f"ours: reference_profile {o['profile_s']:.2f} s + drift_report {o['report_s']:.2f} s; profile "
               f"{o['profile_kib']:.0f} KiB JSON; verdict {o['verdict']}; lowest p among unshifted columns "
               f"{o['min_p_unshifted']:.3g}")
-        print(f"plain: flagged after BH {c['plain']['flagged_bh']}; lowest p among unshifted {c['plain']['min_p_unshifted']:.3g}")
+        print(f"plain: flagged after BH {c['plain']['flagged_bh']}; lowest p among unshifted "
+              f"{c['plain']['min_p_unshifted']:.3g}")
         if "evidently" in c: print(f"evidently methods: {c['evidently']['methods']}")
         if a.out:
             a.out.parent.mkdir(parents=True, exist_ok=True)

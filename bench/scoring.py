@@ -2,7 +2,8 @@
 
 Not a test; run on demand (a few minutes; it writes ~0.5 GB under /tmp and deletes it afterwards):
 
-    MODELBOOK_ROOT=/path/to/project OMP_NUM_THREADS=1 python bench/bench_scoring.py [--rows 5000000] [--chunk-rows 100000] [--scratch]
+    MODELBOOK_ROOT=/path/to/project OMP_NUM_THREADS=1 python bench/scoring.py \\
+        [--rows 5000000] [--chunk-rows 100000] [--scratch]
 
 Model: the registered `--model` (caravan) at `--alias` (champion) in the configured MLflow store; with `--scratch`,
 a Caravan gradient-boosting candidate trained and registered in a temporary store first (~20 s).
@@ -44,7 +45,8 @@ def _own_peak() -> int:
     "This process's peak RSS in bytes: VmHWM (Linux), else getrusage."
     try:
         with open('/proc/self/status') as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith('VmHWM:'))
-    except (OSError, StopIteration): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == 'darwin' else 1024)
+    except (OSError, StopIteration): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform
+                                                                                                  == 'darwin' else 1024)
 
 
 # -- the child: score in a fresh process ------------------------------------------------------------------------
@@ -73,7 +75,8 @@ def _scratch_model(folder: Path, name: str) -> None:
     from modelbook.lifecycle.train import train_candidate
     from modelbook.lifecycle.registry import log_candidate
     t = log_candidate(train_candidate(name, 'hgb', n_boot=50).candidate())
-    print(f"scratch model: `{name}` v{t.version} ({'champion' if t.champion else 'NOT champion: ' + t.reason})", flush=True)
+    print(f"scratch model: `{name}` v{t.version} ({'champion' if t.champion else 'NOT champion: ' + t.reason})",
+          flush=True)
 
 
 def generate(path: Path, features: pd.DataFrame, rows: int, row_group: int) -> dict:
@@ -95,7 +98,8 @@ def generate(path: Path, features: pd.DataFrame, rows: int, row_group: int) -> d
 
 
 def reference(model, path: Path, n: int, contract: dict) -> tuple[float, np.ndarray]:
-    "Seconds for model.predict_proba on the first n rows of the file (conformed in memory beforehand), and the probabilities."
+    """Seconds for model.predict_proba on the first n rows of the file (conformed in memory beforehand), and the
+    probabilities."""
     from modelbook.data.load import conform
     with pq.ParquetFile(path) as f: X = next(f.iter_batches(batch_size=n, columns=list(contract))).to_pandas()
     X = conform(X, contract, where=str(path))
@@ -105,7 +109,8 @@ def reference(model, path: Path, n: int, contract: dict) -> tuple[float, np.ndar
 
 
 def _run_child(extra: list[str]) -> dict|None:
-    "Run this script with `extra` arguments in a fresh Python; its last stdout line as JSON (None, after printing its output, if it failed)."
+    """Run this script with `extra` arguments in a fresh Python; its last stdout line as JSON (None, after printing its
+    output, if it failed)."""
     proc = subprocess.run([sys.executable, __file__, *extra], capture_output=True, text=True, env=os.environ.copy())
     if proc.returncode != 0:
         print(proc.stdout, proc.stderr, sep='\n'); return None
@@ -119,7 +124,8 @@ def main(argv=None) -> int:
     ap.add_argument('--chunk-rows', type=int, default=100_000)
     ap.add_argument('--reference-rows', type=int, default=1_000_000)
     ap.add_argument('--model', default='caravan'); ap.add_argument('--alias', default='champion')
-    ap.add_argument('--scratch', action='store_true', help='train and register a model in a temporary MLflow store first')
+    ap.add_argument('--scratch', action='store_true',
+                    help='train and register a model in a temporary MLflow store first')
     ap.add_argument('--keep', action='store_true', help='keep the generated file and the output (in /tmp)')
     ap.add_argument('--child', nargs=2, metavar=('INPUT', 'OUTPUT'), help=argparse.SUPPRESS)
     ap.add_argument('--generate', help=argparse.SUPPRESS); ap.add_argument('--features', help=argparse.SUPPRESS)
@@ -143,32 +149,39 @@ def main(argv=None) -> int:
         g = _run_child(['--generate', str(src), '--features', str(work/'features.json'), '--rows', str(args.rows),
                         '--row-group', str(args.row_group), '--model', args.model])
         if g is None: return 1
-        print(f"generated {args.rows:,} rows x {len(contract) + 1} columns in {g['seconds']:.1f} s (subprocess): {g['bytes'] / 2**20:,.0f} MiB "
-              f"of Parquet in row groups of {args.row_group:,}; generator peak RSS {_mib(g['peak_rss'])}", flush=True)
+        print(f"generated {args.rows:,} rows x {len(contract) + 1} columns in {g['seconds']:.1f} s (subprocess): "
+              f"{g['bytes'] / 2**20:,.0f} MiB of Parquet in row groups of {args.row_group:,}; generator peak RSS "
+              f"{_mib(g['peak_rss'])}", flush=True)
 
         t0 = time.perf_counter()
-        r = _run_child(['--child', str(src), str(out), '--chunk-rows', str(args.chunk_rows), '--model', args.model, '--alias', args.alias])
+        r = _run_child(['--child', str(src), str(out), '--chunk-rows', str(args.chunk_rows), '--model', args.model,
+                        '--alias', args.alias])
         wall = time.perf_counter() - t0
         if r is None: return 1
         n_out = pq.ParquetFile(out).metadata.num_rows
 
         ref_s, ref_p = reference(model.model, src, args.reference_rows, contract)
         with pq.ParquetFile(out) as f:
-            got = next(f.iter_batches(batch_size=args.reference_rows, columns=['customer_id', 'probability'])).to_pandas()
+            got = next(f.iter_batches(batch_size=args.reference_rows,
+                                      columns=['customer_id', 'probability'])).to_pandas()
         diff = float(np.max(np.abs(got['probability'].to_numpy() - ref_p)))
         ids_ok = bool((got['customer_id'].to_numpy() == 10_000_000 + np.arange(len(got))).all())
 
         target = 2 * 2**30
         print()
         print(f"score_file (subprocess, chunk_rows={args.chunk_rows:,}): {r['rows']:,} rows in {r['chunks']} chunks")
-        print(f"  inside score_file : {r['seconds']:8.1f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s   (read + contract check + predict + write)")
-        print(f"  whole subprocess  : {wall:8.1f} s  {r['rows'] / wall:>10,.0f} rows/s   (incl. {r['startup_and_load_seconds']:.1f} s imports + model load)")
+        print(f"  inside score_file : {r['seconds']:8.1f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s   (read + "
+              "contract check + predict + write)")
+        print(f"  whole subprocess  : {wall:8.1f} s  {r['rows'] / wall:>10,.0f} rows/s   (incl. "
+              f"{r['startup_and_load_seconds']:.1f} s imports + model load)")
         print(f"  peak RSS          : {_mib(r['peak_rss'])} (ScoreResult.peak_rss: the subprocess's VmHWM); "
               f"target < {_mib(target)}: {'OK' if r['peak_rss'] and r['peak_rss'] < target else 'MISSED'}")
-        print(f"in-process predict_proba on {args.reference_rows:,} conformed rows: {ref_s:8.1f} s  {args.reference_rows / ref_s:>10,.0f} rows/s")
-        print(f"score_file throughput / predict_proba throughput: {r['rows'] / r['seconds'] / (args.reference_rows / ref_s):.2f}")
-        print(f"check: output rows {n_out:,} (expected {args.rows:,}); first {args.reference_rows:,} ids in order: {ids_ok}; "
-              f"max |p_score_file - p_in_process| = {diff:.1e}")
+        print(f"in-process predict_proba on {args.reference_rows:,} conformed rows: {ref_s:8.1f} s  "
+              f"{args.reference_rows / ref_s:>10,.0f} rows/s")
+        print("score_file throughput / predict_proba throughput: "
+              f"{r['rows'] / r['seconds'] / (args.reference_rows / ref_s):.2f}")
+        print(f"check: output rows {n_out:,} (expected {args.rows:,}); first {args.reference_rows:,} ids in order: "
+              f"{ids_ok}; max |p_score_file - p_in_process| = {diff:.1e}")
         return 0 if n_out == args.rows and ids_ok and diff <= 1e-12 else 1
     finally:
         if args.keep: print(f"kept {work}")

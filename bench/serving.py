@@ -70,7 +70,8 @@ class Server:
     def _wait(self, probe: bytes, log: Path, timeout: float = 180) -> float:
         while time.perf_counter() - self.t0 < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.proc.args[:3]} exited with {self.proc.returncode}; log:\n{log.read_text()[-2000:]}")
+                raise RuntimeError(f"{self.proc.args[:3]} exited with {self.proc.returncode}; "
+                                   f"log:\n{log.read_text()[-2000:]}")
             try:
                 c = Client(self.port); status, _ = c.post(self.path, probe); c.close()
                 if status == 200: return time.perf_counter() - self.t0
@@ -106,7 +107,8 @@ def measure(port: int, path: str, singles: list[bytes], batches: list[bytes], pi
     for b in batches[:BATCH]: assert c.post(path, b)[0] == 200
     secs, cpu = time.perf_counter() - t0, _cpu_seconds(pid) - cpu0
     c.close()
-    return {'p50_ms': float(np.percentile(lat, 50)), 'p99_ms': float(np.percentile(lat, 99)), 'mean_ms': statistics.fmean(lat),
+    return {'p50_ms': float(np.percentile(lat, 50)), 'p99_ms': float(np.percentile(lat, 99)),
+            'mean_ms': statistics.fmean(lat),
             'rows_per_s': BATCH * BATCH_ROWS / secs, 'rows_per_cpu_s': BATCH * BATCH_ROWS / cpu}
 
 
@@ -116,7 +118,8 @@ def _scratch_model(folder: Path, name: str, kind: str) -> None:
     from modelbook.lifecycle.train import train_candidate
     from modelbook.lifecycle.registry import log_candidate
     t = log_candidate(train_candidate(name, kind, n_boot=50).candidate())
-    print(f"scratch model: `{name}` v{t.version} ({'champion' if t.champion else 'NOT champion: ' + t.reason})", flush=True)
+    print(f"scratch model: `{name}` v{t.version} ({'champion' if t.champion else 'NOT champion: ' + t.reason})",
+          flush=True)
 
 
 def _json_records(df) -> list[dict]:
@@ -142,16 +145,18 @@ def in_process(served, frame, records, body: bytes) -> dict:
     t0 = time.perf_counter()
     for _ in range(20): _scores(served, _validate_columns(served, body, BATCH_ROWS))
     compiled_rows = 20 * BATCH_ROWS / (time.perf_counter() - t0)
-    return {'pipeline_1_us': _median_us(lambda: served.model.predict_proba(one_df)), 'compiled_rows_per_s': compiled_rows,
-            'compiled_1_us': _median_us(lambda: served.compiled.predict_proba(one)) if served.compiled else float('nan'),
-            'pipeline_rows_per_s': pipe_rows}
+    return {'pipeline_1_us': _median_us(lambda: served.model.predict_proba(one_df)),
+            'compiled_rows_per_s': compiled_rows,
+            'compiled_1_us': _median_us(lambda: served.compiled.predict_proba(one)) if served.compiled
+            else float('nan'), 'pipeline_rows_per_s': pipe_rows}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--model', default='caravan'); ap.add_argument('--alias', default='champion')
     ap.add_argument('--rounds', type=int, default=3)
-    ap.add_argument('--scratch', action='store_true', help='train and register a model in a temporary MLflow store first')
+    ap.add_argument('--scratch', action='store_true',
+                    help='train and register a model in a temporary MLflow store first')
     ap.add_argument('--kind', default='glm', choices=['glm', 'hgb'], help='the kind of model --scratch trains')
     ap.add_argument('--skip-mlflow', action='store_true')
     args = ap.parse_args(argv)
@@ -163,7 +168,8 @@ def main(argv=None) -> int:
         from modelbook.deploy.service import served_from_registry
         from modelbook.lifecycle.registry import champion_version, load_registered
         mv = champion_version(args.model, alias=args.alias)
-        if mv is None: print(f"no `{args.model}@{args.alias}` in {tracking_uri()}; use --scratch", file=sys.stderr); return 2
+        if mv is None: print(f"no `{args.model}@{args.alias}` in {tracking_uri()}; use --scratch",
+                             file=sys.stderr); return 2
         served = served_from_registry(load_registered(args.model, version=str(mv.version)))
         cols = list(served.columns)
         frame = read_dataset(args.model)[cols]
@@ -171,34 +177,44 @@ def main(argv=None) -> int:
         recs = _json_records(frame.iloc[rng.integers(0, len(frame), WARMUP + SINGLE + BATCH * BATCH_ROWS)])
         single_recs, batch_recs = recs[:WARMUP + SINGLE], recs[WARMUP + SINGLE:]
         ours_1 = [json.dumps({'records': [r]}).encode() for r in single_recs]
-        ours_k = [json.dumps({'records': batch_recs[i:i + BATCH_ROWS]}).encode() for i in range(0, len(batch_recs), BATCH_ROWS)]
+        ours_k = [json.dumps({'records': batch_recs[i:i + BATCH_ROWS]}).encode()
+                  for i in range(0, len(batch_recs), BATCH_ROWS)]
         def split(rs): return {'columns': cols, 'data': [[r[c] for c in cols] for r in rs]}
         ml_1 = [json.dumps({'dataframe_split': split([r])}).encode() for r in single_recs]
-        ml_k = [json.dumps({'dataframe_split': split(batch_recs[i:i + BATCH_ROWS])}).encode() for i in range(0, len(batch_recs), BATCH_ROWS)]
+        ml_k = [json.dumps({'dataframe_split': split(batch_recs[i:i + BATCH_ROWS])}).encode()
+                for i in range(0, len(batch_recs), BATCH_ROWS)]
         col_1 = [json.dumps(split([r])).encode() for r in single_recs]      # ours: MLflow's body without its wrapper
-        col_k = [json.dumps(split(batch_recs[i:i + BATCH_ROWS])).encode() for i in range(0, len(batch_recs), BATCH_ROWS)]
-        print(f"1,000-record bodies: records {len(ours_k[0]) / 1e3:,.0f} kB, columnar {len(col_k[0]) / 1e3:,.0f} kB, MLflow dataframe_split {len(ml_k[0]) / 1e3:,.0f} kB")
+        col_k = [json.dumps(split(batch_recs[i:i + BATCH_ROWS])).encode()
+                 for i in range(0, len(batch_recs), BATCH_ROWS)]
+        print(f"1,000-record bodies: records {len(ours_k[0]) / 1e3:,.0f} kB, columnar {len(col_k[0]) / 1e3:,.0f} kB, "
+              f"MLflow dataframe_split {len(ml_k[0]) / 1e3:,.0f} kB")
         bin_ = Path(sys.executable).parent
-        env = dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri(), PATH=f"{bin_}{os.pathsep}{os.environ.get('PATH', '')}",
-                   MLFLOW_ALLOW_PICKLE_DESERIALIZATION='false')
+        env = dict(os.environ, MLFLOW_TRACKING_URI=tracking_uri(),
+                   PATH=f"{bin_}{os.pathsep}{os.environ.get('PATH', '')}", MLFLOW_ALLOW_PICKLE_DESERIALIZATION='false')
         no_log = [str(bin_/'modelbook'), 'serve', '--model', args.model, '--alias', args.alias, '--no-log']
-        with_log = [str(bin_/'modelbook'), 'serve', '--model', args.model, '--alias', args.alias, '--log-dir', str(work/'log')]
+        with_log = [str(bin_/'modelbook'), 'serve', '--model', args.model, '--alias', args.alias, '--log-dir',
+                    str(work/'log')]
         contenders = {'modelbook records (no log)': (no_log, '/predict', ours_1, ours_k),
                       'modelbook records (log)': (with_log, '/predict', ours_1, ours_k),
                       'modelbook columnar (no log)': (no_log, '/predict', col_1, col_k),
                       'modelbook columnar (log)': (with_log, '/predict', col_1, col_k)}
         if not args.skip_mlflow:
-            contenders['MLflow scoring server'] = ([str(bin_/'mlflow'), 'models', 'serve', '-m', f"models:/{args.model}@{args.alias}", '--env-manager', 'local',
+            contenders['MLflow scoring server'] = ([str(bin_/'mlflow'), 'models', 'serve', '-m',
+                                                    f"models:/{args.model}@{args.alias}", '--env-manager', 'local',
                                                     '-h', '127.0.0.1'], '/invocations', ml_1, ml_k)
         print(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        print(f"model `{args.model}` v{mv.version} ({type(served.model[-1]).__name__}, {len(cols)} columns, compiled: {served.compiled is not None}); "
-              f"python {platform.python_version()}, {os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}", flush=True)
+        print(f"model `{args.model}` v{mv.version} ({type(served.model[-1]).__name__}, {len(cols)} columns, compiled: "
+              f"{served.compiled is not None}); python {platform.python_version()}, {os.cpu_count()} CPUs, "
+              f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}", flush=True)
         results = {k: [] for k in contenders}
         answers = {}
         # MLflow 3.17 refuses to load any skops model while MLFLOW_ALLOW_PICKLE_DESERIALIZATION is false (it reads the
         # trusted-types list from the artefact itself); our service keeps it false and checks types from the package.
-        envs = {name: dict(env, MLFLOW_ALLOW_PICKLE_DESERIALIZATION='true') if name.startswith('MLflow') else env for name in contenders}
-        if 'MLflow scoring server' in contenders: print("note: MLflow's server runs with MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true, which it needs to load a skops model")
+        envs = {name: dict(env, MLFLOW_ALLOW_PICKLE_DESERIALIZATION='true') if name.startswith('MLflow') else env
+                for name in contenders}
+        if 'MLflow scoring server' in contenders: print("note: MLflow's server runs with "
+                                                        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true, which it needs to "
+                                                        "load a skops model")
         for rnd in range(args.rounds):
             for name, (argv_, path, singles, batches) in contenders.items():
                 port = _free_port()
@@ -211,36 +227,45 @@ def main(argv=None) -> int:
                     r = measure(port, path, singles, batches, srv.proc.pid); r['startup_s'] = srv.startup
                 finally: srv.stop()
                 results[name].append(r)
-                print(f"  round {rnd + 1} {name:28s} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  {r['rows_per_s']:>9,.0f} rows/s  "
-                      f"{r['rows_per_cpu_s']:>9,.0f} rows/CPU-s", flush=True)
+                print(f"  round {rnd + 1} {name:28s} p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+                      f"{r['rows_per_s']:>9,.0f} rows/s  {r['rows_per_cpu_s']:>9,.0f} rows/CPU-s", flush=True)
         ip = in_process(served, frame, _json_records(frame.iloc[:5]), col_k[0])
         # same answers from both servers
         ours = np.array([p['probability'] for p in answers['modelbook records (no log)']['predictions']])
         ours_c = np.array([p['probability'] for p in answers['modelbook columnar (no log)']['predictions']])
-        print(f"\nsame 1,000 records as records and as columns: largest probability difference {np.abs(ours - ours_c).max():.1e}")
+        print("\nsame 1,000 records as records and as columns: largest probability difference "
+              f"{np.abs(ours - ours_c).max():.1e}")
         if 'MLflow scoring server' in answers:
             pr = answers['MLflow scoring server']['predictions']
             theirs = np.array([row[1] if isinstance(row, list) else row['1'] for row in pr], dtype=float)
             gap = float(np.abs(ours - theirs).max())
-            print(f"\nsame 1,000 records through both servers: largest probability difference {gap:.1e} ({'OK' if gap <= 1e-6 else 'DIFFERENT'})")
+            print(f"\nsame 1,000 records through both servers: largest probability difference {gap:.1e} "
+                  f"({'OK' if gap <= 1e-6 else 'DIFFERENT'})")
         def med(name, key): return statistics.median(r[key] for r in results[name])
-        print(f"\nmedian of {args.rounds} round(s); single-record: {SINGLE} sequential POSTs; throughput: {BATCH} POSTs of {BATCH_ROWS:,} records")
-        print("rows/CPU-s: 1,000-record throughput per CPU-second of the server's processes (less sensitive to other load than rows/s)")
+        print(f"\nmedian of {args.rounds} round(s); single-record: {SINGLE} sequential POSTs; throughput: {BATCH} "
+              f"POSTs of {BATCH_ROWS:,} records")
+        print("rows/CPU-s: 1,000-record throughput per CPU-second of the server's processes (less sensitive to other "
+              "load than rows/s)")
         print(f"{'':30s}{'p50 ms':>9s}{'p99 ms':>9s}{'rows/s':>11s}{'rows/CPU-s':>12s}{'start s':>9s}")
         for name in contenders:
-            print(f"{name:30s}{med(name, 'p50_ms'):9.2f}{med(name, 'p99_ms'):9.2f}{med(name, 'rows_per_s'):11,.0f}{med(name, 'rows_per_cpu_s'):12,.0f}{med(name, 'startup_s'):9.1f}")
+            print(f"{name:30s}{med(name, 'p50_ms'):9.2f}{med(name, 'p99_ms'):9.2f}{med(name, 'rows_per_s'):11,.0f}"
+                  f"{med(name, 'rows_per_cpu_s'):12,.0f}{med(name, 'startup_s'):9.1f}")
         print(f"{'in-process pipeline':30s}{ip['pipeline_1_us'] / 1e3:9.2f}{'':9s}{ip['pipeline_rows_per_s']:11,.0f}")
-        print(f"{'in-process compiled':30s}{ip['compiled_1_us'] / 1e3:9.3f}{'':9s}{ip['compiled_rows_per_s']:11,.0f}  (1,000 records as columns, validated)")
+        print(f"{'in-process compiled':30s}{ip['compiled_1_us'] / 1e3:9.3f}{'':9s}{ip['compiled_rows_per_s']:11,.0f}  "
+              "(1,000 records as columns, validated)")
         if 'MLflow scoring server' in contenders:
             m = 'MLflow scoring server'
             print()
             for o in ('modelbook records (no log)', 'modelbook columnar (no log)'):
-                print(f"{o} / MLflow: p50 {med(o, 'p50_ms') / med(m, 'p50_ms'):.2f}x, p99 {med(o, 'p99_ms') / med(m, 'p99_ms'):.2f}x, "
-                      f"throughput {med(o, 'rows_per_s') / med(m, 'rows_per_s'):.2f}x, per CPU-second {med(o, 'rows_per_cpu_s') / med(m, 'rows_per_cpu_s'):.2f}x")
+                print(f"{o} / MLflow: p50 {med(o, 'p50_ms') / med(m, 'p50_ms'):.2f}x, p99 "
+                      f"{med(o, 'p99_ms') / med(m, 'p99_ms'):.2f}x, throughput "
+                      f"{med(o, 'rows_per_s') / med(m, 'rows_per_s'):.2f}x, per CPU-second "
+                      f"{med(o, 'rows_per_cpu_s') / med(m, 'rows_per_cpu_s'):.2f}x")
         o, c = 'modelbook records (no log)', 'modelbook columnar (no log)'
         print(f"targets: p50 <= 3.5 ms: {med(o, 'p50_ms'):.2f} ({'met' if med(o, 'p50_ms') <= 3.5 else 'MISSED'}); "
               f"p99 <= 6 ms: {med(o, 'p99_ms'):.2f} ({'met' if med(o, 'p99_ms') <= 6 else 'MISSED'}); "
-              f">= 87,000 rows/s (columnar): {med(c, 'rows_per_s'):,.0f} ({'met' if med(c, 'rows_per_s') >= 87000 else 'MISSED'})")
+              f">= 87,000 rows/s (columnar): {med(c, 'rows_per_s'):,.0f} "
+              f"({'met' if med(c, 'rows_per_s') >= 87000 else 'MISSED'})")
         print(f"load average (1, 5, 15 min) after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0
 

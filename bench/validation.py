@@ -1,6 +1,6 @@
 """Benchmark: validating a data contract with pandera (modelbook.data.contract.validate) vs plain vectorised pandas.
 
-Not a test; run on demand:  MODELBOOK_ROOT=/path/to/project python bench/bench_validation.py [--rows 1000000]
+Not a test; run on demand:  MODELBOOK_ROOT=/path/to/project python bench/validation.py [--rows 1000000]
 
 Frame: the Caravan data (read_dataset('caravan'): 85 int64 columns + `Purchase` Categorical No/Yes) resampled
 with replacement to ROWS rows (seed 0), i.e. 1,000,000 x 86 by default.
@@ -33,7 +33,8 @@ from modelbook.data.load import read_dataset, datasheet
 
 # -- the hand-written pandas equivalent -------------------------------------------------------------------------
 def _fail(rows, column, check, mask=None, values=None, index=None):
-    if mask is None: rows.append(dict(column=column, check=check, failing_rows=None, first_rows=[], example_values=[])); return
+    if mask is None: rows.append(dict(column=column, check=check, failing_rows=None, first_rows=[],
+                                      example_values=[])); return
     idx = index[mask]
     vals = values[mask]
     rows.append(dict(column=column, check=check, failing_rows=len(idx), first_rows=idx[:5].tolist(),
@@ -48,7 +49,8 @@ def _inside(s: pd.Series, lo, hi, shortcut: bool) -> pd.Series|bool:
     return s.between(lo, hi)
 
 def pandas_report(df: pd.DataFrame, contract: dict, *, shortcut: bool=False) -> list[dict]:
-    "Every failure of `df` against `contract`, checked with plain vectorised pandas (`between`, or min/max first with `shortcut`)."
+    """Every failure of `df` against `contract`, checked with plain vectorised pandas (`between`, or min/max first with
+    `shortcut`)."""
     rows, cols, frame = [], contract['columns'], contract.get('frame') or {}
     if len(df) < frame.get('min_rows', 1): _fail(rows, None, 'min_rows')
     names = pd.Index(df.columns)
@@ -69,7 +71,8 @@ def pandas_report(df: pd.DataFrame, contract: dict, *, shortcut: bool=False) -> 
                     'str': pd.api.types.is_string_dtype(s)}[kind]
         if not ok_dtype: _fail(rows, c, 'dtype'); continue
         na = s.isna()
-        if not spec.get('nullable', False) and na.any(): _fail(rows, c, 'not_nullable', na.to_numpy(), s.to_numpy(), index)
+        if not spec.get('nullable', False) and na.any(): _fail(rows, c, 'not_nullable', na.to_numpy(), s.to_numpy(),
+                                                               index)
         if kind == 'float':
             fin = np.isfinite(s) | na
             if not fin.all(): _fail(rows, c, 'finite', ~fin.to_numpy(), s.to_numpy(), index)
@@ -88,7 +91,8 @@ def pandas_report(df: pd.DataFrame, contract: dict, *, shortcut: bool=False) -> 
             if bad.any(): _fail(rows, c, 'unique', bad, s.to_numpy(), index)
     for combo in frame.get('unique') or []:
         bad = df.duplicated(combo, keep=False).to_numpy()
-        if bad.any(): _fail(rows, None, 'unique_combination', bad, np.array(list(df[combo].itertuples(index=False, name=None)), dtype=object), index)
+        if bad.any(): _fail(rows, None, 'unique_combination', bad,
+                            np.array(list(df[combo].itertuples(index=False, name=None)), dtype=object), index)
     return rows
 
 
@@ -110,7 +114,8 @@ def _fmt(ts): return f"{statistics.median(ts):7.3f} ({min(ts):.3f}-{max(ts):.3f}
 
 def _row(name, ta, tb, la='pandera', lb='pandas'):
     r = [x / y for x, y in zip(ta, tb)]
-    return f"{name:<50} {_fmt(ta):>22} {_fmt(tb):>22} {statistics.median(ta)/statistics.median(tb):6.2f}x  (per round {min(r):.2f}-{max(r):.2f})"
+    return (f"{name:<50} {_fmt(ta):>22} {_fmt(tb):>22} {statistics.median(ta)/statistics.median(tb):6.2f}x  (per round "
+            f"{min(r):.2f}-{max(r):.2f})")
 
 
 def main():
@@ -124,8 +129,9 @@ def main():
     contract = C.load_contract('caravan', folder=folder)
     t0 = time.perf_counter()
     df = caravan.sample(args.rows, replace=True, random_state=0).reset_index(drop=True)
-    print(f"frame: {df.shape[0]:,} x {df.shape[1]} resampled from caravan (seed 0) in {time.perf_counter() - t0:.1f} s; "
-          f"dtypes {dict(df.dtypes.astype(str).value_counts())}; {df.memory_usage(deep=False).sum() / 2**20:,.0f} MiB")
+    print(f"frame: {df.shape[0]:,} x {df.shape[1]} resampled from caravan (seed 0) in {time.perf_counter() - t0:.1f} "
+          f"s; dtypes {dict(df.dtypes.astype(str).value_counts())}; {df.memory_usage(deep=False).sum() / 2**20:,.0f} "
+          "MiB")
 
     # sanity: both sides find the same failures in a corrupted copy (not timed)
     bad = df.head(50_000).copy()
@@ -138,7 +144,8 @@ def main():
     assert got_pa == got_pd == got_sc and _pandera(df, contract) == [] and pandas_report(df, contract) == []
 
     n = args.repeats
-    print(f"\n{'scenario (seconds: median (min-max) of ' + str(n) + ' runs)':<50} {'pandera':>22} {'pandas':>22}  ratio")
+    title = f"scenario (seconds: median (min-max) of {n} runs)"
+    print(f"\n{title:<50} {'pandera':>22} {'pandas':>22}  ratio")
     main_a, main_b = rounds(lambda: _pandera(df, contract), lambda: pandas_report(df, contract), n)
     print(_row(f"MAIN validate() vs pandas, clean {args.rows // 1000:,}k x 86", main_a, main_b))
 
@@ -146,8 +153,9 @@ def main():
     ta, tb = rounds(lambda: _pandera(df, contract), lambda: pandas_report(df, contract, shortcut=True), n)
     print(_row("  same, pandas also min/max first", ta, tb))
     elementwise = C.contract_schema(contract)
-    for c, spec in contract['columns'].items():   # pandera's own Check.in_range in place of the min/max check (as in P4)
-        if 'min' in spec: elementwise = elementwise.update_column(c, checks=[pa.Check.in_range(spec['min'], spec['max'])])
+    for c, spec in contract['columns'].items():  # pandera's own Check.in_range in place of the min/max check (as in P4)
+        if 'min' in spec: elementwise = elementwise.update_column(c,
+                                                                  checks=[pa.Check.in_range(spec['min'], spec['max'])])
     ta, tb = rounds(lambda: elementwise.validate(df, lazy=True, inplace=True), lambda: pandas_report(df, contract), n)
     print(_row("  pandera Check.in_range (2 masks/column)", ta, tb))
     schema = C.contract_schema(contract)
@@ -172,7 +180,8 @@ def main():
     print(_row("validate(), 3,000 bad cells in 3 columns", ta, tb))
 
     ratio = statistics.median(main_a) / statistics.median(main_b)
-    print(f"\nMAIN ratio pandera/pandas {ratio:.2f}x (target <= 1.5x; anchor P4 1.52x on 1M x 25): {'within' if ratio <= 1.5 else 'ABOVE'} target")
+    print(f"\nMAIN ratio pandera/pandas {ratio:.2f}x (target <= 1.5x; anchor P4 1.52x on 1M x 25): "
+          f"{'within' if ratio <= 1.5 else 'ABOVE'} target")
     vers = {p: metadata.version(p) for p in ['pandera', 'pandas', 'numpy']}
     print(f"python {sys.version.split()[0]}, {vers}, {os.cpu_count()} CPUs, {platform.machine()}, "
           f"load average at end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -10,7 +10,8 @@ project = _s['title']
 author = _s['author']
 copyright = _s['copyright']
 release = version = _s['version']
-extensions = ['myst_nb', 'sphinx-mathjax-offline']   # MathJax copied into _static: formulas render with no network (a CDN script would not)
+# MathJax copied into _static: formulas render with no network (a CDN script would not)
+extensions = ['myst_nb', 'sphinx-mathjax-offline']
 myst_enable_extensions = ['attrs_inline', 'colon_fence', 'deflist', 'dollarmath']
 myst_heading_anchors = 3
 nb_execution_mode = 'off'            # chapters are committed with their outputs; show_doc cells ran in nbdev_proc_nbs

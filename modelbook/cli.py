@@ -16,7 +16,8 @@ __all__ = ['DRIFT_EXIT', 'PERFORMANCE_EXIT', 'data_verify', 'data_report', 'run'
 def data_verify(args) -> int:
     "Re-check raw data files against the sha256 in their datasheets."
     from modelbook.data.load import datasheet, verify
-    names = args.names or sorted(p.name.removesuffix('.datasheet.yaml') for p in paths().data_raw.glob('*.datasheet.yaml'))
+    names = args.names or sorted(p.name.removesuffix('.datasheet.yaml')
+                                 for p in paths().data_raw.glob('*.datasheet.yaml'))
     for n in names: print(f"ok  {n}: {verify(datasheet(n)).sha256}")
     return 0
 
@@ -27,9 +28,11 @@ def data_report(args) -> int:
     is_card = (paths().experiments/f"{args.name}.yaml").exists()
     if is_card:
         try: load_card(args.name)
-        except ModelbookError as e:       # a drafted card with its TODO decisions open: the data can be looked at before they are made
+        # a drafted card with its TODO decisions open: the data can be looked at before they are made
+        except ModelbookError as e:
             if not (paths().data_raw/f"{args.name}.datasheet.yaml").exists(): raise
-            print(f"note: card `{args.name}` is not complete yet, so this is a report on data set `{args.name}` alone ({e})")
+            print(f"note: card `{args.name}` is not complete yet, so this is a report on data set `{args.name}` alone "
+                  f"({e})")
             is_card = False
     params = {'card': args.name} if is_card else {'card': '', 'dataset': args.name}
     res = run_notebook(paths().experiments/'data.ipynb', params, progress=args.progress)
@@ -65,7 +68,8 @@ def run(args) -> int:
 def batch(args) -> int:
     "Run a batch of experiment notebooks."
     from modelbook.run.batch import load_batch, run_batch
-    res = run_batch(load_batch(args.spec), workers=args.workers, scheduler=args.scheduler, local_cluster=args.local_cluster, progress=True)
+    res = run_batch(load_batch(args.spec), workers=args.workers, scheduler=args.scheduler,
+                    local_cluster=args.local_cluster, progress=True)
     print(res.summary())
     return res.exit_code
 
@@ -81,10 +85,12 @@ def serve(args) -> int:
     token = os.environ.get('MODELBOOK_API_TOKEN') or None
     from modelbook.tasks.registry import load_card
     from modelbook.data.privacy import apply_policy
-    privacy = {c: e.model_dump() for c, e in load_card(args.model).privacy.items()} if (paths().experiments/f"{args.model}.yaml").exists() else {}
+    privacy = {c: e.model_dump() for c,
+              e in load_card(args.model).privacy.items()} if (paths().experiments/f"{args.model}.yaml").exists() else {}
     print(f"serving `{m.metadata['name']}` v{m.metadata['version']} ({args.alias}) on http://{args.host}:{args.port}"
           f"{'; bearer token required' if token else ''}; prediction log: {log_dir or 'off'}", flush=True)
-    _serve(get_model, host=args.host, port=args.port, token=token, prediction_log=PredictionLog(log_dir, transform=lambda df: apply_policy(df, privacy)) if log_dir else None)
+    _serve(get_model, host=args.host, port=args.port, token=token,
+           prediction_log=PredictionLog(log_dir, transform=lambda df: apply_policy(df, privacy)) if log_dir else None)
     return 0
 
 # %% ../nbs/90_cli.ipynb #81377c58
@@ -115,19 +121,21 @@ DRIFT_EXIT, PERFORMANCE_EXIT = 3, 4
 def _exit_code(d: dict) -> int:
     "4 on a performance alert, 3 on a drift alert (features, predictions or target), else 0, from a drift.json."
     a = d.get('alerts') or {'drift': d['verdict']}
-    return PERFORMANCE_EXIT if a.get('performance') else DRIFT_EXIT if any(a.get(k) for k in ('drift', 'predictions', 'target')) else 0
+    return PERFORMANCE_EXIT if a.get('performance') else DRIFT_EXIT if any(a.get(k)
+                                                                     for k in ('drift', 'predictions', 'target')) else 0
 
 def monitor(args) -> int:
     "Run the monitoring report for a batch; exit 3 on a drift alert, 4 on a performance alert."
     from modelbook.run.cards import run_monitoring
-    res = run_monitoring(args.card, args.current, alias=args.alias, progress=args.progress, labels=args.labels, since=args.since, until=args.until,
-                         previous=args.previous)
+    res = run_monitoring(args.card, args.current, alias=args.alias, progress=args.progress, labels=args.labels,
+                         since=args.since, until=args.until, previous=args.previous)
     if not res.ok:
         print(f"FAILED: {res.notebook}\nerror: {res.error}", file=sys.stderr)
         return 1
     d = res.drift; a = d.get('alerts', {})
-    print(f"{'DRIFT ALERT' if d['verdict'] else 'no drift alert'}: {len(d['drifted'])} of {d['n_columns'] - len(d.get('expected', []))} columns drifted "
-          f"(alarm above {d['max_drifted_share']:.0%}); report: {res.report}")
+    print(f"{'DRIFT ALERT' if d['verdict'] else 'no drift alert'}: {len(d['drifted'])} of "
+          f"{d['n_columns'] - len(d.get('expected', []))} columns drifted (alarm above {d['max_drifted_share']:.0%}); "
+          f"report: {res.report}")
     for k, what in (('predictions', "the model's answers"), ('target', 'the target')):
         if a.get(k) is not None: print(f"{'DRIFT ALERT' if a[k] else 'no drift alert'} on {what}")
     if p := d.get('performance'):
@@ -149,7 +157,8 @@ def backtest(args) -> int:
     b = json.loads((res.folder/'backtest.json').read_text()); unit = b['settings']['unit']
     print(f"completed in {res.seconds:.0f} s: {res.report}")
     for r in b['season']:
-        print(f"  {r['strategy']:<12} MAE {r['mae']:.1f} {unit} (95% CI {r['mae_low']:.1f} to {r['mae_high']:.1f}); {r['retrains']} retrains")
+        print(f"  {r['strategy']:<12} MAE {r['mae']:.1f} {unit} (95% CI {r['mae_low']:.1f} to {r['mae_high']:.1f}); "
+              f"{r['retrains']} retrains")
     return 0
 
 # %% ../nbs/90_cli.ipynb #8967bcc9
@@ -173,9 +182,11 @@ def data_check(args) -> int:
     check_policy(pii_scan(df), {c: e.model_dump() for c, e in card.privacy.items()})
     validate(df, load_contract(card.data.contract or card.data.dataset), where=str(args.file))
     if card.data.target in df.columns:
-        g = target_leakage_screen(df, target=card.data.target, positive=card.data.positive, threshold=card.guards.leakage_threshold)
+        g = target_leakage_screen(df, target=card.data.target, positive=card.data.positive,
+                                  threshold=card.guards.leakage_threshold)
         check_guards([g], fail_on=[n for n in card.guards.fail_on if n == 'target_leakage'])
-    print(f"ok  {args.file}: {len(df):,} rows x {df.shape[1]} columns meet card `{card.name}`'s privacy policy and data contract"
+    print(f"ok  {args.file}: {len(df):,} rows x {df.shape[1]} columns meet card `{card.name}`'s privacy policy and "
+          "data contract"
           + ("; no target leakage found" if card.data.target in df.columns else ''))
     return 0
 
@@ -183,17 +194,21 @@ def data_check(args) -> int:
 def new(args) -> int:
     "Create a project from this template under another package name."
     from modelbook.template import new_project
-    dest = new_project(args.path, args.package, data=args.data, target=args.target, name=args.name, time_column=args.time_column,
+    dest = new_project(args.path, args.package, data=args.data, target=args.target, name=args.name,
+                       time_column=args.time_column,
                        examples=not args.no_examples, template=args.template, ref=args.ref)
     print(f"created {dest} (package `{args.package}`, git branches main and template)")
-    print(f"next: cd {dest} && make test" + ("; fill the TODO values in nbs/experiments/*.yaml, then make run" if args.data else ''))
+    print(f"next: cd {dest} && make test"
+          + ("; fill the TODO values in nbs/experiments/*.yaml, then make run" if args.data else ''))
     return 0
 
 def update(args) -> int:
     "Merge the template's latest commit into this project through its `template` branch."
     from modelbook.template import update_project
     res = update_project(template=args.template, ref=args.ref)
-    print(f"{res['status']}: template {res['commit'][:12]}" + (f" ({len(res['files'])} files changed: {', '.join(res['files'][:8])}{', ...' if len(res['files']) > 8 else ''})" if res['files'] else ''))
+    print(f"{res['status']}: template {res['commit'][:12]}"
+          + (f" ({len(res['files'])} files changed: "
+             f"{', '.join(res['files'][:8])}{', ...' if len(res['files']) > 8 else ''})" if res['files'] else ''))
     return 0
 
 def data_add(args) -> int:
@@ -202,81 +217,117 @@ def data_add(args) -> int:
     made = add_dataset(args.file, args.target, name=args.name, time_column=args.time_column)
     root = paths().root
     for k, f in made.items(): print(f"wrote {k:<9} {f.relative_to(root)}")
-    print(f"next: review the drafts, fill the TODO values in {made['card'].relative_to(root)}, then `modelbook run {made['card'].stem}`")
+    print(f"next: review the drafts, fill the TODO values in {made['card'].relative_to(root)}, then "
+          f"`modelbook run {made['card'].stem}`")
     return 0
 
 # %% ../nbs/90_cli.ipynb #37b7c11e
 def parser() -> argparse.ArgumentParser:
     "The `modelbook` argument parser."
-    p = argparse.ArgumentParser(prog='modelbook', description="A notebook-first ML lifecycle: data, experiments, models, service, monitoring.")
+    p = argparse.ArgumentParser(prog='modelbook',
+                           description="A notebook-first ML lifecycle: data, experiments, models, service, monitoring.")
     sub = p.add_subparsers(dest='command', required=True)
     d = sub.add_parser('data', help='check and report on raw data').add_subparsers(dest='data_command', required=True)
-    v = d.add_parser('verify', help='re-check raw files against their datasheets'); v.add_argument('names', nargs='*', help='data sets (all by default)')
+    v = d.add_parser('verify', help='re-check raw files against their datasheets')
+    v.add_argument('names', nargs='*', help='data sets (all by default)')
     v.set_defaults(func=data_verify)
-    r = d.add_parser('report', help='run the data report notebook'); r.add_argument('name', help='a problem card or a data set name')
-    r.add_argument('--progress', action='store_true', help="show papermill's progress bar"); r.set_defaults(func=data_report)
+    r = d.add_parser('report', help='run the data report notebook')
+    r.add_argument('name', help='a problem card or a data set name')
+    r.add_argument('--progress', action='store_true', help="show papermill's progress bar")
+    r.set_defaults(func=data_report)
     c = d.add_parser('check', help="check a file against a card's privacy policy, data contract and leakage screen")
     c.add_argument('file'); c.add_argument('--card', required=True); c.set_defaults(func=data_check)
     t = sub.add_parser('run', help="train a card's candidate models (train.ipynb via papermill)")
     t.add_argument('card', help='card name (nbs/experiments/NAME.yaml) or path')
-    t.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='a train.ipynb parameter, e.g. -p model hgb')
+    t.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'),
+                   help='a train.ipynb parameter, e.g. -p model hgb')
     t.add_argument('--progress', action='store_true', help="show papermill's progress bar"); t.set_defaults(func=run)
     b = sub.add_parser('batch', help='run a batch of experiment notebooks (grid or list of parameter sets)')
     b.add_argument('spec', help='batch YAML file'); b.add_argument('--workers', type=int, default=2)
-    b.add_argument('--scheduler', help='address of a Dask distributed scheduler'); b.add_argument('--local-cluster', action='store_true', help='start a Dask LocalCluster')
+    b.add_argument('--scheduler', help='address of a Dask distributed scheduler')
+    b.add_argument('--local-cluster', action='store_true', help='start a Dask LocalCluster')
     b.set_defaults(func=batch)
     s = sub.add_parser('serve', help='serve a registered model over HTTP')
     s.add_argument('--model', default='caravan', help='registered model name (a card name)')
-    s.add_argument('--alias', default='champion'); s.add_argument('--host', default='127.0.0.1'); s.add_argument('--port', type=int, default=8000)
-    s.add_argument('--log-dir', help='prediction log folder (default data/predictions/NAME)'); s.add_argument('--no-log', action='store_true', help='do not log predictions')
+    s.add_argument('--alias', default='champion')
+    s.add_argument('--host', default='127.0.0.1')
+    s.add_argument('--port', type=int, default=8000)
+    s.add_argument('--log-dir', help='prediction log folder (default data/predictions/NAME)')
+    s.add_argument('--no-log', action='store_true', help='do not log predictions')
     s.set_defaults(func=serve)
     pr = sub.add_parser('promote', help='make a registered version champion if it passes the promotion gate')
-    pr.add_argument('model'); pr.add_argument('version'); pr.add_argument('--why', default='', help='a note recorded with the promotion')
+    pr.add_argument('model')
+    pr.add_argument('version')
+    pr.add_argument('--why', default='', help='a note recorded with the promotion')
     pr.set_defaults(func=promote)
-    rb = sub.add_parser('rollback', help='make the previous champion the champion again'); rb.add_argument('model'); rb.set_defaults(func=rollback)
-    sc = sub.add_parser('score', help='score a CSV or Parquet file with a registered model (bounded memory; Dask with --scheduler)')
+    rb = sub.add_parser('rollback', help='make the previous champion the champion again')
+    rb.add_argument('model')
+    rb.set_defaults(func=rollback)
+    sc = sub.add_parser('score', help='score a CSV or Parquet file with a registered model (bounded memory; Dask with '
+                                      '--scheduler)')
     sc.add_argument('model'); sc.add_argument('input'); sc.add_argument('output')
     sc.add_argument('--alias', default='champion'); sc.add_argument('--chunk-rows', type=int, default=20_000)
     sc.add_argument('--scheduler', help='address of a Dask scheduler, e.g. tcp://host:8786')
-    sc.add_argument('--id', action='append', help='input column copied to the output (repeatable)'); sc.set_defaults(func=score)
-    m = sub.add_parser('monitor', help='drift and performance report of a batch against the champion (exit 3 on drift, 4 on a performance alert)')
-    m.add_argument('card'); m.add_argument('--current', required=True, help="CSV or Parquet batch, or the service's prediction log folder")
+    sc.add_argument('--id', action='append', help='input column copied to the output (repeatable)')
+    sc.set_defaults(func=score)
+    m = sub.add_parser('monitor', help='drift and performance report of a batch against the champion (exit 3 on drift, '
+                                       '4 on a performance alert)')
+    m.add_argument('card')
+    m.add_argument('--current', required=True, help="CSV or Parquet batch, or the service's prediction log folder")
     m.add_argument('--alias', default='champion'); m.add_argument('--progress', action='store_true')
-    m.add_argument('--labels', help="the window's labels once they arrive (CSV or Parquet): target drift and performance. For a prediction log, "
-                   "request_id, record and the target judge the answers as served; otherwise the rows' features and target are re-scored")
+    m.add_argument('--labels', help="the window's labels once they arrive (CSV or Parquet): target drift and "
+                                    "performance. For a prediction log, "
+                   "request_id, record and the target judge the answers as served; otherwise the rows' features and "
+                   "target are re-scored")
     m.add_argument('--since', help='prediction log only: first time included (ISO 8601, UTC unless stated)')
     m.add_argument('--until', help='prediction log only: first time excluded (ISO 8601)')
-    m.add_argument('--previous', help="the previous window's batch, when the card's monitoring.reference is `previous`"); m.set_defaults(func=monitor)
-    rp = sub.add_parser('reproduce', help='re-train a tracked run from its records; compare metrics and predictions (exit 1 if not reproduced)')
+    m.add_argument('--previous', help="the previous window's batch, when the card's monitoring.reference is `previous`")
+    m.set_defaults(func=monitor)
+    rp = sub.add_parser('reproduce',
+             help='re-train a tracked run from its records; compare metrics and predictions (exit 1 if not reproduced)')
     rp.add_argument('run_id', help='the MLflow run id (tracking.json in the run folder, or `make ui`)')
     rp.add_argument('--atol', type=float, default=1e-9, help='absolute tolerance on metrics and predictions')
     rp.add_argument('--rtol', type=float, default=0.0, help='relative tolerance on metrics and predictions')
-    rp.add_argument('--strict', action='store_true', help='also fail when code, card or environment changed though results match')
+    rp.add_argument('--strict', action='store_true',
+                    help='also fail when code, card or environment changed though results match')
     rp.add_argument('--tag', action='store_true', help='record the outcome as tag modelbook.reproduced on the run')
     rp.set_defaults(func=reproduce)
     bk = sub.add_parser('backtest', help="replay a count card's season month by month under retraining strategies")
     bk.add_argument('card', help='count card name or path')
-    bk.add_argument('--strategies', nargs='+', metavar='NAME', help='static, monthly, sliding, drift, recalibrate (all by default)')
-    bk.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='a backtest.ipynb parameter, e.g. -p n_boot 200')
-    bk.add_argument('--progress', action='store_true', help="show papermill's progress bar"); bk.set_defaults(func=backtest)
-    nw = sub.add_parser('new', help='create a project from this template under another package name (offline, git-initialised)')
-    nw.add_argument('path', help='folder to create'); nw.add_argument('--package', required=True, help='the new package, console script and kernel name')
-    nw.add_argument('--data', help='a CSV or Parquet file to add as the first data set'); nw.add_argument('--target', help='its column to predict')
+    bk.add_argument('--strategies', nargs='+', metavar='NAME',
+                    help='static, monthly, sliding, drift, recalibrate (all by default)')
+    bk.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'),
+                    help='a backtest.ipynb parameter, e.g. -p n_boot 200')
+    bk.add_argument('--progress', action='store_true', help="show papermill's progress bar")
+    bk.set_defaults(func=backtest)
+    nw = sub.add_parser('new', help='create a project from this template under another package name (offline, '
+                                    'git-initialised)')
+    nw.add_argument('path', help='folder to create')
+    nw.add_argument('--package', required=True, help='the new package, console script and kernel name')
+    nw.add_argument('--data', help='a CSV or Parquet file to add as the first data set')
+    nw.add_argument('--target', help='its column to predict')
     nw.add_argument('--name', help="the data set's and card's name (from the file name by default)")
     nw.add_argument('--time-column', help='a date/time column: the drafted split becomes time-ordered')
-    nw.add_argument('--no-examples', action='store_true', help="leave out the benchmarks and the example cards' end-to-end tests")
-    nw.add_argument('--template', help="the template's git checkout (this package's by default)"); nw.add_argument('--ref', default='HEAD', help='template commit, branch or tag')
+    nw.add_argument('--no-examples', action='store_true',
+                    help="leave out the benchmarks and the example cards' end-to-end tests")
+    nw.add_argument('--template', help="the template's git checkout (this package's by default)")
+    nw.add_argument('--ref', default='HEAD', help='template commit, branch or tag')
     nw.set_defaults(func=new)
-    up = sub.add_parser('update', help="merge a later template version into this project (through its `template` branch)")
+    up = sub.add_parser('update', help="merge a later template version into this project (through its `template` "
+                                       "branch)")
     up.add_argument('--template', help='the template checkout (the one recorded in .template-answers.yml by default)')
     up.add_argument('--ref', default='HEAD', help='template commit, branch or tag'); up.set_defaults(func=update)
-    a = d.add_parser('add', help='copy a data file into data/raw/ and draft its datasheet, data contract and problem card')
-    a.add_argument('file', help='CSV or Parquet file'); a.add_argument('--target', required=True, help='the column to predict')
-    a.add_argument('--name', help='data set and card name (from the file name by default)'); a.add_argument('--time-column', help='a date/time column for a time-ordered split')
+    a = d.add_parser('add', help='copy a data file into data/raw/ and draft its datasheet, data contract and problem '
+                                 'card')
+    a.add_argument('file', help='CSV or Parquet file')
+    a.add_argument('--target', required=True, help='the column to predict')
+    a.add_argument('--name', help='data set and card name (from the file name by default)')
+    a.add_argument('--time-column', help='a date/time column for a time-ordered split')
     a.set_defaults(func=data_add)
 
     return p
 
+# %% ../nbs/90_cli.ipynb #2940e0d5
 def main(argv: list[str]|None=None) -> int:
     "Entry point of the `modelbook` command."
     args = parser().parse_args(argv)

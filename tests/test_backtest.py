@@ -4,7 +4,8 @@ import json
 import pandas as pd, pytest
 from conftest import copy_project, modelbook
 
-pytestmark = pytest.mark.slow   # the backtest library is tested in 08b_backtest; this runs the CLI and its report (make test-all)
+# the backtest library is tested in 08b_backtest; this runs the CLI and its report (make test-all)
+pytestmark = pytest.mark.slow
 
 STRATEGIES = ['card', 'static', 'monthly', 'sliding', 'drift', 'recalibrate']
 MONTHS = ['April', 'May', 'June', 'July', 'Aug', 'Sept', 'Oct', 'Nov', 'Dec']
@@ -20,11 +21,14 @@ def test_backtest_bikeshare(tmp_path):
     run_dir, = sorted((root/'reports'/'bikeshare-backtest').iterdir())
     html = (run_dir/'report.html').read_text()
     assert 'Best strategy over the season' in html and 'block-bootstrap' in html and 'data:image/png;base64' in html
-    assert "The card's policy" in html and 'retrain on the last 3 labelled months after a drift or performance alert' in html
+    assert ("The card's policy" in html
+            and 'retrain on the last 3 labelled months after a drift or performance alert' in html)
     b = json.loads((run_dir/'backtest.json').read_text())
-    assert b['settings']['n_boot'] == 100 and b['settings']['block'] == 24 and b['settings']['train'] == ['Jan', 'Feb', 'March']
+    assert (b['settings']['n_boot'] == 100 and b['settings']['block'] == 24 and b['settings']['train']
+            == ['Jan', 'Feb', 'March'])
     # the card's monitoring section, not defaults: its policy, tolerance and lag
-    assert b['settings']['policy'] == {'action': 'retrain', 'trigger': 'either', 'window': 3} and b['settings']['tolerance'] == 0.4 and b['settings']['lag'] == 1
+    assert (b['settings']['policy'] == {'action': 'retrain', 'trigger': 'either', 'window': 3}
+            and b['settings']['tolerance'] == 0.4 and b['settings']['lag'] == 1)
     assert [d['policy'] for d in b['drift_policies']][:2] == ['hours independent', 'design effect']
     t = pd.DataFrame(b['months'])
     for s in STRATEGIES:
@@ -36,7 +40,8 @@ def test_backtest_bikeshare(tmp_path):
         assert not m['retrained'].iloc[0]                                    # April is always served by the first model
         assert int(m['retrained'].sum()) == b['retrains'][s]
     rc = b['retrains']
-    assert rc['static'] == 0 and rc['monthly'] in (8, 9) and rc['sliding'] in (8, 9) and rc['recalibrate'] == 8 and 0 <= rc['drift'] <= 8
+    assert (rc['static'] == 0 and rc['monthly'] in (8, 9) and rc['sliding'] in (8, 9) and rc['recalibrate'] == 8 and 0
+            <= rc['drift'] <= 8)
     st = t[t['strategy'] == 'static']
     assert set(st['trained_on']) == {'Jan-March'} and (st['scale'] == 1).all()
     assert set(t.loc[t['strategy'] == 'recalibrate', 'trained_on']) == {'Jan-March'}

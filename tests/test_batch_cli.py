@@ -16,9 +16,11 @@ EXPERIMENT = [
 ]
 
 def batch(root, spec):
-    "Run `modelbook batch SPEC --workers 2` with the copy's package (the console script would import the installed one)."
+    """Run `modelbook batch SPEC --workers 2` with the copy's package (the console script would import the installed
+    one)."""
     env = {**env_for(root), 'PYTHONPATH': str(root), 'OMP_NUM_THREADS': '1'}
-    cmd = [sys.executable, '-c', 'import sys; from modelbook.cli import main; sys.exit(main())', 'batch', str(spec), '--workers', '2']
+    cmd = [sys.executable, '-c', 'import sys; from modelbook.cli import main; sys.exit(main())', 'batch', str(spec),
+           '--workers', '2']
     return subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
 
 def runs(root, r) -> list[dict]:
@@ -33,7 +35,8 @@ def edit_redact(root):
     cell = next(c for c in nb.cells if c.cell_type == 'code' and 'def redact(' in c.source)
     old = "    return _REDACT.get(kind, _mask_shape)(str(value).strip())"
     assert old in cell.source, cell.source
-    cell.source = cell.source.replace(old, "    text = str(value).strip()\n    return _REDACT.get(kind, _mask_shape)(text)")
+    cell.source = cell.source.replace(old,
+                                      "    text = str(value).strip()\n    return _REDACT.get(kind, _mask_shape)(text)")
     nbformat.write(nb, path)
     r = subprocess.run([BIN/'nbdev_export'], cwd=root, env=env_for(root), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -46,22 +49,25 @@ def test_batch_of_8_isolates_a_failure_skips_completed_runs_and_reruns_after_a_c
     nb.metadata['kernelspec'] = {'name': 'modelbook', 'display_name': 'Python (modelbook)', 'language': 'python'}
     nbformat.write(nb, root/'nbs'/'experiments'/'redact_demo.ipynb')
     spec = root/'nbs'/'experiments'/'redact_demo.batch.yaml'
-    spec.write_text(yaml.safe_dump({'notebook': 'redact_demo.ipynb', 'grid': {'x': list(range(1, 8))}, 'runs': [{'x': 8, 'fail': True}]}))
+    spec.write_text(yaml.safe_dump({'notebook': 'redact_demo.ipynb', 'grid': {'x': list(range(1, 8))},
+                                    'runs': [{'x': 8, 'fail': True}]}))
 
     # 1. 8 runs on 2 workers: the failing set is isolated, kept with its error, and counted in the exit code
     r1 = batch(root, spec)
     assert r1.returncode == 1, r1.stdout + r1.stderr[-3000:]
     assert '8 runs, 7 completed, 0 skipped (done before), 1 failed' in r1.stdout, r1.stdout
     assert '8/8 done (1 failed)' in r1.stdout                                  # the progress line's last state
-    assert 'without encryption' not in r1.stderr                              # kernels on IPC sockets: no TCP port, no ipykernel warning
+    assert 'without encryption' not in r1.stderr  # kernels on IPC sockets: no TCP port, no ipykernel warning
     first = runs(root, r1)
     done = {json.dumps(x['params'], sort_keys=True): x for x in first if x['status'] == 'completed'}
     assert len(done) == 7
     outs = {k: open(x['folder'] + '/out.txt').read() for k, x in done.items()}
-    assert all(v.startswith(f"x={json.loads(k)['x']} redacted=+** * **** **") for k, v in outs.items()), outs   # each run got its own parameters
+    # each run got its own parameters
+    assert all(v.startswith(f"x={json.loads(k)['x']} redacted=+** * **** **") for k, v in outs.items()), outs
     failed = next(x for x in first if x['status'] == 'failed')
     assert failed['params'] == {'x': 8, 'fail': True} and 'asked to fail at x=8' in failed['error'], failed
-    assert failed['folder'].endswith('-FAILED') and 'asked to fail at x=8' in open(failed['folder'] + '/redact_demo.ipynb').read()
+    assert (failed['folder'].endswith('-FAILED')
+            and 'asked to fail at x=8' in open(failed['folder'] + '/redact_demo.ipynb').read())
 
     # 2. the same batch again: the 7 completed runs are skipped (their earlier folders), the failed one runs again
     r2 = batch(root, spec)
@@ -78,5 +84,7 @@ def test_batch_of_8_isolates_a_failure_skips_completed_runs_and_reruns_after_a_c
     third = runs(root, r3)
     assert not {x['key'] for x in third} & {x['key'] for x in first}
     redone = {json.dumps(x['params'], sort_keys=True): x for x in third if x['status'] == 'completed'}
-    assert {k: open(x['folder'] + '/out.txt').read() for k, x in redone.items()} == outs   # same results from the rewritten function
-    assert {open(x['folder'] + '/package.txt').read() for x in redone.values()} == {str(root/'modelbook'/'__init__.py')}   # by the copy's package
+    # same results from the rewritten function
+    assert {k: open(x['folder'] + '/out.txt').read() for k, x in redone.items()} == outs
+    # by the copy's package
+    assert {open(x['folder'] + '/package.txt').read() for x in redone.values()} == {str(root/'modelbook'/'__init__.py')}

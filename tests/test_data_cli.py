@@ -3,7 +3,8 @@ import hashlib, os, subprocess
 from conftest import BIN
 
 def _modelbook(root, *args):
-    return subprocess.run([BIN/'modelbook', *args], cwd=root, env={**os.environ, 'MODELBOOK_ROOT': str(root)}, capture_output=True, text=True)
+    return subprocess.run([BIN/'modelbook', *args], cwd=root, env={**os.environ, 'MODELBOOK_ROOT': str(root)},
+                          capture_output=True, text=True)
 
 def test_verify_passes_on_bundled_data(project_copy):
     r = _modelbook(project_copy, 'data', 'verify')
@@ -12,11 +13,14 @@ def test_verify_passes_on_bundled_data(project_copy):
 
 def test_one_changed_byte_is_refused(project_copy):
     csv = project_copy/'data'/'raw'/'caravan.csv'
-    raw = bytearray(csv.read_bytes()); raw[1000] = ord('7') if raw[1000] != ord('7') else ord('6'); csv.write_bytes(bytes(raw))
+    raw = bytearray(csv.read_bytes())
+    raw[1000] = ord('7') if raw[1000] != ord('7') else ord('6')
+    csv.write_bytes(bytes(raw))
     new = hashlib.sha256(bytes(raw)).hexdigest()
     r = _modelbook(project_copy, 'data', 'verify', 'caravan')
     assert r.returncode == 1
-    assert str(csv) in r.stderr and new in r.stderr and 'e89d49b6fb8fe02d76bb5bb80d8e0dab473bf9f6a72515e30c259f6d7da42269' in r.stderr
+    assert (str(csv) in r.stderr and new in r.stderr
+            and 'e89d49b6fb8fe02d76bb5bb80d8e0dab473bf9f6a72515e30c259f6d7da42269' in r.stderr)
     assert 'Traceback' not in r.stderr
 
 def test_data_report_writes_html(project_copy):
@@ -25,7 +29,7 @@ def test_data_report_writes_html(project_copy):
     report, = (project_copy/'reports'/'data').glob('*/report.html')
     html = report.read_text()
     assert 'Caravan insurance customers' in html and html.count('data:image/png;base64') >= 3
-    assert '602 exact duplicate rows' in html or '602' in html        # the quality profile found Caravan's duplicated rows
+    assert ('602 exact duplicate rows' in html or '602' in html)  # the quality profile found Caravan's duplicated rows
     assert 'contamination' in html                                     # and the guards ran on the card's split
 
 def test_failed_data_report_is_marked_and_has_no_report(project_copy):

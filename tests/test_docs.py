@@ -31,9 +31,11 @@ def test_docs_build(tmp_path):
             if not target.exists(): broken.append(f"{page.name} -> {href}")
     assert not broken, f"broken local links: {broken[:10]}"
     # formulas are typeset by a MathJax shipped with the site: a page read offline must not depend on a CDN script
-    remote = [f"{page.name}: {src}" for page in site.glob('*.html') for src in re.findall(r'<script[^>]*src="(https?:[^"]+)"', page.read_text())]
+    remote = [f"{page.name}: {src}" for page in site.glob('*.html')
+              for src in re.findall(r'<script[^>]*src="(https?:[^"]+)"', page.read_text())]
     assert not remote, f"pages that load scripts from the network: {remote[:5]}"
-    assert 'mathjax/tex-chtml.js' in (site/'32_evaluate.compare.html').read_text() and (site/'_static'/'mathjax'/'tex-chtml.js').is_file()
+    assert ('mathjax/tex-chtml.js' in (site/'32_evaluate.compare.html').read_text()
+            and (site/'_static'/'mathjax'/'tex-chtml.js').is_file())
     # every page shows its body, not only its title and summary (nbdev's front-matter step once swallowed the rest of a
     # first cell, and two pages rendered empty)
     thin = [c for c in chapters if (site/f'{c}.html').read_text().count('<p>') < 4]

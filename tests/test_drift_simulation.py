@@ -68,7 +68,8 @@ def test_report_p_values_match_scipy_for_exact_sketches():
     cur = frame(rng, 300, [0.2, 0], [np.array([0.3, 0.2, 0.2, 0.2, 0.1])])
     t = drift_report(reference_profile(ref, numeric=["x0", "x1"], categorical=["c0"]), cur).table().set_index("column")
     for c in ["x0", "x1"]:
-        assert t.loc[c, "p_value"] == pytest.approx(stats.ks_2samp(ref[c], cur[c], method="asymp").pvalue, rel=1e-9, abs=1e-12)
+        assert t.loc[c, "p_value"] == pytest.approx(stats.ks_2samp(ref[c], cur[c], method="asymp").pvalue, rel=1e-9,
+                                                    abs=1e-12)
     counts = pd.crosstab(np.r_[np.zeros(400), np.ones(300)], np.r_[ref.c0, cur.c0])
     assert t.loc["c0", "p_value"] == pytest.approx(stats.chi2_contingency(counts, correction=False).pvalue, rel=1e-9)
 
@@ -93,7 +94,8 @@ def test_false_alarm_rate_over_200_identical_replications():
 
 
 # -- (c) Benjamini-Hochberg ----------------------------------------------------------------------------------------
-def counts_frame(ref_counts: dict[str, list[int]], cur_counts: dict[str, list[int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def counts_frame(ref_counts: dict[str, list[int]],
+                 cur_counts: dict[str, list[int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Reference and current frames whose categorical columns have exactly the given level counts."
     build = lambda d: pd.DataFrame({c: np.repeat(LEVELS[: len(k)], k) for c, k in d.items()})
     return build(ref_counts), build(cur_counts)
@@ -102,7 +104,8 @@ def counts_frame(ref_counts: dict[str, list[int]], cur_counts: dict[str, list[in
 def independent_check(ref, cur, report):
     "Raw chi-square p-values from scipy and BH from statsmodels, in the report's row order."
     t = report.table()
-    p = np.array([stats.chi2_contingency(np.vstack([ref[c].value_counts().sort_index(), cur[c].value_counts().sort_index()]),
+    p = np.array([stats.chi2_contingency(np.vstack([ref[c].value_counts().sort_index(),
+                                                    cur[c].value_counts().sort_index()]),
                                          correction=False).pvalue for c in t.column])
     reject, p_bh, _, _ = multipletests(p, alpha=ALPHA, method="fdr_bh")
     np.testing.assert_allclose(t.p_value, p, rtol=1e-9)
@@ -133,14 +136,17 @@ def test_bh_flags_where_bonferroni_would_not():
 
 # -- (d) rows that come in clusters (hours of a day) ---------------------------------------------------------------
 def days(rng, n_days: int, shift: float = 0.0) -> pd.DataFrame:
-    "Hourly rows: a numeric column = day level + small hourly noise (intraclass correlation ~0.9) and a weather-like state fixed for most hours of a day."
+    """Hourly rows: a numeric column = day level + small hourly noise (intraclass correlation ~0.9) and a weather-like
+    state fixed for most hours of a day."""
     x = np.repeat(rng.normal(shift, 1, n_days), 24) + rng.normal(0, 0.3, 24 * n_days)
-    state = np.where(rng.random(24 * n_days) < 0.8, np.repeat(rng.choice(3, n_days, p=[0.6, 0.3, 0.1]), 24), rng.choice(3, 24 * n_days))
+    state = np.where(rng.random(24 * n_days) < 0.8, np.repeat(rng.choice(3, n_days, p=[0.6, 0.3, 0.1]), 24),
+                     rng.choice(3, 24 * n_days))
     return pd.DataFrame({"x": x, "state": LEVELS[state]})
 
 
 def test_clustered_rows_false_alarm_rate_with_design_effect():
-    "200 replications of 60 reference days vs 30 current days, same distribution: counting hours as independent rows alarms almost always; with the design effect the rates hold."
+    """200 replications of 60 reference days vs 30 current days, same distribution: counting hours as independent rows
+    alarms almost always; with the design effect the rates hold."""
     rng = np.random.default_rng(31)
     flagged = {1: [], 24: []}
     raw = []
@@ -151,9 +157,10 @@ def test_clustered_rows_false_alarm_rate_with_design_effect():
             flagged[block].append(bool(report.drifted))
             if block == 24: raw.append(report.table().p_value.to_numpy() < ALPHA)
     raw = np.concatenate(raw)
-    print(f"any flag: independent rows {np.mean(flagged[1]):.3f}, design effect {np.mean(flagged[24]):.3f}; raw per-column {raw.mean():.3f}")
+    print(f"any flag: independent rows {np.mean(flagged[1]):.3f}, design effect {np.mean(flagged[24]):.3f}; raw "
+          f"per-column {raw.mean():.3f}")
     assert np.mean(flagged[1]) > 0.5                               # the problem is real: the iid test cries wolf
-    assert np.mean(flagged[24]) <= ALPHA + 0.02                    # any BH flag (and so the verdict) with the design effect
+    assert np.mean(flagged[24]) <= ALPHA + 0.02  # any BH flag (and so the verdict) with the design effect
     assert 0.01 <= raw.mean() <= ALPHA + 0.02                      # per-column p-values calibrated, test not dead
 
 

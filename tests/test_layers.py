@@ -12,7 +12,8 @@ LAYERS = ['core', 'data', 'models', 'evaluate', 'tasks', 'lifecycle', 'deploy', 
 # imports of the package's own modules placed inside functions, kept there on purpose: importer -> {imported: reason}
 LAZY = {
     'modelbook.cli': {'*': "start-up time: `modelbook --help` and each command import only what the command needs"},
-    **{m: {'modelbook.lifecycle.registry': "imports MLflow (about 1 s): only when a run is tracked or a registered model loaded",
+    **{m: {'modelbook.lifecycle.registry': "imports MLflow (about 1 s): only when a run is tracked or a registered "
+                                           "model loaded",
            'modelbook.lifecycle.model_card': "imports MLflow, like the registry"}
        for m in ('modelbook.run.batch', 'modelbook.run.cards', 'modelbook.run.leaderboard', 'modelbook.deploy.service',
                  'modelbook.deploy.score', 'modelbook.monitor.backtest')},
@@ -30,7 +31,8 @@ def modules(root: Path) -> dict[str, Path]:
     return out
 
 def layer(module: str) -> str|None:
-    "The layer of a module: the subpackage (`modelbook.data.load` -> data) or the top-level module (`modelbook.cli`); None for the root."
+    """The layer of a module: the subpackage (`modelbook.data.load` -> data) or the top-level module (`modelbook.cli`);
+    None for the root."""
     parts = module.split('.')
     return parts[1] if len(parts) > 1 else None
 
@@ -60,7 +62,8 @@ def imports(root: Path) -> list[tuple[str, str, str, bool]]:
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for t in _target(module, f, node, known):
-                    if t == 'modelbook' and module.startswith('modelbook.'): continue   # the root: every submodule imports it anyway
+                    # the root: every submodule imports it anyway
+                    if t == 'modelbook' and module.startswith('modelbook.'): continue
                     out.append((module, t, f"{f.relative_to(root)}:{node.lineno}", id(node) in inner))
     return out
 
@@ -112,13 +115,15 @@ def privates(root: Path) -> list[str]:
             targets = _target(module, f, node, known)
             names = [a.name for a in node.names if a.name.startswith('_') and not a.name.startswith('__')]
             if names and targets and targets[0] not in (module, 'modelbook.evaluate.base'):
-                out.append(f"{f.relative_to(root)}:{node.lineno}: {module} imports {', '.join(names)} from {targets[0]}")
+                out.append(f"{f.relative_to(root)}:{node.lineno}: {module} imports {', '.join(names)} "
+                           f"from {targets[0]}")
     return out
 
 EDGES = imports(ROOT)
 
 def test_every_module_has_a_layer():
-    assert {layer(m) for m in modules(ROOT)} - {None} <= set(LAYERS), "a folder or module of the package belongs to no layer: add it to LAYERS"
+    assert {layer(m) for m in modules(ROOT)} - {None} <= set(LAYERS), ("a folder or module of the package belongs to "
+                                                                       "no layer: add it to LAYERS")
 
 def test_imports_only_go_down():
     assert not (bad := upward(EDGES)), "Upward imports:\n" + '\n'.join(bad)
@@ -138,24 +143,28 @@ def _package(tmp_path, files: dict) -> Path:
     return tmp_path
 
 def test_the_checks_see_what_they_must(tmp_path):
-    "On a scratch package: an upward import inside a function, a circle inside a layer, an unlisted lazy import and a private name."
+    """On a scratch package: an upward import inside a function, a circle inside a layer, an unlisted lazy import and a
+    private name."""
     root = _package(tmp_path, {
         '__init__.py': '', 'data/__init__.py': '', 'run/__init__.py': '',
         'data/load.py': 'def f():\n    from modelbook.run.batch import go\n    return go\n',
         'run/batch.py': 'from .cards import _helper\ndef go(): return 1\n',
         'run/cards.py': 'from . import batch\ndef _helper(): return batch\n'})
     edges = imports(root)
-    assert upward(edges) == ["modelbook/data/load.py:2: modelbook.data.load (data) imports modelbook.run.batch (run), a layer above it"]
-    assert circles(edges) == ["circle of 2 modules: modelbook.run.batch -> modelbook.run.cards (modelbook/run/batch.py:1); "
-                              "modelbook.run.cards -> modelbook.run.batch (modelbook/run/cards.py:1)"]
-    assert lazy(edges) == ["modelbook/data/load.py:2: modelbook.data.load imports modelbook.run.batch inside a function; "
-                           "import it at the top, or list it in LAZY with the reason"]
+    assert upward(edges) == ["modelbook/data/load.py:2: modelbook.data.load (data) imports modelbook.run.batch (run), "
+                             "a layer above it"]
+    assert circles(edges) == ["circle of 2 modules: modelbook.run.batch -> modelbook.run.cards "
+                              "(modelbook/run/batch.py:1); modelbook.run.cards -> modelbook.run.batch "
+                              "(modelbook/run/cards.py:1)"]
+    assert lazy(edges) == ["modelbook/data/load.py:2: modelbook.data.load imports modelbook.run.batch inside a "
+                           "function; import it at the top, or list it in LAZY with the reason"]
     assert privates(root) == ["modelbook/run/batch.py:1: modelbook.run.batch imports _helper from modelbook.run.cards"]
 
 TASK_NAMES = {'binary', 'multiclass', 'count', 'regression'}
 
 def task_comparisons(root: Path, sources: dict|None=None) -> list[str]:
-    "Comparisons with a task's name (`task == 'count'`, `in ('binary', 'multiclass')`) outside modelbook/tasks/, each as file:line."
+    """Comparisons with a task's name (`task == 'count'`, `in ('binary', 'multiclass')`) outside modelbook/tasks/, each
+    as file:line."""
     out = []
     for name, f in (sources or modules(root)).items():
         if '.tasks.' in f"{name}." or name.endswith('.tasks'): continue
@@ -173,7 +182,9 @@ def test_no_task_names_compared_outside_the_task_registry():
     for p in sorted((ROOT/'nbs'/'experiments').glob('*.ipynb')):
         import json
         code = [''.join(c['source']) for c in json.loads(p.read_text())['cells'] if c['cell_type'] == 'code']
-        notebooks[f"nbs/experiments/{p.name}"] = '\n'.join(l for cell in code for l in cell.splitlines() if not l.lstrip().startswith(('%', '!')))
+        notebooks[f"nbs/experiments/{p.name}"] = '\n'.join(l for cell in code for l in cell.splitlines()
+                                                           if not l.lstrip().startswith(('%', '!')))
     bad = task_comparisons(ROOT) + task_comparisons(ROOT, notebooks)
-    assert not bad, "Task names compared outside modelbook/tasks/ (ask the card's task object instead):\n" + '\n'.join(bad)
+    assert not bad, ("Task names compared outside modelbook/tasks/ (ask the card's task object instead):\n"
+                     + '\n'.join(bad))
     assert task_comparisons(ROOT, {'scratch': "if card.task == 'count': pass"}) == ["scratch:1: card.task == 'count'"]

@@ -10,5 +10,6 @@ def test_there_are_chapters():
 
 @pytest.mark.parametrize('notebook', NOTEBOOKS)
 def test_notebook(notebook):
-    r = subprocess.run([BIN/'nbdev_test', '--path', f'nbs/{notebook}', '--do_print'], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run([BIN/'nbdev_test', '--path', f'nbs/{notebook}', '--do_print'], cwd=ROOT, capture_output=True,
+                       text=True)
     assert r.returncode == 0, f"nbs/{notebook} failed under nbdev_test:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"

@@ -2,8 +2,17 @@
 The project copy's Caravan data gains an e-mail column (policy: drop) and a phone column (policy: hash with a
 salt from the environment, and excluded from the features); the whole lifecycle runs; then every file is searched."""
 import subprocess
+from pathlib import Path
+from typing import NamedTuple
 import httpx, pandas as pd, pytest, yaml
 from conftest import BIN, copy_project, env_for, serving
+
+class Planted(NamedTuple):
+    "The project copy with planted personal data: its root, the CLI's environment and the planted values."
+    root: Path
+    env: dict
+    emails: list
+    phones: list
 
 @pytest.fixture(scope='module')
 def planted(tmp_path_factory):
@@ -15,17 +24,19 @@ def planted(tmp_path_factory):
     phones = [f"+31 6 {10000000 + 7919 * i:08d}" for i in range(len(df))]
     df.insert(0, 'email', emails); df.insert(1, 'phone', phones); df.to_csv(csv, index=False)
     sheet_p = root/'data'/'raw'/'caravan.datasheet.yaml'; sheet = yaml.safe_load(sheet_p.read_text())
-    sheet['columns'] = {'email': {'dtype': 'str', 'meaning': 'e-mail address'}, 'phone': {'dtype': 'str', 'meaning': 'phone number'}, **sheet['columns']}
+    sheet['columns'] = {'email': {'dtype': 'str', 'meaning': 'e-mail address'},
+                        'phone': {'dtype': 'str', 'meaning': 'phone number'}, **sheet['columns']}
     sheet['sha256'] = file_sha256(csv); sheet_p.write_text(yaml.safe_dump(sheet, sort_keys=False))
     con_p = root/'data'/'contracts'/'caravan.yaml'; con = yaml.safe_load(con_p.read_text())
-    con['columns'] = {'email': {'dtype': 'str', 'nullable': False, 'unique': True}, 'phone': {'dtype': 'str', 'nullable': False, 'unique': True}, **con['columns']}
+    con['columns'] = {'email': {'dtype': 'str', 'nullable': False, 'unique': True},
+                      'phone': {'dtype': 'str', 'nullable': False, 'unique': True}, **con['columns']}
     con_p.write_text(yaml.safe_dump(con, sort_keys=False))
     card_p = root/'nbs'/'experiments'/'caravan.yaml'; card = yaml.safe_load(card_p.read_text())
     card['privacy'] = {'email': {'action': 'drop'}, 'phone': {'action': 'hash'}}
     card['data']['exclude'] = ['phone']
     card_p.write_text(yaml.safe_dump(card, sort_keys=False))
     env = {**env_for(root), 'MODELBOOK_PII_SALT': 'a-test-salt-of-enough-length'}
-    return root, env, emails, phones
+    return Planted(root, env, emails, phones)
 
 def _cmd(root, env, *args):
     return subprocess.run([BIN/'modelbook', *args], cwd=root, env=env, capture_output=True, text=True, timeout=600)
@@ -45,10 +56,11 @@ def test_planted_pii_never_reaches_reports_tracking_or_prediction_log(planted):
         r = _cmd(root, env, *args)
         assert r.returncode == 0, r.stdout + r.stderr
     with serving(root, env=env) as (url, _), httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
-        rows = pd.read_csv(root/'data'/'raw'/'caravan.csv').drop(columns=['email', 'phone', 'Purchase']).head(5).to_dict(orient='records')
+        rows = pd.read_csv(root/'data'/'raw'
+                          /'caravan.csv').drop(columns=['email', 'phone', 'Purchase']).head(5).to_dict(orient='records')
         assert http.post('/predict', json={'records': rows}).status_code == 200
         extra = {**rows[0], 'email': emails[0]}
-        assert http.post('/predict', json={'records': [extra]}).status_code == 422      # not a feature: refused, not logged
+        assert http.post('/predict', json={'records': [extra]}).status_code == 422  # not a feature: refused, not logged
     searched = [root/'reports', root/'mlflow.db', root/'mlruns', root/'data'/'predictions']
     assert all(p.exists() for p in searched)
     n = assert_no_pii(searched, emails[::97] + phones[::97])

@@ -1,5 +1,6 @@
 """The prediction service as a team would run it: started by the CLI, over real HTTP on loopback, with a bearer
-token and the prediction log; both request bodies (records and columns); a bounded load test from 20 concurrent clients."""
+token and the prediction log; both request bodies (records and columns); a bounded load test from 20 concurrent
+clients."""
 import json, os, signal, time
 from concurrent.futures import ThreadPoolExecutor
 import httpx, pandas as pd, pytest
@@ -28,12 +29,15 @@ def test_token_and_columnar_body(service, records):
         assert http.post('/predict', json=pd.DataFrame(records[:1]).to_dict('split', index=False)).status_code == 401
         assert http.get('/metadata').status_code == 401
         assert http.get('/health').status_code == 200 and http.get('/ready').status_code == 200
-    # the columnar body, built in the order the OpenAPI page gives: the same predictions as records; each bad body a 422 naming column and row
+    # the columnar body, built in the order the OpenAPI page gives: the same predictions as records; each bad body a 422
+    # naming column and row
     with httpx.Client(base_url=url, trust_env=False, headers=AUTH, timeout=30) as http:
-        order = http.get('/openapi.json').json()['components']['schemas']['PredictColumnsRequest']['properties']['columns']['const']
+        schemas = http.get('/openapi.json').json()['components']['schemas']
+        order = schemas['PredictColumnsRequest']['properties']['columns']['const']
         frame = pd.DataFrame(records)[order]
         def body(df=frame, **kw): return {**df.to_dict('split', index=False), **kw}
-        for part in (frame.iloc[:20], frame):   # the compiled model's numpy walk (20 rows) and scikit-learn's per-tree routine (200)
+        # the compiled model's numpy walk (20 rows) and scikit-learn's per-tree routine (200)
+        for part in (frame.iloc[:20], frame):
             by_records = http.post('/predict', json={'records': part.to_dict('records')})
             by_columns = http.post('/predict', json=body(part))
             assert by_records.status_code == by_columns.status_code == 200, by_columns.text
@@ -43,27 +47,37 @@ def test_token_and_columnar_body(service, records):
             assert r.status_code == status, r.text
             return r.json()['detail']
         rows = frame.to_numpy().tolist()
-        def cell(i, col, v): return body(data=[[v if (k, c) == (i, col) else x for c, x in zip(order, row)] for k, row in enumerate(rows)])
+        def cell(i, col, v): return body(data=[[v if (k, c) == (i, col) else x for c, x in zip(order, row)] for k,
+                                               row in enumerate(rows)])
         e, = refused(body(frame.drop(columns='MOSTYPE')))
-        assert (e['type'], e['loc'], e['msg']) == ('missing', ['body', 'columns'], 'Field required: column `MOSTYPE` is not in `columns`')
+        assert (e['type'], e['loc'], e['msg']) == ('missing', ['body', 'columns'],
+                                                   'Field required: column `MOSTYPE` is not in `columns`')
         e, = refused(body(frame.assign(MOSTYPO=1)))
         assert (e['type'], e['loc'], e['input']) == ('extra_forbidden', ['body', 'columns', len(order)], 'MOSTYPO')
         e, = refused(cell(7, 'MOSHOOFD', '3'))
-        assert (e['type'], e['loc'], e['input'], e['ctx']['rows']) == ('int_type', ['body', 'data', 7, 'MOSHOOFD'], '3', [7])
+        assert (e['type'], e['loc'], e['input'], e['ctx']['rows']) == ('int_type', ['body', 'data', 7, 'MOSHOOFD'], '3',
+                                                                       [7])
         e, = refused(cell(3, 'MOSTYPE', 99))
-        assert (e['type'], e['loc'], e['msg'], e['input']) == ('less_than_equal', ['body', 'data', 3, 'MOSTYPE'], 'Input should be less than or equal to 41', 99)
-        e, = refused(cell(11, 'MOSHOOFD', 0))   # customer main type: a nominal code in 1..10, so 0 is a level the contract does not know
-        assert (e['type'], e['loc'], e['ctx']['column']) == ('greater_than_equal', ['body', 'data', 11, 'MOSHOOFD'], 'MOSHOOFD')
+        assert (e['type'], e['loc'], e['msg'], e['input']) == ('less_than_equal', ['body', 'data', 3, 'MOSTYPE'],
+                                                               'Input should be less than or equal to 41', 99)
+        # customer main type: a nominal code in 1..10, so 0 is a level the contract does not know
+        e, = refused(cell(11, 'MOSHOOFD', 0))
+        assert (e['type'], e['loc'], e['ctx']['column']) == ('greater_than_equal', ['body', 'data', 11, 'MOSHOOFD'],
+                                                             'MOSHOOFD')
         e, = refused(body(data=[r[:-1] if i == 5 else r for i, r in enumerate(rows)]))
-        assert (e['type'], e['loc'], e['msg']) == ('too_short', ['body', 'data', 5], f'Row 5 holds {len(order) - 1} values; `columns` names {len(order)}')
+        assert (e['type'], e['loc'], e['msg']) == ('too_short', ['body', 'data', 5],
+                                                   f'Row 5 holds {len(order) - 1} values; `columns` names {len(order)}')
         e, = refused(body(frame[order[::-1]]))
         assert e['loc'] == ['body', 'columns', 0] and f"the model's order has `{order[0]}` there" in e['msg']
         detail = refused(body(pd.concat([frame] * 6)), status=413)
-        assert detail == 'A request may hold at most 1000 records; this one holds 1200. Split it into batches of at most 1000 records.'
-        assert http.post('/predict', json=body(frame.iloc[:1])).status_code == 200, "the service must stay up after bad requests"
+        assert detail == ('A request may hold at most 1000 records; this one holds 1200. Split it into batches of at '
+                          'most 1000 records.')
+        assert http.post('/predict', json=body(frame.iloc[:1])).status_code == 200, ("the service must stay up after "
+                                                                                     "bad requests")
 
 def test_load_20_clients_10000_requests(service, records, trained):
-    "Bounded load on loopback: zero errors, a prediction log of exactly 10,000 rows with unique request ids, which the monitor then reads."
+    """Bounded load on loopback: zero errors, a prediction log of exactly 10,000 rows with unique request ids, which the
+    monitor then reads."""
     url, log_dir, proc = service
     auth = {'Authorization': 'Bearer test-token'}
     def client(k):

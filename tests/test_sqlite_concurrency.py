@@ -1,5 +1,6 @@
 """Parallel runs never fail on 'database is locked': three processes open a *new* SQLite store at the same time and
-each logs runs into it. Without modelbook's preparation this fails (concurrent schema migrations); with it, every run lands."""
+each logs runs into it. Without modelbook's preparation this fails (concurrent schema migrations); with it, every run
+lands."""
 import subprocess, sys, textwrap
 import pytest
 from conftest import ROOT, env_for
@@ -20,7 +21,8 @@ WORKER = textwrap.dedent('''
 def test_parallel_writers_on_a_new_sqlite_store(tmp_path, n=3, runs=1):
     db = tmp_path/'mlflow.db'
     env = {**env_for(ROOT), 'MLFLOW_TRACKING_URI': f"sqlite:///{db}", 'OMP_NUM_THREADS': '1'}
-    procs = [subprocess.Popen([sys.executable, '-c', WORKER, str(i), str(runs)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen([sys.executable, '-c', WORKER, str(i), str(runs)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
              for i in range(n)]
     outs = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
     failed = [err[-800:] for rc, err in outs if rc != 0]

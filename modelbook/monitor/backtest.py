@@ -6,7 +6,9 @@
 from __future__ import annotations
 import html
 from dataclasses import dataclass, field
+from typing import NamedTuple
 import numpy as np
+from fastcore.basics import patch
 import pandas as pd
 from matplotlib.figure import Figure
 from ..core.config import show_figures_inline
@@ -37,8 +39,10 @@ STRATEGIES = {
     'static': 'never retrain: the first model serves every month',
     'monthly': 'retrain at the start of every month on all labelled months (expanding window)',
     'sliding': 'retrain at the start of every month on the last `window` labelled months',
-    'drift': 'retrain (on the last `window` labelled months) only when the latest month drifted or raised a performance alert',
-    'recalibrate': 'keep the first model; refit only a multiplicative scale = observed / predicted total on the latest labelled month',
+    'drift': 'retrain (on the last `window` labelled months) only when the latest month drifted or raised a '
+             'performance alert',
+    'recalibrate': 'keep the first model; refit only a multiplicative scale = observed / predicted total on the latest '
+                   'labelled month',
     'card': "the card's own policy (monitoring.action, trigger, window)",
 }
 
@@ -47,8 +51,8 @@ def check_strategies(strategies) -> list[str]:
     strategies = [strategies] if isinstance(strategies, str) else list(strategies)
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
-        raise ConfigError(f"Backtest strategies must be a non-empty list of {', '.join(STRATEGIES)}; got {strategies!r} "
-                          f"(unknown: {unknown}). Remedy: e.g. strategies=['static', 'monthly'].")
+        raise ConfigError(f"Backtest strategies must be a non-empty list of {', '.join(STRATEGIES)}; got "
+                          f"{strategies!r} (unknown: {unknown}). Remedy: e.g. strategies=['static', 'monthly'].")
     return list(dict.fromkeys(strategies))
 
 # %% ../../nbs/71_monitor.backtest.ipynb #d070712b
@@ -62,28 +66,37 @@ class Policy:
     window: int|str = 'expanding'   # retraining window: 'expanding' or N months (sliding)
 
     def __post_init__(self):
-        if self.action not in ACTIONS or self.trigger not in TRIGGERS or not (self.window == 'expanding' or (isinstance(self.window, int) and self.window >= 1)):
-            raise ConfigError(f"A policy needs action in {ACTIONS}, trigger in {TRIGGERS} and window 'expanding' or a whole number of months >= 1; "
-                              f"got action={self.action!r}, trigger={self.trigger!r}, window={self.window!r}. Remedy: fix the card's `monitoring` section.")
+        window_ok = self.window == 'expanding' or (isinstance(self.window, int) and self.window >= 1)
+        if self.action not in ACTIONS or self.trigger not in TRIGGERS or not window_ok:
+            raise ConfigError(f"A policy needs action in {ACTIONS}, trigger in {TRIGGERS} and window 'expanding' or a "
+                              f"whole number of months >= 1; got action={self.action!r}, trigger={self.trigger!r}, "
+                              f"window={self.window!r}. Remedy: fix the card's `monitoring` section.")
 
     def due(self, drift:bool, performance:bool) -> bool:
         "Whether the action is due, given this window's drift and performance alerts (`schedule`: always)."
-        return self.action != 'none' and (self.trigger == 'schedule' or {'drift': drift, 'performance': performance, 'either': drift or performance}[self.trigger])
+        return self.action != 'none' and (self.trigger == 'schedule' or
+                                          {'drift': drift, 'performance': performance,
+                                           'either': drift or performance}[self.trigger])
 
     def describe(self) -> str:
         "The policy in words."
         if self.action == 'none': return 'no action: the model keeps serving'
-        when = 'every month' if self.trigger == 'schedule' else {'drift': 'after a drift alert', 'performance': 'after a performance alert',
-                                                                   'either': 'after a drift or performance alert'}[self.trigger]
+        when = 'every month' if self.trigger == 'schedule' else {
+            'drift': 'after a drift alert', 'performance': 'after a performance alert',
+            'either': 'after a drift or performance alert'}[self.trigger]
         if self.action == 'recalibrate': return f'recalibrate (refit the scale on the latest labelled month) {when}'
-        return f"retrain on {'every labelled month' if self.window == 'expanding' else f'the last {self.window} labelled months'} {when}"
+        months = 'every labelled month' if self.window == 'expanding' else f'the last {self.window} labelled months'
+        return f"retrain on {months} {when}"
 
+# %% ../../nbs/71_monitor.backtest.ipynb #3b2a942b
 def _policy(strategy:str, window:int, card:Policy|None) -> Policy:
     "The policy behind a strategy name (`window`: the sliding window of `sliding` and `drift`)."
     if strategy == 'card':
-        if card is None: raise ConfigError("Strategy `card` replays the card's monitoring policy; pass `policy=` (backtest(card) does).")
+        if card is None: raise ConfigError("Strategy `card` replays the card's monitoring policy; pass `policy=` "
+                                           "(backtest(card) does).")
         return card
-    return {'static': Policy('none'), 'monthly': Policy('retrain', 'schedule', 'expanding'), 'sliding': Policy('retrain', 'schedule', window),
+    return {'static': Policy('none'), 'monthly': Policy('retrain', 'schedule', 'expanding'),
+            'sliding': Policy('retrain', 'schedule', window),
             'drift': Policy('retrain', 'either', window), 'recalibrate': Policy('recalibrate', 'schedule')}[strategy]
 
 # %% ../../nbs/71_monitor.backtest.ipynb #caebadf9
@@ -93,8 +106,9 @@ def scale_factor(y_true, # observed counts of the latest labelled month
     "Maximum-likelihood multiplicative recalibration of a Poisson model: observed total / predicted total."
     y, mu = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     if y.shape != mu.shape or y.size == 0 or not (mu > 0).all():
-        raise DataError(f"scale_factor needs one positive predicted mean per observed count; got {y.shape} counts and {mu.shape} "
-                        f"predictions ({int((mu <= 0).sum()) if mu.size else 0} not positive). Remedy: predict exactly the labelled rows.")
+        raise DataError(f"scale_factor needs one positive predicted mean per observed count; got {y.shape} counts and "
+                        f"{mu.shape} predictions ({int((mu <= 0).sum()) if mu.size else 0} not positive). Remedy: "
+                        "predict exactly the labelled rows.")
     return float(y.sum() / mu.sum())
 
 # %% ../../nbs/71_monitor.backtest.ipynb #30ab36fc
@@ -102,13 +116,14 @@ def metric_alert(estimate:float, low:float, high:float,  # the window's metric a
                  *, baseline:float,     # the metric's held-out value, expected at deployment
                  better:str,            # 'higher' or 'lower': which way the metric improves
                  tolerance:float=0.25,  # relative slack around the baseline
-                 bar:float|None=None,   # the card's bar (success.minimum, or maximum for an error): no alert while the window meets it
+                 bar:float|None=None,   # the card's bar (success.minimum or maximum): no alert while it is met
                 ) -> bool:
     "True when the whole interval is worse than baseline x (1 -/+ tolerance) and the estimate misses the card's bar."
     if better not in ('higher', 'lower'): raise ConfigError(f"better must be 'higher' or 'lower'; got {better!r}.")
     if not (np.isfinite(baseline) and baseline > 0 and tolerance >= 0):
-        raise ConfigError(f"A performance alert needs a positive finite baseline and a tolerance of 0 or more; got baseline={baseline!r}, "
-                          f"tolerance={tolerance!r}. Remedy: baseline = the held-out value of a positive metric (MAE, lift, ROC AUC), tolerance e.g. 0.25.")
+        raise ConfigError("A performance alert needs a positive finite baseline and a tolerance of 0 or more; got "
+                          f"baseline={baseline!r}, tolerance={tolerance!r}. Remedy: baseline = the held-out value of a "
+                          "positive metric (MAE, lift, ROC AUC), tolerance e.g. 0.25.")
     if better == 'lower': return bool(low > baseline * (1 + tolerance) and (bar is None or estimate > bar))
     return bool(high < baseline * (1 - tolerance) and (bar is None or estimate < bar))
 
@@ -118,69 +133,78 @@ def performance_alert(estimate:float, # the month's MAE
                       tolerance:float=0.25,  # relative slack over the baseline
                       maximum:float=np.inf,  # the card's bar (success.maximum): no alert at or below it
                      ) -> bool:
-    "True when the MAE is significantly above baseline x (1 + tolerance) (interval's low end above it) and above the card's maximum."
+    "True when the MAE is significantly above baseline x (1 + tolerance) (its CI's low end too) and above the maximum."
     return metric_alert(estimate, low, np.inf, baseline=baseline, better='lower', tolerance=tolerance, bar=maximum)
 
 # %% ../../nbs/71_monitor.backtest.ipynb #8dc4e2b5
 def labelled_window(model,            # the registered pipeline (`RegisteredModel.model`)
                     bundle:dict,      # its bundle: `profile` (with the target's), `contract`, `holdout`, `metrics`
-                    labelled:pd.DataFrame,  # the window's rows with their labels: the contract's features and the card's target
+                    labelled:pd.DataFrame,  # the window's rows with labels: the contract's features, the card's target
                     card,             # the `Card`: target, task, alpha, block, tolerance, bar
-                    *, served=None,   # the answers the service logged for these rows (`Task.logged_scores`); None: score them with `model`
+                    *, served=None,   # the service's logged answers (`Task.logged_scores`); None: `model` scores
                     n_boot:int=300, seed:int=0,
                    ) -> dict:
-    "Target drift of a labelled window, and the card's metric with CI on it and the performance alert against the held-out value."
+    "Target drift of a labelled window, the card's metric on it with CI, and the alert against the held-out value."
     t, m = card.data.target, card.monitoring
     if t not in labelled.columns:
-        raise DataError(f"The labelled window has no target column `{t}`; it has {list(labelled.columns)[:10]}. Remedy: pass the window's rows with their labels.")
+        raise DataError(f"The labelled window has no target column `{t}`; it has {list(labelled.columns)[:10]}. "
+                        "Remedy: pass the window's rows with their labels.")
     task = get_task(card.task)
     y = task.labels(labelled[t], card)   # as the held-out rows held it (0/1 for a binary card)
-    out = {'target_drift': target_drift(bundle['profile'], y, alpha=m.alpha) if 'target' in bundle['profile'] else None, 'performance': None}
+    out = {'target_drift': target_drift(bundle['profile'], y, alpha=m.alpha) if 'target' in bundle['profile'] else None,
+           'performance': None}
     classes = [str(c) for c in getattr(model, 'classes_', [])]
-    if served is None: served = task.scores(model, conform(labelled, bundle['contract'], where='the labelled window'))   # re-score the window
+    # re-score the window
+    if served is None: served = task.scores(model, conform(labelled, bundle['contract'], where='the labelled window'))
     w = task.window_metric(card, y, served, bundle=bundle, classes=classes, n_boot=n_boot, seed=seed)
     if w.note is not None:
         out['performance_note'] = w.note
         return out
     ev = w.value
-    out['performance'] = dict(metric=w.metric, better=w.better, level=1 - card.success.alpha, estimate=ev.estimate, low=ev.low, high=ev.high,
-                              baseline=w.baseline, tolerance=m.tolerance, bar=w.bar,
-                              alert=metric_alert(ev.estimate, ev.low, ev.high, baseline=w.baseline, better=w.better, tolerance=m.tolerance, bar=w.bar))
+    out['performance'] = dict(metric=w.metric, better=w.better, level=1 - card.success.alpha, estimate=ev.estimate,
+                              low=ev.low, high=ev.high, baseline=w.baseline, tolerance=m.tolerance, bar=w.bar,
+                              alert=metric_alert(ev.estimate, ev.low, ev.high, baseline=w.baseline, better=w.better,
+                                                 tolerance=m.tolerance, bar=w.bar))
     return out
 
+# %% ../../nbs/71_monitor.backtest.ipynb #8b6bb2fb
 def performance_words(p:dict) -> str:
-    "A window's performance check (`labelled_window(...)['performance']`) in one sentence: metric and interval, baseline, rule, verdict."
+    "A window's performance check (`labelled_window(...)['performance']`) as a sentence: metric, baseline, verdict."
     f = (lambda v: f"{v:.1f}") if p['metric'] in ('mae', 'rmse') else (lambda v: f"{v:.3g}")
     lower = p['better'] == 'lower'
-    worse, end, limit = ('above', 'low', p['baseline'] * (1 + p['tolerance'])) if lower else ('below', 'high', p['baseline'] * (1 - p['tolerance']))
+    worse, end, limit = ('above', 'low', p['baseline'] * (1 + p['tolerance'])) if lower else ('below', 'high',
+                                                                                   p['baseline'] * (1 - p['tolerance']))
     bar = p.get('bar')
     bar_w = ('' if bar is None else f" and the estimate {worse} the card's bar {bar:g}" if np.isfinite(bar)
              else f" and the estimate {worse} the card's bar (the card sets none, so no alert)")
     return (f"{'PERFORMANCE ALERT' if p['alert'] else 'no performance alert'}: {p['metric']} {f(p['estimate'])} "
-            f"({p.get('level', 0.95):.0%} CI {f(p['low'])} to {f(p['high'])}) against the held-out {f(p['baseline'])}; an alert needs the "
-            f"interval's {end} end {worse} {f(limit)} (tolerance {p['tolerance']:g}){bar_w}.")
+            f"({p.get('level', 0.95):.0%} CI {f(p['low'])} to {f(p['high'])}) against the held-out {f(p['baseline'])}; "
+            f"an alert needs the interval's {end} end {worse} {f(limit)} (tolerance {p['tolerance']:g}){bar_w}.")
 
 LABEL_KEYS = ('request_id', 'record')   # how a label finds the logged answer it judges
 
-def join_labels(log:pd.DataFrame,     # a window of the prediction log (`log_window`): features and the answers as served
+# %% ../../nbs/71_monitor.backtest.ipynb #af7d6f73
+def join_labels(log:pd.DataFrame,  # a window of the prediction log (`log_window`): features and the answers as served
                 labels:pd.DataFrame,  # labels that arrived: `request_id`, `record` and the card's target
                 *, target:str,        # the card's target column
                ) -> pd.DataFrame:
-    "The logged rows that have a label, with it; `attrs` counts the labels of other windows and the logged rows still unlabelled."
+    "The logged rows that have a label, with it; `attrs` counts other windows' labels and the rows still unlabelled."
     if missing := [k for k in (*LABEL_KEYS, target) if k not in labels.columns]:
-        raise DataError(f"Labels joined to a prediction log need columns {', '.join(LABEL_KEYS)} and the target `{target}`; missing {missing}. "
-                        "Remedy: keep each answer's request_id and record (its position in the request) with the label.")
+        raise DataError(f"Labels joined to a prediction log need columns {', '.join(LABEL_KEYS)} and the target "
+                        f"`{target}`; missing {missing}. Remedy: keep each answer's request_id and record (its "
+                        "position in the request) with the label.")
     keys = labels[[*LABEL_KEYS, target]].astype({'request_id': str, 'record': 'int64'})
     if (dup := keys.duplicated(list(LABEL_KEYS))).any():
-        raise DataError(f"The labels hold {int(dup.sum())} repeated (request_id, record) pair(s), e.g. request_id {keys.loc[dup, 'request_id'].iloc[0]}, record {int(keys.loc[dup, 'record'].iloc[0])}; "
-                        "each logged answer takes one label.")
+        raise DataError(f"The labels hold {int(dup.sum())} repeated (request_id, record) pair(s), e.g. request_id "
+                        f"{keys.loc[dup, 'request_id'].iloc[0]}, record {int(keys.loc[dup, 'record'].iloc[0])}; each "
+                        "logged answer takes one label.")
     joined = log.drop(columns=[target], errors='ignore').merge(keys, on=list(LABEL_KEYS), how='inner')
     if not len(joined):
-        raise DataError(f"None of the {len(labels):,} labels matches a logged answer of this window ({len(log):,} rows, e.g. request_id "
-                        f"{log['request_id'].iloc[0] if len(log) else '-'}). Remedy: pick the window (--since/--until) the labelled requests were served in.")
+        raise DataError(f"None of the {len(labels):,} labels matches a logged answer of this window ({len(log):,} "
+                        f"rows, e.g. request_id {log['request_id'].iloc[0] if len(log) else '-'}). Remedy: pick the "
+                        "window (--since/--until) the labelled requests were served in.")
     joined.attrs.update(other_windows=len(keys) - len(joined), unlabelled=len(log) - len(joined))
     return joined
-
 
 # %% ../../nbs/71_monitor.backtest.ipynb #79fa4db4
 GATES = ('not_worse', 'better')
@@ -216,23 +240,26 @@ class _Fits:
         return self._models[window]
 
     def profile(self, window:tuple, block:int|None=None) -> dict:
-        "Reference profile (features and target) of a window of periods, rows in time order, clustered in `block` rows (the bootstrap block by default)."
+        "Reference profile (features, target) of a window of periods, clustered in `block` rows (the bootstrap's)."
         key = (window, self.block if block is None else block)
         if key not in self._profiles:
             d = self.rows(window)
-            self._profiles[key] = reference_profile(d[self.features], categorical=self.categorical, numeric=self.numeric, block=key[1], target=d[self.target])
+            self._profiles[key] = reference_profile(d[self.features], categorical=self.categorical,
+                                                    numeric=self.numeric, block=key[1], target=d[self.target])
         return self._profiles[key]
 
     def predict(self, window:tuple, p) -> np.ndarray:
-        if (window, p) not in self._preds: self._preds[window, p] = self.model(window)[0].predict(self.rows([p])[self.features])
+        if (window, p) not in self._preds:
+            self._preds[window, p] = self.model(window)[0].predict(self.rows([p])[self.features])
         return self._preds[window, p]
 
     def y(self, p) -> np.ndarray: return self.rows([p])[self.target].to_numpy(dtype=float)
 
 # %% ../../nbs/71_monitor.backtest.ipynb #7c7f0b26
 def _triggered(policy:Policy, last_row:dict|None) -> bool:
-    "Whether the policy acts at the start of this month, given the latest served month's drift and the latest labelled month's alert."
-    return policy.trigger == 'schedule' or (last_row is not None and policy.due(bool(last_row['drift']), bool(last_row['alert_on_latest'])))
+    "Whether the policy acts at this month's start, given the last served month's drift, last labelled month's alert."
+    return policy.trigger == 'schedule' or (
+        last_row is not None and policy.due(bool(last_row['drift']), bool(last_row['alert_on_latest'])))
 
 def _decide(policy:Policy, labelled:list, last_row:dict|None) -> tuple|None:
     "The window a challenger is trained on at the start of a month, or None (no retraining)."
@@ -245,13 +272,14 @@ def _span(window, names:dict) -> str:
     w = list(window)
     return names.get(w[0], str(w[0])) if len(w) == 1 else f"{names.get(w[0], w[0])}-{names.get(w[-1], w[-1])}"
 
+# %% ../../nbs/71_monitor.backtest.ipynb #95003f88
 @dataclass
 class Backtest:
     "A season replayed month by month under several retraining strategies."
     table: pd.DataFrame        # one row per (strategy, period): metrics with CIs, drift, alerts, retraining
     predictions: pd.DataFrame  # strategy, period, y, mu: every test row in time order, per strategy
     baseline: float            # validation MAE of the first model (the alerts' reference)
-    settings: dict             # kind, lag, window, tolerance, maximum, gate, block, n_boot, alpha, unit, train periods, policy
+    settings: dict  # kind, lag, window, tolerance, maximum, gate, block, n_boot, alpha, unit, train periods, policy
     _fits: object = field(default=None, repr=False)   # the fitted windows, for `drift_policies`
 
     @property
@@ -262,14 +290,15 @@ class Backtest:
         return self.table.groupby('strategy', sort=False)['retrained'].sum().astype(int).rename('retrains')
 
     def updates(self, strategy:str, n:int|None=None) -> str:
-        "How often a strategy updated its model, in words: '4 retrains', or '4 recalibrations' for one that refits a scale."
+        "How often a strategy updated its model, in words: '4 retrains', or '4 recalibrations' if it refits a scale."
         n = int(self.retrains()[strategy]) if n is None else int(n)
         action = _policy(strategy, self.settings['window'], self.settings.get('policy')).action
         word = 'recalibration' if action == 'recalibrate' else 'retrain'
         return f"{n} {word}{'' if n == 1 else 's'}"
 
     def _pred(self, s:str) -> pd.DataFrame:
-        if s not in self.strategies: raise ConfigError(f"Strategy {s!r} is not in this backtest; it has {self.strategies}.")
+        if s not in self.strategies: raise ConfigError(f"Strategy {s!r} is not in this backtest; it has "
+                                                       f"{self.strategies}.")
         return self.predictions[self.predictions['strategy'] == s]
 
     def season(self) -> pd.DataFrame:
@@ -277,69 +306,84 @@ class Backtest:
         st, rows = self.settings, []
         for s in self.strategies:
             p = self._pred(s)
-            ev = evaluate_count(p['y'].to_numpy(), p['mu'].to_numpy(), block=st['block'], n_boot=st['n_boot'], alpha=st['alpha'], seed=st['seed'], unit=st['unit'])
+            ev = evaluate_count(p['y'].to_numpy(), p['mu'].to_numpy(), block=st['block'], n_boot=st['n_boot'],
+                                alpha=st['alpha'], seed=st['seed'], unit=st['unit'])
             rows.append(dict(strategy=s, n=ev.n, mae=ev['mae'].estimate, mae_low=ev['mae'].low, mae_high=ev['mae'].high,
-                             deviance=ev['poisson_deviance'].estimate, deviance_low=ev['poisson_deviance'].low, deviance_high=ev['poisson_deviance'].high,
-                             retrains=int(self.retrains()[s])))
+                             deviance=ev['poisson_deviance'].estimate, deviance_low=ev['poisson_deviance'].low,
+                             deviance_high=ev['poisson_deviance'].high, retrains=int(self.retrains()[s])))
         return pd.DataFrame(rows)
 
     def compare(self, a:str, b:str):
-        "Paired block-bootstrap (and Diebold-Mariano) test of whole-season mean deviance, strategy a vs b, on the same hours."
+        "Paired block-bootstrap (and Diebold-Mariano) test of whole-season mean deviance, a vs b, on the same hours."
         pa, pb, st = self._pred(a), self._pred(b), self.settings
         return compare_counts(pa['y'].to_numpy(), {a: pa['mu'].to_numpy(), b: pb['mu'].to_numpy()}, block=st['block'],
                               n_boot=st['n_boot'], alpha=st['alpha'], seed=st['seed'])
 
 # %% ../../nbs/71_monitor.backtest.ipynb #410f680d
-def _comparisons(self:Backtest, reference:str='static') -> pd.DataFrame:
-    "Paired whole-season deviance tests of every other strategy against `reference`: difference (other - reference) with CI, p-value, verdict."
+@patch
+def comparisons(self:Backtest, reference:str='static') -> pd.DataFrame:
+    "Paired whole-season deviance tests of each other strategy against `reference`: difference, CI, p-value, verdict."
     rows = []
     for s in [s for s in self.strategies if s != reference]:
         c = self.compare(s, reference); r = c.bootstrap
-        rows.append(dict(strategy=s, reference=reference, deviance_diff=r.estimate, diff_low=r.ci_low, diff_high=r.ci_high, p_value=r.p_value,
-                         verdict='better' if c.winner == s else 'worse' if c.winner == reference else 'not established'))
-    return pd.DataFrame(rows, columns=['strategy', 'reference', 'deviance_diff', 'diff_low', 'diff_high', 'p_value', 'verdict'])
-
-Backtest.comparisons = _comparisons
+        rows.append(dict(strategy=s, reference=reference, deviance_diff=r.estimate, diff_low=r.ci_low,
+                         diff_high=r.ci_high, p_value=r.p_value,
+                         verdict='better' if c.winner == s else 'worse' if c.winner == reference
+                         else 'not established'))
+    return pd.DataFrame(rows, columns=['strategy', 'reference', 'deviance_diff', 'diff_low', 'diff_high', 'p_value',
+                                       'verdict'])
 
 # %% ../../nbs/71_monitor.backtest.ipynb #118fc0d9
 def _evaluate_month(y, mu, st:dict) -> dict:
-    ev = evaluate_count(y, mu, block=st['block'], n_boot=st['n_boot'], alpha=st['alpha'], seed=st['seed'], unit=st['unit'])
+    ev = evaluate_count(y, mu, block=st['block'], n_boot=st['n_boot'], alpha=st['alpha'], seed=st['seed'],
+                        unit=st['unit'])
     out = {'n': ev.n, 'observed': ev.mean_observed, 'predicted': ev.mean_predicted}
     for k, name in (('mae', 'mae'), ('poisson_deviance', 'deviance'), ('mean_ratio', 'mean_ratio')):
         m = ev[k]; out.update({name: m.estimate, f'{name}_low': m.low, f'{name}_high': m.high})
     return out
 
-def _drift(fits:_Fits, current:tuple, p, periods:list, st:dict, *, block:int|None=None, reference:str|None=None, expected=None):
-    "Drift of period p's features against the served model's training window (reference 'training') or the period before p ('previous')."
+def _drift(fits:_Fits, current:tuple, p, periods:list, st:dict, *, block:int|None=None, reference:str|None=None,
+           expected=None):
+    "Drift of period p's features against the served model's training window ('training') or period p - 1 ('previous')."
     reference, i = reference or st['reference'], periods.index(p)
     prof = fits.profile(tuple(periods[i - 1:i]) if reference == 'previous' else current, block)
-    return drift_report(prof, fits.rows([p])[fits.features], alpha=st['alpha'], max_drifted_share=st['max_drifted_share'],
+    return drift_report(prof, fits.rows([p])[fits.features], alpha=st['alpha'],
+                        max_drifted_share=st['max_drifted_share'],
                         expected=st['expected'] if expected is None else expected)
 
-def _replay_one(strategy:str, fits:_Fits, periods:list, n_train:int, st:dict, names:dict) -> tuple[list[dict], pd.DataFrame]:
-    "Rows of the table for one strategy (the model serving each test period, its metrics, drift, alert, retraining) and its predictions."
+# %% ../../nbs/71_monitor.backtest.ipynb #367131a8
+def _replay_one(strategy:str, fits:_Fits, periods:list, n_train:int, st:dict,
+                names:dict) -> tuple[list[dict], pd.DataFrame]:
+    "One strategy's table rows (each test period's serving model, metrics, drift, alert, retraining) and predictions."
     policy = _policy(strategy, st['window'], st['policy'])
     current, scale, seen, rows, preds = tuple(periods[:n_train]), 1.0, n_train, [], []
     for i in range(n_train, len(periods)):
         p, labelled = periods[i], periods[:i - st['lag'] + 1]
         retrained, considered, gate_p, gate_diff = False, False, np.nan, np.nan
-        if len(labelled) > seen:                                   # a new labelled month arrived since the last decision
+        if len(labelled) > seen:  # a new labelled month arrived since the last decision
             seen, latest, last = len(labelled), labelled[-1], (rows[-1] if rows else None)
-            if last is not None: last = {**last, 'alert_on_latest': next(r['alert'] for r in rows if r['period'] == latest)}
+            if last is not None:
+                last = {**last, 'alert_on_latest': next(r['alert'] for r in rows if r['period'] == latest)}
             if policy.action == 'recalibrate':
-                if _triggered(policy, last): scale, retrained = scale_factor(fits.y(latest), fits.predict(current, latest)), True
+                if _triggered(policy, last):
+                    scale, retrained = scale_factor(fits.y(latest), fits.predict(current, latest)), True
             elif (window := _decide(policy, labelled, last)) is not None:
-                considered, gate_window = True, tuple(labelled[:-1]) if policy.window == 'expanding' else tuple(labelled[-policy.window - 1:-1])
-                ok, t = gate_challenger(fits.y(latest), fits.predict(gate_window, latest), fits.predict(current, latest), rule=st['gate'],
+                considered = True
+                gate_window = tuple(labelled[:-1] if policy.window == 'expanding' else labelled[-policy.window - 1:-1])
+                ok, t = gate_challenger(fits.y(latest), fits.predict(gate_window, latest),
+                                        fits.predict(current, latest), rule=st['gate'],
                                         block=st['block'], n_boot=st['n_boot'], alpha=st['alpha'], seed=st['seed'])
                 gate_p, gate_diff = t.p_value, t.estimate
                 if ok: current, retrained = window, True
         y, mu = fits.y(p), scale * fits.predict(current, p)
         drift = _drift(fits, current, p, periods, st)
-        row = dict(strategy=strategy, period=p, month=names.get(p, str(p)), **_evaluate_month(y, mu, st), drift=drift.verdict,
-                   drifted_share=drift.share, target_drift=target_drift(fits.profile(current), y, alpha=st['alpha']).verdict, retrained=retrained, challenger=considered, gate_p=gate_p, gate_diff=gate_diff,
+        row = dict(strategy=strategy, period=p, month=names.get(p, str(p)), **_evaluate_month(y, mu, st),
+                   drift=drift.verdict, drifted_share=drift.share,
+                   target_drift=target_drift(fits.profile(current), y, alpha=st['alpha']).verdict,
+                   retrained=retrained, challenger=considered, gate_p=gate_p, gate_diff=gate_diff,
                    trained_on=_span(current, names), scale=scale)
-        row['alert'] = performance_alert(row['mae'], row['mae_low'], baseline=st['baseline'], tolerance=st['tolerance'], maximum=st['maximum'])
+        row['alert'] = performance_alert(row['mae'], row['mae_low'], baseline=st['baseline'], tolerance=st['tolerance'],
+                                         maximum=st['maximum'])
         rows.append(row); preds.append(pd.DataFrame({'strategy': strategy, 'period': p, 'y': y, 'mu': mu}))
     return rows, pd.concat(preds, ignore_index=True)
 
@@ -347,10 +391,15 @@ def _replay_one(strategy:str, fits:_Fits, periods:list, n_train:int, st:dict, na
 def _check_periods(df, period, train, test):
     have = set(df[period].unique()) if period in df.columns else set()
     if period not in df.columns or not train or not test or (missing := [p for p in [*train, *test] if p not in have]):
-        raise DataError(f"A backtest needs column {period!r} holding every training and test period; training {list(train)}, test {list(test)}; "
-                        f"missing {missing if period in df.columns and train and test else 'the column or the periods'}; the data has {sorted(have)[:12] if have else 'no such column'}. Remedy: name the period column and periods present in the data.")
-    if len(train) < 2: raise ConfigError(f"A backtest needs at least 2 training periods (the last validates the first model); got {list(train)}.")
+        raise DataError(f"A backtest needs column {period!r} holding every training and test period; training "
+                        f"{list(train)}, test {list(test)}; missing "
+                        f"{missing if period in df.columns and train and test else 'the column or the periods'}; the "
+                        f"data has {sorted(have)[:12] if have else 'no such column'}. Remedy: name the period column "
+                        "and periods present in the data.")
+    if len(train) < 2: raise ConfigError("A backtest needs at least 2 training periods (the last validates the first "
+                                         f"model); got {list(train)}.")
 
+# %% ../../nbs/71_monitor.backtest.ipynb #b7b718bb
 def replay(df:pd.DataFrame,  # rows in time order: features, target and a period column
            *, target:str, period:str,  # the count to predict; the column of ordered periods (e.g. month 1-12)
            numeric:list, categorical:list,  # feature columns (as for `make_model`)
@@ -364,41 +413,54 @@ def replay(df:pd.DataFrame,  # rows in time order: features, target and a period
            block:int=24, n_boot:int=300, alpha:float=0.05, seed:int=0,  # bootstrap settings of every CI and test
            max_drifted_share:float=0.2,  # data-set drift threshold of `drift_report`
            expected=(),  # columns whose drift is expected: reported, not counted (`drift_report`)
-           reference:str='training',  # drift against the served model's training window, or against the 'previous' period
+           reference:str='training',  # drift against the served model's training window, or the 'previous' period
            policy:Policy|None=None,  # the card's policy, replayed as strategy `card`
            unit:str='count', names:dict|None=None,  # target unit; display name of each period
           ) -> Backtest:
-    "Replay the test periods under each strategy: predictions from the model current at each period's start, metrics with CIs, drift, alerts, retraining."
-    strategies = check_strategies([s for s in STRATEGIES if s != 'card' or policy is not None] if strategies is None else strategies)
+    "Replay the test periods under each strategy: the current model's predictions, metrics, drift, alerts, retrains."
+    strategies = check_strategies([s for s in STRATEGIES if s != 'card' or policy is not None] if strategies is None
+                                  else strategies)
     _check_periods(df, period, train, test)
     if not (isinstance(lag, int) and lag >= 1 and isinstance(window, int) and window >= 1):
         raise ConfigError(f"lag and window must be integers of 1 or more (months); got lag={lag!r}, window={window!r}.")
     if gate not in GATES: raise ConfigError(f"gate must be one of {GATES}; got {gate!r}.")
-    if reference not in ('training', 'previous'): raise ConfigError(f"reference must be 'training' or 'previous'; got {reference!r}.")
-    fits, periods, names = _Fits(df, target=target, period=period, numeric=numeric, categorical=categorical, kind=kind, seed=seed, block=block), [*train, *test], names or {}
+    if reference not in ('training', 'previous'):
+        raise ConfigError(f"reference must be 'training' or 'previous'; got {reference!r}.")
+    fits, periods, names = _Fits(df, target=target, period=period, numeric=numeric, categorical=categorical, kind=kind,
+                                 seed=seed, block=block), [*train, *test], names or {}
     fits.periods, fits.n_train = periods, len(train)
-    val = evaluate_count(fits.y(train[-1]), fits.predict(tuple(train[:-1]), train[-1]), block=block, n_boot=n_boot, alpha=alpha, seed=seed)
-    st = dict(kind=kind, lag=lag, window=window, tolerance=tolerance, maximum=maximum, gate=gate, block=block, n_boot=n_boot, alpha=alpha,
-              seed=seed, unit=unit, max_drifted_share=max_drifted_share, baseline=val['mae'].estimate, expected=list(expected), reference=reference,
+    val = evaluate_count(fits.y(train[-1]), fits.predict(tuple(train[:-1]), train[-1]), block=block, n_boot=n_boot,
+                         alpha=alpha, seed=seed)
+    st = dict(kind=kind, lag=lag, window=window, tolerance=tolerance, maximum=maximum, gate=gate, block=block,
+              n_boot=n_boot, alpha=alpha,
+              seed=seed, unit=unit, max_drifted_share=max_drifted_share, baseline=val['mae'].estimate,
+              expected=list(expected), reference=reference,
               policy=policy, policy_text=policy.describe() if policy is not None else None,
               train=[names.get(p, p) for p in train], test=[names.get(p, p) for p in test])
     out = [_replay_one(s, fits, periods, len(train), st, names) for s in strategies]
-    return Backtest(pd.DataFrame([r for rows, _ in out for r in rows]), pd.concat([p for _, p in out], ignore_index=True), st['baseline'], st, fits)
+    return Backtest(table=pd.DataFrame([r for rows, _ in out for r in rows]),
+                    predictions=pd.concat([p for _, p in out], ignore_index=True), baseline=st['baseline'],
+                    settings=st, _fits=fits)
 
 # %% ../../nbs/71_monitor.backtest.ipynb #e140ef6c
-_STYLE = {'static': ('k', 'o'), 'monthly': ('C0', 's'), 'sliding': ('C1', '^'), 'drift': ('C3', 'D'), 'recalibrate': ('C2', 'v'), 'card': ('C4', 'P')}
+_STYLE = {'static': ('k', 'o'), 'monthly': ('C0', 's'), 'sliding': ('C1', '^'), 'drift': ('C3', 'D'),
+          'recalibrate': ('C2', 'v'), 'card': ('C4', 'P')}
 
 def plot_backtest(bt:Backtest) -> Figure:
-    "MAE per month with its block-bootstrap band, one line per strategy (dodged sideways); markers where the strategy retrained."
+    "MAE per month with its block-bootstrap band, a line per strategy (dodged sideways); markers where it retrained."
     st = bt.settings; fig = Figure(figsize=(9, 4.8), layout='constrained'); ax = fig.subplots()
     k = len(bt.strategies)
     for j, s in enumerate(bt.strategies):   # lines dodged sideways a little so that identical strategies stay visible
-        t = bt.table[bt.table['strategy'] == s]; x = np.arange(len(t)) + 0.06 * (j - (k - 1) / 2); c, mk = _STYLE.get(s, ('grey', 'o'))
+        t = bt.table[bt.table['strategy'] == s]
+        x = np.arange(len(t)) + 0.06 * (j - (k - 1) / 2)
+        c, mk = _STYLE.get(s, ('grey', 'o'))
         ax.fill_between(x, t['mae_low'], t['mae_high'], color=c, alpha=0.12)
         ax.plot(x, t['mae'], '-', c=c, lw=1.5, label=f"{s} ({bt.updates(s, t['retrained'].sum())})")
         ax.plot(x[t['retrained'].to_numpy()], t['mae'][t['retrained']], mk, c=c, ms=6)
-    if np.isfinite(st['maximum']): ax.axhline(st['maximum'], c='grey', ls='--', lw=1, label=f"card's bar: MAE {st['maximum']:g}")
-    ax.axhline(bt.baseline * (1 + st['tolerance']), c='grey', ls=':', lw=1, label=f"alert line: validation MAE × {1 + st['tolerance']:g}")
+    if np.isfinite(st['maximum']): ax.axhline(st['maximum'], c='grey', ls='--', lw=1,
+                                              label=f"card's bar: MAE {st['maximum']:g}")
+    ax.axhline(bt.baseline * (1 + st['tolerance']), c='grey', ls=':', lw=1,
+               label=f"alert line: validation MAE × {1 + st['tolerance']:g}")
     ax.set_xticks(np.arange(len(st['test'])), [str(m) for m in st['test']])
     ax.set(title=f"Forecast error month by month, by retraining strategy ({_level(st['alpha'])} block-bootstrap bands)",
            xlabel='Month predicted (2011)', ylabel=f"Mean absolute error ({st['unit']})")
@@ -406,93 +468,134 @@ def plot_backtest(bt:Backtest) -> Figure:
 
 # %% ../../nbs/71_monitor.backtest.ipynb #ed5ae954
 def _season_line(r, unit) -> str:
-    return f"MAE {r.mae:.1f} {unit} (95% CI {r.mae_low:.1f} to {r.mae_high:.1f}), mean deviance {r.deviance:.1f} ({r.deviance_low:.1f} to {r.deviance_high:.1f})"
+    return (f"MAE {r.mae:.1f} {unit} (95% CI {r.mae_low:.1f} to {r.mae_high:.1f}), mean deviance {r.deviance:.1f} "
+            f"({r.deviance_low:.1f} to {r.deviance_high:.1f})")
 
 def _card_finding(self:Backtest, season:pd.DataFrame) -> str:
     "Markdown: the card's policy, its season, and how it compares with each alternative by the paired test."
     r, unit = season.set_index('strategy').loc['card'], self.settings['unit']
-    same = [s for s in self.strategies if s != 'card' and np.array_equal(self._pred(s)['mu'].to_numpy(), self._pred('card')['mu'].to_numpy())]
+    same = [s for s in self.strategies if s != 'card'
+            and np.array_equal(self._pred(s)['mu'].to_numpy(), self._pred('card')['mu'].to_numpy())]
     vs = self.comparisons('card')
-    words = {'better': 'better than the card', 'worse': 'worse than the card', 'not established': 'not told apart from the card'}
-    lines = '; '.join(f"`{c.strategy}` {words[c.verdict]} (deviance {c.deviance_diff:+.2f}, 95% CI {c.diff_low:+.2f} to {c.diff_high:+.2f}, {_fmt_p(c.p_value)})"
+    words = {'better': 'better than the card', 'worse': 'worse than the card',
+             'not established': 'not told apart from the card'}
+    lines = '; '.join(f"`{c.strategy}` {words[c.verdict]} (deviance {c.deviance_diff:+.2f}, 95% CI {c.diff_low:+.2f} "
+                      f"to {c.diff_high:+.2f}, {_fmt_p(c.p_value)})"
                       for c in vs.itertuples() if c.strategy not in same)
     return (f"**The card's policy** (`card`): {self.settings['policy_text']}; {self.updates('card', r.retrains)}, "
             f"MAE {r.mae:.1f} {unit} (95% CI {r.mae_low:.1f} to {r.mae_high:.1f}), mean deviance {r.deviance:.1f}."
             + (f" It made exactly the predictions of {', '.join(f'`{s}`' for s in same)} this season." if same else '')
             + (f" Against the alternatives (paired block bootstrap on the same hours): {lines}." if lines else ''))
 
-def _findings(self:Backtest) -> str:
+# %% ../../nbs/71_monitor.backtest.ipynb #716c4080
+@patch
+def findings(self:Backtest) -> str:
     "Markdown: the static model's error over the season, the best strategy and whether its lead is established."
     st, season = self.settings, self.season().sort_values('deviance', kind='stable').reset_index(drop=True)
     out = []
     if 'static' in self.strategies:
-        t = self.table[self.table['strategy'] == 'static']; a, z = t.iloc[0], t.iloc[-1]; al = t.loc[t['alert'], 'month'].tolist()
-        out.append(f"**Without retraining**, the model trained on {_span(st['train'], {})} is off by {a.mae:.1f} {st['unit']} in {a.month} "
-                   f"(95% CI {a.mae_low:.1f} to {a.mae_high:.1f}) and {z.mae:.1f} ({z.mae_low:.1f} to {z.mae_high:.1f}) in {z.month}; its worst month is "
-                   f"{t.loc[t['mae'].idxmax(), 'month']} ({t['mae'].max():.1f}). Validation MAE at deployment: {self.baseline:.1f}. "
-                   + (f"Performance alerts in {', '.join(map(str, al))}." if al else "No month raised a performance alert.")
+        t = self.table[self.table['strategy'] == 'static']
+        a, z = t.iloc[0], t.iloc[-1]
+        al = t.loc[t['alert'], 'month'].tolist()
+        out.append(f"**Without retraining**, the model trained on {_span(st['train'], {})} is off by {a.mae:.1f} "
+                   f"{st['unit']} in {a.month} (95% CI {a.mae_low:.1f} to {a.mae_high:.1f}) and {z.mae:.1f} "
+                   f"({z.mae_low:.1f} to {z.mae_high:.1f}) in {z.month}; its worst month is "
+                   f"{t.loc[t['mae'].idxmax(), 'month']} ({t['mae'].max():.1f}). Validation MAE at deployment: "
+                   f"{self.baseline:.1f}. "
+                   + (f"Performance alerts in {', '.join(map(str, al))}." if al
+                      else "No month raised a performance alert.")
                    + f" Drift alerts in {int(t['drift'].sum())} of {len(t)} months.")
     if 'card' in self.strategies: out.append(_card_finding(self, season))
     best = season.iloc[0]
-    same = [s for s in season.strategy[1:] if np.array_equal(self._pred(s)['mu'].to_numpy(), self._pred(best.strategy)['mu'].to_numpy())]
-    out.append(f"**Best strategy over the season: `{best.strategy}`** ({self.updates(best.strategy, best.retrains)}): {_season_line(best, st['unit'])}."
-               + (f" {', '.join(f'`{s}`' for s in same)} made exactly the same predictions this season (the same models every month)." if same else ''))
+    same = [s for s in season.strategy[1:]
+            if np.array_equal(self._pred(s)['mu'].to_numpy(), self._pred(best.strategy)['mu'].to_numpy())]
+    out.append(f"**Best strategy over the season: `{best.strategy}`** ({self.updates(best.strategy, best.retrains)}): "
+               f"{_season_line(best, st['unit'])}."
+               + (f" {', '.join(f'`{s}`' for s in same)} made exactly the same predictions this season (the same "
+                  "models every month)." if same else ''))
     rest = [s for s in season.strategy[1:] if s not in same]
     for other in dict.fromkeys([s for s in ['static'] if s in rest] + rest[:1]):
         c = self.compare(best.strategy, other); r = c.bootstrap
         verb = "is established" if c.winner == best.strategy else "is **not established**"
-        out.append(f"Its lead over `{other}` {verb}: deviance difference {r.estimate:+.2f} (95% CI {r.ci_low:+.2f} to {r.ci_high:+.2f}), "
-                   f"paired block bootstrap {_fmt_p(r.p_value)}.")
+        out.append(f"Its lead over `{other}` {verb}: deviance difference {r.estimate:+.2f} (95% CI {r.ci_low:+.2f} to "
+                   f"{r.ci_high:+.2f}), paired block bootstrap {_fmt_p(r.p_value)}.")
     return "\n\n".join(out)
 
-Backtest.findings = _findings
-
-def _bt_html(self:Backtest) -> str:
+# %% ../../nbs/71_monitor.backtest.ipynb #e294f220
+@patch
+def _repr_html_(self:Backtest) -> str:
     s = self.season()
     rows = "".join(f"<tr><td>{html.escape(r.strategy)}</td><td>{r.mae:.1f} ({r.mae_low:.1f} to {r.mae_high:.1f})</td>"
-                   f"<td>{r.deviance:.1f} ({r.deviance_low:.1f} to {r.deviance_high:.1f})</td><td>{self.updates(r.strategy, r.retrains)}</td></tr>" for r in s.itertuples())
-    return (f"<div><table><caption>Season {html.escape(str(self.settings['test'][0]))}-{html.escape(str(self.settings['test'][-1]))}: whole-season "
-            f"metrics, {_level(self.settings['alpha'])} block-bootstrap CIs</caption><thead><tr><th>Strategy</th><th>MAE ({html.escape(self.settings['unit'])})</th>"
-            f"<th>Mean Poisson deviance</th><th>Model updates</th></tr></thead><tbody>{rows}</tbody></table></div>")
+                   f"<td>{r.deviance:.1f} ({r.deviance_low:.1f} to "
+                   f"{r.deviance_high:.1f})</td><td>{self.updates(r.strategy, r.retrains)}</td></tr>"
+                   for r in s.itertuples())
+    return ("<div><table><caption>Season "
+            f"{html.escape(str(self.settings['test'][0]))}-{html.escape(str(self.settings['test'][-1]))}: whole-season "
+            f"metrics, {_level(self.settings['alpha'])} block-bootstrap "
+            f"CIs</caption><thead><tr><th>Strategy</th><th>MAE ({html.escape(self.settings['unit'])})</th><th>Mean "
+            f"Poisson deviance</th><th>Model updates</th></tr></thead><tbody>{rows}</tbody></table></div>")
 
-def _bt_summary(self:Backtest) -> str:
+@patch
+def summary(self:Backtest) -> str:
     return "\n".join([f"Backtest of {', '.join(self.strategies)} over {len(self.settings['test'])} periods"] +
-                     [f"  {r.strategy:<12} {_season_line(r, self.settings['unit'])}; {self.updates(r.strategy, r.retrains)}" for r in self.season().itertuples()])
+                     [f"  {r.strategy:<12} {_season_line(r, self.settings['unit'])}; "
+                      f"{self.updates(r.strategy, r.retrains)}" for r in self.season().itertuples()])
 
-Backtest._repr_html_, Backtest.summary, Backtest.__str__, Backtest.__repr__ = _bt_html, _bt_summary, _bt_summary, _bt_summary
+@patch
+def __str__(self:Backtest) -> str: return self.summary()
+
+@patch
+def __repr__(self:Backtest) -> str: return self.summary()
 
 # %% ../../nbs/71_monitor.backtest.ipynb #5052177d
-def _season_frame(card) -> tuple:
+class _Season(NamedTuple):
+    "A count card's season: the card, its rows in time order, its feature columns and the month names."
+    card: object   # the `Card`
+    df: pd.DataFrame   # rows in time order, with a month number `_month`
+    cols: dict     # feature columns by role (`feature_columns`)
+    names: dict    # month number -> month name
+
+def _season_frame(card) -> _Season:
     "A count card's rows in time order with a month number `_month`, its feature columns, and the month names."
     card = load_card(card) if isinstance(card, str) else card
     if get_task(card.task).backtest_metric is None:
-        raise ConfigError(f"backtest replays a card month by month on its task's backtest metric (a count card's MAE); card `{card.name}` has task "
-                          f"{card.task!r}, which has none.")
+        raise ConfigError("backtest replays a card month by month on its task's backtest metric (a count card's MAE); "
+                          f"card `{card.name}` has task {card.task!r}, which has none.")
     df = card_frame(card)
-    if 'mnth' not in df.columns: raise DataError(f"backtest needs the month column `mnth` in data set `{card.data.dataset}`; it has {list(df.columns)[:10]}.")
-    cols = feature_columns(df, target=card.data.target, nominal=card.data.categorical, exclude=card.data.exclude, columns=datasheet(card.data.dataset).columns)
+    if 'mnth' not in df.columns: raise DataError("backtest needs the month column `mnth` in data set "
+                                                 f"`{card.data.dataset}`; it has {list(df.columns)[:10]}.")
+    cols = feature_columns(df, target=card.data.target, nominal=card.data.categorical, exclude=card.data.exclude,
+                           columns=datasheet(card.data.dataset).columns)
     months = list(df['mnth'].cat.categories)
     df = df.assign(_month=df['mnth'].cat.codes + 1).sort_values([card.split.time_column or '_month'], kind='stable')
-    return card, df, cols, {i + 1: name for i, name in enumerate(months)}
+    return _Season(card, df, cols, {i + 1: name for i, name in enumerate(months)})
 
+# %% ../../nbs/71_monitor.backtest.ipynb #2ac92b77
 def backtest(card,  # a count `Card` or its name
-             *, strategies=None, kind:str|None=None,  # `card` (the card's policy) and every alternative by default; the card's first model kind
+             *, strategies=None,  # `card` (the card's policy) and every alternative by default
+             kind:str|None=None,  # model kind; the card's first by default
              train_months:int=3,  # the first model is trained on the first `train_months` months
-             n_boot:int=300, **kw,  # more settings of `replay` (lag, window, tolerance, gate, seed, expected, reference); None: the card's
+             n_boot:int=300,  # bootstrap replicates of every CI and test
+             **kw,  # more `replay` settings (lag, window, tolerance, gate, seed, expected, reference); None: the card's
             ) -> Backtest:
-    "Replay a count card's year month by month (train on the first months, then predict each later month) under its own policy and the alternatives."
+    "Replay a count card's year month by month (train on the first months, predict each later one) under each strategy."
     card, df, cols, names = _season_frame(card)
     present, m = sorted(df['_month'].unique()), card.monitoring
-    kw = {**dict(lag=m.lag, tolerance=m.tolerance, window=m.window if isinstance(m.window, int) else 3, expected=m.expected_drift,
-                 reference=m.reference), **{k: v for k, v in kw.items() if v is not None}}
+    kw = {**dict(lag=m.lag, tolerance=m.tolerance, window=m.window if isinstance(m.window, int) else 3,
+                 expected=m.expected_drift, reference=m.reference), **{k: v for k, v in kw.items() if v is not None}}
     strategies = ['card', *[s for s in STRATEGIES if s != 'card']] if strategies is None else strategies
-    return replay(df, target=card.data.target, period='_month', **cols, train=present[:train_months], test=present[train_months:],
-                  strategies=strategies, kind=kind or card.models[0], block=card.evaluation.block, n_boot=n_boot, alpha=card.success.alpha,
-                  maximum=card.success.maximum if card.success.maximum is not None else np.inf, max_drifted_share=card.monitoring.max_drifted_share,
+    return replay(df, target=card.data.target, period='_month', **cols, train=present[:train_months],
+                  test=present[train_months:],
+                  strategies=strategies, kind=kind or card.models[0], block=card.evaluation.block, n_boot=n_boot,
+                  alpha=card.success.alpha,
+                  maximum=card.success.maximum if card.success.maximum is not None else np.inf,
+                  max_drifted_share=card.monitoring.max_drifted_share,
                   unit=card.evaluation.unit, names=names, policy=Policy(m.action, m.trigger, m.window), **kw)
 
 # %% ../../nbs/71_monitor.backtest.ipynb #b49d1087
-DRIFT_POLICIES = {   # name -> (rows per cluster: None = the card's block; reference; leave the declared expected-drift columns out of the verdict)
+# name -> (rows per cluster: None = the card's block; reference; leave the declared expected-drift columns out of
+# the verdict)
+DRIFT_POLICIES = {
     'hours independent': (1, 'training', False),
     'design effect': (None, 'training', False),
     'design effect, expected declared': (None, 'training', True),
@@ -500,49 +603,63 @@ DRIFT_POLICIES = {   # name -> (rows per cluster: None = the card's block; refer
     'previous month, expected declared': (None, 'previous', True),
 }
 
-def _drift_policies(self:Backtest, expected=None) -> pd.DataFrame:
-    "Month by month: the first model's MAE and performance alert, and the drift alarm (with the counted drifted columns) under each of `DRIFT_POLICIES`."
+@patch
+def drift_policies(self:Backtest, expected=None) -> pd.DataFrame:
+    "Month by month: the first model's MAE and alert, and the drift alarm (and drifted columns) by `DRIFT_POLICIES`."
     if 'static' not in self.strategies or self._fits is None:
-        raise ConfigError(f"drift_policies compares alarms with the first model's error: replay strategy `static`; this backtest has {self.strategies}.")
+        raise ConfigError("drift_policies compares alarms with the first model's error: replay strategy `static`; "
+                          f"this backtest has {self.strategies}.")
     f, st = self._fits, self.settings
     expected, train, rows = st['expected'] if expected is None else list(expected), tuple(f.periods[:f.n_train]), []
     for r in self.table[self.table['strategy'] == 'static'].itertuples():
         out = {'month': r.month, 'mae': r.mae, 'mae_low': r.mae_low, 'alert': r.alert}
         for name, (block, reference, exp) in DRIFT_POLICIES.items():
-            d = _drift(f, train, r.period, f.periods, st, block=block, reference=reference, expected=expected if exp else [])
+            d = _drift(f, train, r.period, f.periods, st, block=block, reference=reference,
+                       expected=expected if exp else [])
             out[name], out[f'{name}: columns'] = d.verdict, ', '.join(d.drifted)
         rows.append(out)
     return pd.DataFrame(rows)
 
-Backtest.drift_policies = _drift_policies
-
+# %% ../../nbs/71_monitor.backtest.ipynb #00a9bbe5
 def alarm_agreement(months:pd.DataFrame, # `Backtest.drift_policies()`
                    ) -> pd.DataFrame:
-    "Per drift policy: alarms raised, how many fell in months with and without a performance alert, and performance alerts it missed."
+    "Per drift policy: alarms raised, how many in months with and without a performance alert, and alerts it missed."
     p = months['alert'].astype(bool)
-    return pd.DataFrame([dict(policy=k, alarms=int(a.sum()), with_alert=int((a & p).sum()), without_alert=int((a & ~p).sum()), alerts_missed=int((~a & p).sum()))
+    return pd.DataFrame([dict(policy=k, alarms=int(a.sum()), with_alert=int((a & p).sum()),
+                              without_alert=int((a & ~p).sum()), alerts_missed=int((~a & p).sum()))
                          for k in DRIFT_POLICIES for a in [months[k].astype(bool)]])
 
 # %% ../../nbs/71_monitor.backtest.ipynb #a56baa74
 def first_model_candidate(card,  # a count `Card` or its name
                           *, train_months:int=3, kind:str|None=None, seed:int=0, n_boot:int=300,
                          ):
-    "The model a backtest starts from, as a `Candidate` to register: fitted on the first months, held out = the last of them predicted by a model of the months before."
-    from modelbook.lifecycle.registry import Candidate   # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    "A backtest's first model as a `Candidate` to register: fitted on the first months; held out: the last of them."
+    # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    from modelbook.lifecycle.registry import Candidate
     card, df, cols, names = _season_frame(card)
-    kind, present, t, s, e = kind or card.models[0], sorted(df['_month'].unique()), card.data.target, card.success, card.evaluation
+    kind, present = kind or card.models[0], sorted(df['_month'].unique())
+    t, s, e = card.data.target, card.success, card.evaluation
     train = tuple(present[:train_months])
-    if len(train) < 2: raise ConfigError(f"first_model_candidate needs at least 2 training months (the last validates); got {train_months}.")
+    if len(train) < 2: raise ConfigError("first_model_candidate needs at least 2 training months (the last "
+                                         f"validates); got {train_months}.")
     fits = _Fits(df, target=t, period='_month', **cols, kind=kind, seed=seed, block=e.block)
     model, profile = fits.model(train)
     val_rows, p_val = fits.rows([train[-1]]), fits.predict(train[:-1], train[-1])
     ev = evaluate_count(fits.y(train[-1]), p_val, block=e.block, n_boot=n_boot, alpha=s.alpha, seed=seed, unit=e.unit)
-    v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum, ci_lower_min=s.ci_lower_min)
-    spec = contract_columns(load_contract(card.data.contract or card.data.dataset)); contract = {c: spec[c] for c in fits.features}
-    bundle = {'contract.json': contract, 'profile.json': profile, 'card.json': card.model_dump(), 'metrics.json': ev.to_dict(),
-              'holdout.json': {'test_fingerprint': fingerprint(val_rows), 'y': fits.y(train[-1]).tolist(), 'p': [float(x) for x in p_val]},
+    v = count_verdict(ev, metric=s.metric, maximum=s.maximum, ci_upper_max=s.ci_upper_max, minimum=s.minimum,
+                      ci_lower_min=s.ci_lower_min)
+    spec = contract_columns(load_contract(card.data.contract or card.data.dataset))
+    contract = {c: spec[c] for c in fits.features}
+    bundle = {'contract.json': contract, 'profile.json': profile, 'card.json': card.model_dump(),
+              'metrics.json': ev.to_dict(),
+              'holdout.json': {'test_fingerprint': fingerprint(val_rows), 'y': fits.y(train[-1]).tolist(),
+                               'p': [float(x) for x in p_val]},
               'serving.json': get_task(card.task).serving(card, model=model, threshold=None, features=list(contract))}
-    return Candidate(card.name, kind, model, {'card': card.name, 'task': card.task, 'model': kind, 'seed': seed, 'trained_on': _span(train, names), 'block': e.block},
-                     {k: x for k, x in ev.to_dict().items() if isinstance(x, float)},
-                     {'status': v.status, 'sentence': v.sentence, 'metric': v.metric, 'estimate': v.estimate, 'low': v.low, 'high': v.high}, bundle,
-                     datasets={'train': (fits.rows(train), t), 'test': (val_rows, t)}, success_metric=s.metric, trusted_types=TRUSTED_TYPES)
+    return Candidate(name=card.name, kind=kind, model=model,
+                     params={'card': card.name, 'task': card.task, 'model': kind, 'seed': seed,
+                             'trained_on': _span(train, names), 'block': e.block},
+                     metrics={k: x for k, x in ev.to_dict().items() if isinstance(x, float)},
+                     verdict={'status': v.status, 'sentence': v.sentence, 'metric': v.metric, 'estimate': v.estimate,
+                              'low': v.low, 'high': v.high}, bundle=bundle,
+                     datasets={'train': (fits.rows(train), t), 'test': (val_rows, t)}, success_metric=s.metric,
+                     trusted_types=TRUSTED_TYPES)

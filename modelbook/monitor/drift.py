@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from ..core.config import show_figures_inline
 from ..core.errors import DataError, ConfigError
 from ..tasks.registry import get_task
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['KS_EXACT_MAX_N', 'DriftReport', 'drift_report', 'plot_drift', 'plot_column_shift', 'prediction_frame',
@@ -22,7 +23,8 @@ __all__ = ['KS_EXACT_MAX_N', 'DriftReport', 'drift_report', 'plot_drift', 'plot_
 show_figures_inline()
 
 # %% ../../nbs/70_monitor.drift.ipynb #ec03eaed
-from ..data.profile import PROFILE_FORMAT, UNSEEN, bin_counts, check_columns, current_counts, finite_values, level_counts, sorted_unique, reference_profile
+from ..data.profile import (PROFILE_FORMAT, UNSEEN, bin_counts, check_columns, current_counts, finite_values,
+                                    level_counts, sorted_unique, reference_profile)
 
 # %% ../../nbs/70_monitor.drift.ipynb #8ee7dbe5
 KS_EXACT_MAX_N = 10_000   # largest effective n for which the p-value uses scipy's kstwo
@@ -129,7 +131,8 @@ class DriftReport:
 # %% ../../nbs/70_monitor.drift.ipynb #f0378c7e
 def _sentence(self:DriftReport) -> str:
     "Plain-words verdict."
-    k, m, e = len(self.drifted), int((~self._table.expected).sum()), self._table.loc[self._table.expected, "column"].tolist()
+    k, m = len(self.drifted), int((~self._table.expected).sum())
+    e = self._table.loc[self._table.expected, "column"].tolist()
     verdict = ("DATA-SET DRIFT: the share exceeds the alarm." if self.verdict
                else "No data-set drift.")
     moved = (f" Expected to move, not counted: {len(e)} column(s), of which {len(self.expected_drifted)} moved"
@@ -137,28 +140,30 @@ def _sentence(self:DriftReport) -> str:
     return (f"{k} of {m} columns drifted ({_percent(self.share)}); the alarm is set at "
             f"{_percent(self.max_drifted_share)}. {verdict}{moved}")
 
-def _report_summary(self:DriftReport, top:int=10) -> str:
+@patch
+def summary(self:DriftReport, top:int=10) -> str:
     "Text summary: the verdict sentence and the `top` rows of the table."
     head = self._table.head(top)[["column", "test", "statistic", "p_adjusted", "psi", "drifted", "expected"]]
     return (f"Drift report (BH-adjusted p < {self.alpha} flags a column)\n{_sentence(self)}\n\n"
             + head.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
-def _report_html(self:DriftReport) -> str:
+@patch
+def _repr_html_(self:DriftReport) -> str:
     "Notebook view: the sentence and the full table."
     return (f"<p><b>{_sentence(self)}</b> A column is flagged when its Benjamini-Hochberg adjusted p-value "
             f"is below {self.alpha}.</p>" + self._table.to_html(index=False, float_format=lambda v: f"{v:.3g}"))
 
-def _report_dict(self:DriftReport) -> dict:
+# %% ../../nbs/70_monitor.drift.ipynb #c9d657d7
+@patch
+def to_dict(self:DriftReport) -> dict:
     "JSON-serialisable form (missing numbers become None)."
     return dict(alpha=self.alpha, max_drifted_share=self.max_drifted_share, n_columns=len(self._table),
                 drifted=self.drifted, expected=self._table.loc[self._table.expected, "column"].tolist(),
-                expected_drifted=self.expected_drifted, share=self.share, verdict=self.verdict, sentence=_sentence(self),
-                columns=json.loads(self._table.to_json(orient="records")))
+                expected_drifted=self.expected_drifted, share=self.share, verdict=self.verdict,
+                sentence=_sentence(self), columns=json.loads(self._table.to_json(orient="records")))
 
-def _report_repr(self:DriftReport) -> str: return f"DriftReport({_sentence(self)})"
-
-DriftReport.summary, DriftReport._repr_html_ = _report_summary, _report_html
-DriftReport.to_dict, DriftReport.__repr__ = _report_dict, _report_repr
+@patch
+def __repr__(self:DriftReport) -> str: return f"DriftReport({_sentence(self)})"
 
 # %% ../../nbs/70_monitor.drift.ipynb #8f975103
 def _numeric_row(prof:dict, s:pd.Series, column:str) -> dict:
@@ -169,7 +174,8 @@ def _numeric_row(prof:dict, s:pd.Series, column:str) -> dict:
     knots, cdf = np.asarray(prof["knots"]), np.asarray(prof["cdf"])
     d = _ks_statistic(knots, cdf, x, exact=prof["cdf_max_error"] == 0)
     ref_psi, deff = np.rint(np.asarray(prof["psi_ref"]) * prof["n"]), prof.get("deff", 1.0)
-    return dict(column=column, kind="numeric", test="KS", statistic=d, p_value=_ks_pvalue(d, prof["n"] / deff, len(x) / deff),
+    return dict(column=column, kind="numeric", test="KS", statistic=d,
+                p_value=_ks_pvalue(d, prof["n"] / deff, len(x) / deff),
                 psi=_psi(ref_psi, bin_counts(x, np.asarray(prof["psi_edges"]))),
                 distance=_wasserstein_sd(knots, cdf, x, prof["sd"]),
                 mean_shift_sd=(x.mean() - prof["mean"]) / prof["sd"] if prof["sd"] > 0 else np.nan,
@@ -181,7 +187,8 @@ def _categorical_row(prof:dict, s:pd.Series, column:str) -> dict:
     cur = current_counts(level_counts(s), list(prof["counts"]))
     stat, p = _chi2_two_sample(ref, cur)
     deff = prof.get("deff", 1.0)
-    if deff > 1: p = float(stats.chi2.sf(stat / deff, max(int(np.sum((ref + cur) > 0)) - 1, 1)))   # first-order Rao-Scott
+    # first-order Rao-Scott
+    if deff > 1: p = float(stats.chi2.sf(stat / deff, max(int(np.sum((ref + cur) > 0)) - 1, 1)))
     return dict(column=column, kind="categorical", test="chi2", statistic=stat, p_value=p,
                 psi=_psi(ref, cur), distance=_js_distance(ref, cur), mean_shift_sd=np.nan,
                 n_ref=int(ref.sum()), n_cur=int(cur.sum()), deff=deff)
@@ -190,11 +197,12 @@ def _categorical_row(prof:dict, s:pd.Series, column:str) -> dict:
 def _check_expected(expected:list, monitored:list):
     "ConfigError unless the expected-drift columns are monitored ones and leave at least one column to count."
     if unknown := [c for c in expected if c not in monitored]:
-        raise ConfigError(f"monitoring.expected_drift names column(s) {unknown} that the reference profile does not monitor; "
-                          f"it monitors {monitored}. Remedy: list monitored feature columns only.")
+        raise ConfigError(f"monitoring.expected_drift names column(s) {unknown} that the reference profile does not "
+                          f"monitor; it monitors {monitored}. Remedy: list monitored feature columns only.")
     if monitored and set(monitored) <= set(expected):
-        raise ConfigError(f"monitoring.expected_drift lists every monitored column ({monitored}): no column would count toward the "
-                          "data-set verdict. Remedy: declare only the columns whose movement is expected.")
+        raise ConfigError(f"monitoring.expected_drift lists every monitored column ({monitored}): no column would "
+                          "count toward the data-set verdict. Remedy: declare only the columns whose movement is "
+                          "expected.")
 
 def _bh_by_family(p:np.ndarray, expected:np.ndarray) -> np.ndarray:
     "BH-adjusted p-values, adjusted separately among the counted columns and among the expected ones."
@@ -215,11 +223,12 @@ def drift_report(profile:dict,                 # output of `reference_profile` (
                  current_df:pd.DataFrame,      # the batch to check
                  *, alpha:float=0.05,          # column flagged when its BH-adjusted p-value is below this
                  max_drifted_share:float=0.2,  # data-set drift when the share of flagged columns exceeds this
-                 expected:list[str]=(),        # columns whose movement is expected (the season): tested and reported, not counted
+                 expected:list[str]=(),        # columns expected to move (the season): tested, reported, not counted
                 ) -> DriftReport:
     "Test every profiled column of `current_df` for drift against the reference profile."
     _check_profile(profile)
-    if len(current_df) == 0: raise DataError("The current batch has no rows; drift needs at least one. Check the batch query.")
+    if len(current_df) == 0:
+        raise DataError("The current batch has no rows; drift needs at least one. Check the batch query.")
     if not 0 < alpha < 1: raise ConfigError(f"alpha must be strictly between 0 and 1; got {alpha}.")
     if not 0 <= max_drifted_share < 1:
         raise ConfigError(f"max_drifted_share must be in [0, 1); got {max_drifted_share}.")
@@ -279,6 +288,7 @@ def _plot_numeric_shift(ax, prof:dict, s:pd.Series, column:str):
     ax.set(xlabel=f"{column} (feature units)", ylabel="cumulative proportion (0-1)",
            title=f"{column}: empirical CDFs, KS D = {d:.3f}")
 
+# %% ../../nbs/70_monitor.drift.ipynb #8f4250ab
 def _plot_categorical_shift(ax, prof:dict, s:pd.Series, column:str):
     "Side-by-side bars of level proportions, unseen levels pooled."
     levels = [*prof["counts"], UNSEEN]
@@ -307,13 +317,15 @@ def plot_column_shift(profile:dict,            # output of `reference_profile`
 # %% ../../nbs/70_monitor.drift.ipynb #d9640aa4
 def prediction_frame(bundle:dict,  # a registered model's bundle (`RegisteredModel.bundle`): `serving` and `holdout`
                     ) -> pd.DataFrame:
-    "The held-out predictions recorded at registration, in the columns the prediction log uses: the reference for prediction drift."
+    "The held-out predictions recorded at registration, in the prediction log's columns: prediction drift's reference."
     s, h = bundle.get('serving') or {}, bundle.get('holdout') or {}
-    if 'p' not in h: raise DataError("The model's bundle holds no held-out predictions (holdout.json), so its predictions cannot be monitored. "
-                                     "Register the model with `modelbook run`.")
+    if 'p' not in h: raise DataError("The model's bundle holds no held-out predictions (holdout.json), so its "
+                                     "predictions cannot be monitored. Register the model with `modelbook run`.")
     task = get_task(s.get('task', 'binary'))   # a binary model's serving.json (0.1's too) names no task
-    cols = task.output_columns(np.asarray(h['p'], dtype='float64'), classes=s.get('classes', ()), threshold=s.get('threshold', 0.5))
-    return pd.DataFrame(cols).drop(columns=['decision'], errors='ignore')   # a binary decision is a function of the probability
+    cols = task.output_columns(np.asarray(h['p'], dtype='float64'), classes=s.get('classes', ()),
+                               threshold=s.get('threshold', 0.5))
+    # a binary decision is a function of the probability
+    return pd.DataFrame(cols).drop(columns=['decision'], errors='ignore')
 
 def prediction_drift(bundle:dict,              # a registered model's bundle
                      current:pd.DataFrame,     # the logged predictions, e.g. `serve.read_prediction_log(folder)`
@@ -322,8 +334,8 @@ def prediction_drift(bundle:dict,              # a registered model's bundle
     "Drift of the logged predictions against the model's held-out predictions, column by column."
     ref = prediction_frame(bundle)
     cat = [c for c in ref.columns if not pd.api.types.is_numeric_dtype(ref[c].dtype)]
-    return drift_report(reference_profile(ref, categorical=cat, numeric=[c for c in ref.columns if c not in cat]), current,
-                        alpha=alpha, max_drifted_share=max_drifted_share)
+    return drift_report(reference_profile(ref, categorical=cat, numeric=[c for c in ref.columns if c not in cat]),
+                        current, alpha=alpha, max_drifted_share=max_drifted_share)
 
 # %% ../../nbs/70_monitor.drift.ipynb #363b309b
 def target_drift(profile:dict,  # a reference profile built with `target=`
@@ -333,8 +345,9 @@ def target_drift(profile:dict,  # a reference profile built with `target=`
     "Drift of a window's labels against the training labels' profile; the verdict fires when the target drifted."
     _check_profile(profile)
     if "target" not in profile:
-        raise DataError("The reference profile holds no target profile, so target drift cannot be tested. It was built before labels were "
-                        "profiled (or without `target=`); re-register the model with `modelbook run` to store one.")
+        raise DataError("The reference profile holds no target profile, so target drift cannot be tested. It was built "
+                        "before labels were profiled (or without `target=`); re-register the model with "
+                        "`modelbook run` to store one.")
     t = profile["target"]; name, kind = t["column"], t["kind"]
     entry = {k: v for k, v in t.items() if k not in ("column", "kind")}
     sub = dict(format=PROFILE_FORMAT, n_rows=t["n"], numeric={name: entry} if kind == "numeric" else {},
@@ -347,7 +360,8 @@ def rolling_profile(previous:pd.DataFrame,  # the previous window's rows (featur
                    ) -> dict:
     "Reference profile of the previous window, with the stored profile's columns and design effects."
     _check_profile(profile)
-    out = reference_profile(previous, categorical=list(profile["categorical"]), numeric=list(profile["numeric"]), n_quantiles=profile["n_quantiles"])
+    out = reference_profile(previous, categorical=list(profile["categorical"]), numeric=list(profile["numeric"]),
+                            n_quantiles=profile["n_quantiles"])
     for kind in ("numeric", "categorical"):
         for c, p in out[kind].items(): p["deff"] = profile[kind][c].get("deff", 1.0)
     return out

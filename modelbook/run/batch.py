@@ -50,31 +50,40 @@ class BatchSpec:
 def _find_notebook(name: str, where: Path|None) -> Path:
     for p in ([where/name] if where else []) + [paths().experiments/name, Path(name)]:
         if p.is_file(): return p.resolve()
-    raise ConfigError(f"Batch notebook `{name}` not found beside the batch file ({where}) nor in {paths().experiments}. "
-                      "Give its file name in nbs/experiments/ or a path relative to the batch file.")
+    raise ConfigError(f"Batch notebook `{name}` not found beside the batch file ({where}) nor in "
+                      f"{paths().experiments}. Give its file name in nbs/experiments/ or a path relative to the batch "
+                      "file.")
 
 def _check_shape(d: dict, where) -> dict:
-    if not isinstance(d, dict): raise ConfigError(f"{where}: a batch file must be a mapping with keys {', '.join(_SPEC_KEYS)}; got {type(d).__name__}.")
+    if not isinstance(d, dict): raise ConfigError(f"{where}: a batch file must be a mapping with keys "
+                                                  f"{', '.join(_SPEC_KEYS)}; got {type(d).__name__}.")
     for k in d:
         if k not in _SPEC_KEYS:
             close = difflib.get_close_matches(str(k), _SPEC_KEYS, n=1)
-            raise ConfigError(f"{where}: unknown batch key `{k}`" + (f"; did you mean `{close[0]}`?" if close else '.') + f" Allowed keys: {', '.join(_SPEC_KEYS)}.")
-    if 'notebook' not in d: raise ConfigError(f"{where}: a batch file needs `notebook:` (e.g. `notebook: train.ipynb`).")
+            raise ConfigError(f"{where}: unknown batch key `{k}`" + (f"; did you mean `{close[0]}`?" if close else '.')
+                              + f" Allowed keys: {', '.join(_SPEC_KEYS)}.")
+    if 'notebook' not in d:
+        raise ConfigError(f"{where}: a batch file needs `notebook:` (e.g. `notebook: train.ipynb`).")
     for k, typ in [('parameters', dict), ('grid', dict), ('runs', list)]:
-        if not isinstance(d.get(k) or typ(), typ): raise ConfigError(f"{where}: `{k}` must be a {typ.__name__}; got {d[k]!r}.")
+        if not isinstance(d.get(k) or typ(), typ):
+            raise ConfigError(f"{where}: `{k}` must be a {typ.__name__}; got {d[k]!r}.")
     for k, v in (d.get('grid') or {}).items():
-        if not (isinstance(v, list) and v): raise ConfigError(f"{where}: grid values must be non-empty lists, e.g. `{k}: [0, 1]`; got `{k}: {v!r}`.")
-    if not all(isinstance(r, dict) for r in d.get('runs') or []): raise ConfigError(f"{where}: each entry of `runs` must be a mapping like `{{seed: 1}}`.")
+        if not (isinstance(v, list) and v):
+            raise ConfigError(f"{where}: grid values must be non-empty lists, e.g. `{k}: [0, 1]`; got `{k}: {v!r}`.")
+    if not all(isinstance(r, dict) for r in d.get('runs') or []):
+        raise ConfigError(f"{where}: each entry of `runs` must be a mapping like `{{seed: 1}}`.")
     return d
 
+# %% ../../nbs/81_run.batch.ipynb #5f18c992
 def load_batch(path: str|Path, # a batch YAML file
               ) -> BatchSpec:
     "Read a batch file and check every parameter set it makes against its notebook."
     path = Path(path)
     if not path.is_file(): raise ConfigError(f"Batch file {path} does not exist.")
     d = _check_shape(yaml.safe_load(path.read_text(encoding='utf-8')), path)
-    spec = BatchSpec(_find_notebook(d['notebook'], path.parent), d.get('parameters') or {}, d.get('grid') or {}, d.get('runs') or [],
-                     d.get('name') or path.stem, d.get('experiment'), d.get('track'), path.resolve())
+    spec = BatchSpec(_find_notebook(d['notebook'], path.parent), parameters=d.get('parameters') or {},
+                     grid=d.get('grid') or {}, runs=d.get('runs') or [], name=d.get('name') or path.stem,
+                     experiment=d.get('experiment'), track=d.get('track'), source=path.resolve())
     expand(spec)   # refuse a bad parameter set now, not an hour into the batch
     return spec
 
@@ -84,12 +93,14 @@ def expand(spec: BatchSpec, # the batch
     "The batch's parameter sets, each checked against the notebook's `parameters` cell."
     names = list(spec.grid)
     combos = [dict(zip(names, vals)) for vals in itertools.product(*spec.grid.values())] if names else []
-    sets = [{**spec.parameters, **c} for c in combos] + [{**spec.parameters, **r} for r in spec.runs] or [dict(spec.parameters)]
+    sets = ([{**spec.parameters, **c} for c in combos] + [{**spec.parameters, **r} for r in spec.runs]
+            or [dict(spec.parameters)])
     unique = [s for i, s in enumerate(sets) if s not in sets[:i]]
     for i, s in enumerate(unique):
         try: check_parameters(spec.notebook, s)
         except ParameterError as e:
-            raise ParameterError(f"{spec.source or 'Batch'}: parameter set {i+1} of {len(unique)} ({_fmt(s)}) is refused, so nothing was run. {e}") from e
+            raise ParameterError(f"{spec.source or 'Batch'}: parameter set {i+1} of {len(unique)} ({_fmt(s)}) is "
+                                 f"refused, so nothing was run. {e}") from e
     return unique
 
 def _fmt(params: dict) -> str: return ', '.join(f"{k}={v!r}" for k, v in params.items()) or '(defaults)'
@@ -98,7 +109,7 @@ def _fmt(params: dict) -> str: return ', '.join(f"{k}={v!r}" for k, v in params.
 def run_key(notebook: str|Path, # the experiment notebook
             params: dict,       # the parameters of the run (defaults are filled in)
             *, data_fingerprints: dict, # data set -> sha256 the run depends on (`raw_data_hashes()`)
-            package_hash: str|None=None, # the package's source hash when already computed (a batch keys many runs at once)
+            package_hash: str|None=None, # the package's source hash if already computed (a batch keys many runs)
            ) -> str:
     "Content hash of a run: its full parameters, the notebook's code cells, the package's source and the data hashes."
     doc = {'parameters': check_parameters(notebook, params), 'code': notebook_code(Path(notebook)),
@@ -109,9 +120,10 @@ def run_key(notebook: str|Path, # the experiment notebook
 SHUTDOWN_WAIT = 1.0   # seconds a kernel gets to shut down: half to exit after the request, then SIGTERM, then SIGKILL
 
 def engine_options() -> dict:
-    "Keyword arguments for papermill's nbclient engine: the headless kernel manager (`kernel_manager`) and a short kernel-shutdown budget."
+    "Keyword arguments for papermill's nbclient engine: the headless `kernel_manager`, a short kernel-shutdown budget."
     from traitlets.config import Config
-    return {'kernel_manager_class': kernel_manager(), 'config': Config({'KernelManager': {'shutdown_wait_time': SHUTDOWN_WAIT}})}
+    return {'kernel_manager_class': kernel_manager(),
+            'config': Config({'KernelManager': {'shutdown_wait_time': SHUTDOWN_WAIT}})}
 
 @functools.cache
 def _batch_engine():
@@ -155,7 +167,8 @@ def _failed_folder(folder: Path, error: str, params: dict, seconds: float) -> Pa
     failed = folder.with_name(folder.name + '-FAILED')
     if folder.exists(): folder.rename(failed)
     failed.mkdir(parents=True, exist_ok=True)
-    (failed/'run.json').write_text(json.dumps({'status': 'failed', 'folder': str(failed), 'parameters': params, 'seconds': seconds, 'error': error}, indent=2, default=str))
+    (failed/'run.json').write_text(json.dumps({'status': 'failed', 'folder': str(failed), 'parameters': params,
+                                               'seconds': seconds, 'error': error}, indent=2, default=str))
     return failed
 
 def _run_task(task: dict) -> dict:
@@ -165,15 +178,18 @@ def _run_task(task: dict) -> dict:
     folder, t0 = Path(task['folder']), time.perf_counter()
     try:
         with _quick_shutdown():
-            res = _with_retries(lambda: run_notebook(task['notebook'], task['params'], folder=folder, kernel=task['kernel']),
+            res = _with_retries(lambda: run_notebook(task['notebook'], task['params'], folder=folder,
+                                                     kernel=task['kernel']),
                                 before_retry=lambda e: shutil.rmtree(folder, ignore_errors=True))
         tracking = None
-        if res.ok and (res.folder/'tracking.json').exists():   # a training notebook: attach its report to its MLflow run
+        if res.ok and (res.folder/'tracking.json').exists():  # a training notebook: attach its report to its MLflow run
             tracking = attach_reports(res.folder, res.notebook, res.report)
-        return {'status': res.status, 'folder': str(res.folder), 'seconds': res.seconds, 'error': res.error, 'tracking': tracking}
+        return {'status': res.status, 'folder': str(res.folder), 'seconds': res.seconds, 'error': res.error,
+                'tracking': tracking}
     except Exception as e:
         err, s = f"{type(e).__name__}: {e}", time.perf_counter() - t0
-        return {'status': 'failed', 'folder': str(_failed_folder(folder, err, task['params'], s)), 'seconds': s, 'error': err, 'tracking': None}
+        return {'status': 'failed', 'folder': str(_failed_folder(folder, err, task['params'], s)), 'seconds': s,
+                'error': err, 'tracking': None}
     finally:
         for k, v in old.items():
             if v is None: os.environ.pop(k, None)
@@ -233,31 +249,37 @@ class BatchResult:
     def exit_code(self) -> int: return min(self.n_failed, 100)
 
     def headline(self) -> str:
-        return (f"Batch {self.batch_id} ({self.name or self.notebook.name}): {len(self.runs)} runs, {self.n_completed} completed, "
-                f"{self.n_skipped} skipped (done before), {self.n_failed} failed, in {self.seconds:.1f} s")
+        return (f"Batch {self.batch_id} ({self.name or self.notebook.name}): {len(self.runs)} runs, {self.n_completed} "
+                f"completed, {self.n_skipped} skipped (done before), {self.n_failed} failed, in {self.seconds:.1f} s")
 
     def _rows(self):
         for r in self.runs:
-            where = '' if r.folder is None else (Path(r.folder).relative_to(self.folder) if Path(r.folder).is_relative_to(self.folder) else Path(r.folder))
-            yield ('skipped' if r.skipped else r.status), r.key[:12], ('' if r.skipped else f"{r.seconds:.1f}"), _fmt(r.params), str(where), (r.error or '')
+            where = '' if r.folder is None else (Path(r.folder).relative_to(self.folder)
+                                                 if Path(r.folder).is_relative_to(self.folder) else Path(r.folder))
+            seconds = '' if r.skipped else f"{r.seconds:.1f}"
+            yield ('skipped' if r.skipped else r.status), r.key[:12], seconds, _fmt(r.params), str(where), r.error or ''
 
     def summary(self) -> str:
         "The batch as plain text: a headline and one line per run."
         rows = [('status', 'key', 'seconds', 'parameters', 'folder', 'error'), *self._rows()]
         w = [max(len(r[i]) for r in rows) for i in range(5)]
-        return '\n'.join([self.headline()] + [('  '.join(c.ljust(w[i]) for i, c in enumerate(r[:5])) + '  ' + r[5]).rstrip() for r in rows])
+        line = lambda r: ('  '.join(c.ljust(w[i]) for i, c in enumerate(r[:5])) + '  ' + r[5]).rstrip()
+        return '\n'.join([self.headline()] + [line(r) for r in rows])
 
     def __repr__(self): return self.headline()
 
     def _repr_html_(self):
         e = html.escape
-        body = ''.join("<tr>" + ''.join(f"<td>{'<b>' + e(c) + '</b>' if c == 'failed' else e(c)}</td>" for c in r) + "</tr>" for r in self._rows())
+        body = ''.join("<tr>" + ''.join(f"<td>{'<b>' + e(c) + '</b>' if c == 'failed' else e(c)}</td>" for c in r)
+                       + "</tr>" for r in self._rows())
         head = ''.join(f"<th>{h}</th>" for h in ('status', 'key', 'seconds', 'parameters', 'folder', 'error'))
-        return f"<table><caption>{e(self.headline())}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return (f"<table><caption>{e(self.headline())}</caption><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table>")
 
     def to_dict(self) -> dict:
         "The batch as JSON-able data (what batch.json holds)."
-        return {'batch_id': self.batch_id, 'name': self.name, 'folder': str(self.folder), 'notebook': str(self.notebook),
+        return {'batch_id': self.batch_id, 'name': self.name, 'folder': str(self.folder),
+                'notebook': str(self.notebook),
                 'seconds': self.seconds, 'parent_run_id': self.parent_run_id, 'n_completed': self.n_completed,
                 'n_skipped': self.n_skipped, 'n_failed': self.n_failed,
                 'runs': [{**asdict(r), 'folder': str(r.folder) if r.folder else None} for r in self.runs]}
@@ -270,21 +292,23 @@ def _experiment_name(spec: BatchSpec, full_sets: list[dict]) -> str|None:
     cards = {s['card'] for s in full_sets if 'card' in s}
     if len(cards) == 1: return load_card(cards.pop()).name
     if len(cards) > 1 or spec.track:
-        raise ConfigError(f"{spec.source or 'Batch'}: cannot tell which MLflow experiment the batch's parent run belongs to "
-                          f"({'its runs use cards ' + ', '.join(sorted(map(str, cards))) if cards else 'its notebook takes no `card`'}). "
-                          "Add `experiment: NAME` to the batch file, or `track: false`.")
+        why = 'its runs use cards ' + ', '.join(sorted(map(str, cards))) if cards else 'its notebook takes no `card`'
+        raise ConfigError(f"{spec.source or 'Batch'}: cannot tell which MLflow experiment the batch's parent run "
+                          f"belongs to ({why}). Add `experiment: NAME` to the batch file, or `track: false`.")
     return None
 
 def _start_parent(experiment: str, batch_id: str, spec: BatchSpec, n_runs: int) -> str:
-    from modelbook.lifecycle.registry import client, experiment_id   # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    from modelbook.lifecycle.registry import client, experiment_id
     run = client().create_run(experiment_id(experiment), run_name=f"batch-{batch_id}",
-                              tags={'modelbook.batch_id': batch_id, 'modelbook.notebook': spec.notebook.name, 'modelbook.batch_name': spec.name,
-                                    'modelbook.batch_file': str(spec.source or '')})
+                              tags={'modelbook.batch_id': batch_id, 'modelbook.notebook': spec.notebook.name,
+                                    'modelbook.batch_name': spec.name, 'modelbook.batch_file': str(spec.source or '')})
     client().log_param(run.info.run_id, 'n_runs', n_runs)
     return run.info.run_id
 
 def _finish_parent(run_id: str, result: BatchResult):
-    from modelbook.lifecycle.registry import client   # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    from modelbook.lifecycle.registry import client
     c = client()
     for k in ('n_completed', 'n_skipped', 'n_failed'): c.log_metric(run_id, k, getattr(result, k))
     c.log_artifact(run_id, str(result.folder/'batch.json'))
@@ -295,9 +319,12 @@ def _finish_parent(run_id: str, result: BatchResult):
 def _mp_context():
     "How pool workers start: fork when it is safe or the only way, else a fork server preloaded with this module."
     methods, mod = multiprocessing.get_all_start_methods(), _run_task.__module__
-    if 'fork' in methods and (mod == '__main__' or threading.active_count() == 1): return multiprocessing.get_context('fork')
+    if 'fork' in methods and (mod == '__main__' or threading.active_count() == 1):
+        return multiprocessing.get_context('fork')
     if 'forkserver' in methods:
-        ctx = multiprocessing.get_context('forkserver'); ctx.set_forkserver_preload([mod, 'papermill', 'nbconvert']); return ctx
+        ctx = multiprocessing.get_context('forkserver')
+        ctx.set_forkserver_preload([mod, 'papermill', 'nbconvert'])
+        return ctx
     return multiprocessing.get_context('spawn')
 
 @functools.cache
@@ -308,9 +335,12 @@ def _warm():
 
 def _outcome(get) -> dict:
     try: return get()
-    except Exception as e:   # the worker itself died (BrokenProcessPool, KilledWorker, ...): the run failed, the batch goes on
-        return {'status': 'failed', 'folder': None, 'seconds': 0.0, 'error': f"worker lost: {type(e).__name__}: {e}", 'tracking': None}
+    # the worker itself died (BrokenProcessPool, KilledWorker, ...): the run failed, the batch goes on
+    except Exception as e:
+        return {'status': 'failed', 'folder': None, 'seconds': 0.0, 'error': f"worker lost: {type(e).__name__}: {e}",
+                'tracking': None}
 
+# %% ../../nbs/81_run.batch.ipynb #a7a9cadd
 def _local_pool(tasks: list[dict], workers: int):
     "Yield (task index, outcome, n running) as runs finish in a local process pool."
     ctx = _mp_context()
@@ -325,7 +355,8 @@ def _dask(tasks: list[dict], workers: int, scheduler: str|None):
     from distributed import Client, LocalCluster, as_completed as dask_completed
     cluster = None
     if scheduler is None:
-        method = 'fork' if _run_task.__module__ == '__main__' else dask.config.get('distributed.worker.multiprocessing-method')
+        method = ('fork' if _run_task.__module__ == '__main__'
+                  else dask.config.get('distributed.worker.multiprocessing-method'))
         if method == 'fork': _warm()
         with dask.config.set({'distributed.worker.multiprocessing-method': method}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=':0')
@@ -335,7 +366,8 @@ def _dask(tasks: list[dict], workers: int, scheduler: str|None):
         n_workers = len(client.scheduler_info()['workers']) or workers
         futs = [client.submit(_run_task, t, pure=False) for t in tasks]
         index = {f.key: i for i, f in enumerate(futs)}
-        for n, f in enumerate(dask_completed(futs), 1): yield index[f.key], _outcome(f.result), min(n_workers, len(tasks) - n)
+        for n, f in enumerate(dask_completed(futs), 1): yield index[f.key], _outcome(f.result), min(n_workers,
+                                                                                                    len(tasks) - n)
     finally:
         client.close()
         if cluster is not None: cluster.close()
@@ -348,9 +380,12 @@ def _progress_line(res: BatchResult, todo: int, done: int, running: int, t0: flo
             f"{res.n_skipped} skipped; {el:.0f} s elapsed, ETA {eta}   ")
 
 def _save(res: BatchResult, spec: BatchSpec):
-    _write_json(res.folder/'batch.json', {**res.to_dict(), 'spec': {'notebook': str(spec.notebook), 'parameters': spec.parameters, 'grid': spec.grid,
-                                                                      'runs': spec.runs, 'source': str(spec.source or '')}})
+    _write_json(res.folder/'batch.json',
+            {**res.to_dict(), 'spec': {'notebook': str(spec.notebook), 'parameters': spec.parameters, 'grid': spec.grid,
+                                                                      'runs': spec.runs, 'source': str(spec.source
+                                                                                                       or '')}})
 
+# %% ../../nbs/81_run.batch.ipynb #8ce3a137
 def _plan(spec: BatchSpec, root: Path, batch_id: str) -> tuple[list[BatchRun], list[dict], list[dict]]:
     "Check every set, key it, and mark those done before: the runs, their full parameter sets and the tasks to execute."
     sets = expand(spec)
@@ -359,8 +394,8 @@ def _plan(spec: BatchSpec, root: Path, batch_id: str) -> tuple[list[BatchRun], l
     keys = [run_key(spec.notebook, s, data_fingerprints=fps, package_hash=pkg) for s in sets]
     if len(set(keys)) < len(keys):
         dup = [(i + 1, keys.index(k) + 1) for i, k in enumerate(keys) if keys.index(k) != i][0]
-        raise ConfigError(f"{spec.source or 'Batch'}: parameter sets {dup[1]} and {dup[0]} are the same run once defaults are filled in "
-                          f"({_fmt(full[dup[0] - 1])}). Remove one of them.")
+        raise ConfigError(f"{spec.source or 'Batch'}: parameter sets {dup[1]} and {dup[0]} are the same run once "
+                          f"defaults are filled in ({_fmt(full[dup[0] - 1])}). Remove one of them.")
     index, runs, todo = _read_index(root), [], []
     for s, f, k in zip(sets, full, keys):
         if (old := _completed_folder(root, index, k)) is not None:
@@ -368,9 +403,11 @@ def _plan(spec: BatchSpec, root: Path, batch_id: str) -> tuple[list[BatchRun], l
         folder = root/batch_id/k[:12]
         params = {**s, 'out_dir': str(folder)} if 'out_dir' in f and 'out_dir' not in s else s
         runs.append(BatchRun(s, k, 'pending', folder))
-        todo.append({'index': len(runs) - 1, 'notebook': str(spec.notebook), 'params': params, 'folder': str(folder), 'key': k, 'kernel': 'modelbook'})
+        todo.append({'index': len(runs) - 1, 'notebook': str(spec.notebook), 'params': params, 'folder': str(folder),
+                     'key': k, 'kernel': 'modelbook'})
     return runs, full, todo
 
+# %% ../../nbs/81_run.batch.ipynb #08ac747a
 def run_batch(spec: BatchSpec|str|Path,     # a `BatchSpec` or the path of a batch file
               *, workers: int=2,             # parallel runs (local processes, or LocalCluster workers)
               scheduler: str|None=None,      # address of a Dask scheduler, e.g. 'tcp://10.0.0.5:8786'
@@ -386,7 +423,8 @@ def run_batch(spec: BatchSpec|str|Path,     # a `BatchSpec` or the path of a bat
     res = BatchResult(batch_id, root/batch_id, spec.notebook, runs, name=spec.name)
     res.folder.mkdir(parents=True); _save(res, spec)
     if todo and experiment: res.parent_run_id = _start_parent(experiment, batch_id, spec, len(runs))
-    env = {'MODELBOOK_ROOT': str(paths().root), 'MLFLOW_TRACKING_URI': tracking_uri(), 'MODELBOOK_PARENT_RUN_ID': res.parent_run_id or ''}
+    env = {'MODELBOOK_ROOT': str(paths().root), 'MLFLOW_TRACKING_URI': tracking_uri(),
+           'MODELBOOK_PARENT_RUN_ID': res.parent_run_id or ''}
     tasks = [{**t, 'env': env} for t in todo]
     if todo:
         how = _dask(tasks, workers, scheduler) if (scheduler or local_cluster) else _local_pool(tasks, workers)

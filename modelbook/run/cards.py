@@ -17,7 +17,8 @@ __all__ = ['attach_reports', 'run_training', 'run_monitoring', 'run_backtest']
 
 # %% ../../nbs/84_run.cards.ipynb #a2635241
 def attach_reports(folder: Path, *files: Path):
-    from modelbook.lifecycle.registry import client   # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    from modelbook.lifecycle.registry import client
     tracking = json.loads((folder/'tracking.json').read_text())
     for f in files:
         if f and Path(f).exists(): client().log_artifact(tracking['run_id'], str(f), 'report')
@@ -27,6 +28,7 @@ def _card_arg(card) -> str:
     "How a card is passed to a kernel that runs in the run's folder: a name as it is, a YAML path made absolute."
     return str(Path(card).resolve()) if Path(str(card)).suffix in ('.yaml', '.yml') else str(card)
 
+# %% ../../nbs/84_run.cards.ipynb #b1bd7b2d
 def run_training(card: str|Path,             # a card name or YAML path
                  parameters: dict|None=None,  # values for train.ipynb's parameters (model, seed, n_boot, register)
                  *, progress: bool=False,     # show papermill's progress bar
@@ -35,27 +37,34 @@ def run_training(card: str|Path,             # a card name or YAML path
     problem, parameters = load_card(card), dict(parameters or {})
     nb = paths().experiments/'train.ipynb'
     check_parameters(nb, parameters)
-    if 'card' in parameters or 'out_dir' in parameters: raise ParameterError("`card` and `out_dir` are set by `modelbook run`; pass the card as the first argument.")
+    if 'card' in parameters or 'out_dir' in parameters: raise ParameterError("`card` and `out_dir` are set by "
+                                                                             "`modelbook run`; pass the card as the "
+                                                                             "first argument.")
     if (m := parameters.get('model', problem.models[0])) not in problem.models:
-        raise ParameterError(f"Model `{m}` is not a candidate of card `{problem.name}`; its models are: {', '.join(problem.models)}.")
+        raise ParameterError(f"Model `{m}` is not a candidate of card `{problem.name}`; its models are: "
+                             f"{', '.join(problem.models)}.")
     folder = paths().reports/problem.name/new_run_id()
-    res = run_notebook(nb, {**parameters, 'card': _card_arg(card), 'out_dir': str(folder)}, folder=folder, progress=progress)
-    if res.ok and (res.folder/'tracking.json').exists(): res.tracking = attach_reports(res.folder, res.notebook, res.report)
+    res = run_notebook(nb, {**parameters, 'card': _card_arg(card), 'out_dir': str(folder)}, folder=folder,
+                       progress=progress)
+    if res.ok and (res.folder/'tracking.json').exists(): res.tracking = attach_reports(res.folder, res.notebook,
+                                                                                       res.report)
     return res
 
+# %% ../../nbs/84_run.cards.ipynb #24c947da
 def run_monitoring(card: str|Path,         # a card name or YAML path
                    current: str|Path,      # the batch to check (CSV or Parquet), or the service's prediction log folder
                    *, alias: str='champion', progress: bool=False,
                    labels: str|Path|None=None,   # the window's labelled rows (features and target) once they arrive
-                   since: str|None=None, until: str|None=None,   # a window of a prediction log: since <= timestamp < until (ISO 8601)
-                   previous: str|Path|None=None, # the previous window's batch, when the card's monitoring.reference is `previous`
+                   since: str|None=None, until: str|None=None,   # a prediction log's window: since <= timestamp < until
+                   previous: str|Path|None=None, # the previous window's batch, if the card's monitoring.reference is it
                   ) -> RunResult:
     "Run monitor.ipynb for a card on a batch into reports/<card>-monitor/<run id>/."
     problem, current = load_card(card), Path(current).resolve()
     for what, f in (('batch to monitor', current), ('labelled window', labels), ('previous window', previous)):
         if f is not None and not Path(f).exists(): raise DataError(f"The {what}, {Path(f).resolve()}, does not exist.")
     folder = paths().reports/f"{problem.name}-monitor"/new_run_id()
-    params = {'card': _card_arg(card), 'current': str(current), 'alias': alias, 'out_dir': str(folder), 'labels': str(Path(labels).resolve()) if labels else '',
+    params = {'card': _card_arg(card), 'current': str(current), 'alias': alias, 'out_dir': str(folder),
+              'labels': str(Path(labels).resolve()) if labels else '',
               'since': since or '', 'until': until or '', 'previous': str(Path(previous).resolve()) if previous else ''}
     res = run_notebook(paths().experiments/'monitor.ipynb', params, folder=folder, progress=progress)
     if res.ok: res.drift = json.loads((res.folder/'drift.json').read_text())
@@ -64,17 +73,20 @@ def run_monitoring(card: str|Path,         # a card name or YAML path
 # %% ../../nbs/84_run.cards.ipynb #3ad96093
 def run_backtest(card: str|Path,                # a count card name or YAML path
                  *, strategies: list|None=None,  # names from `modelbook.monitor.backtest.STRATEGIES`; all by default
-                 parameters: dict|None=None,     # other values for backtest.ipynb's parameters (n_boot, kind, lag, window, ...)
+                 parameters: dict|None=None,     # other values of backtest.ipynb's parameters (n_boot, kind, lag, ...)
                  progress: bool=False,
                 ) -> RunResult:
     "Run backtest.ipynb for a count card into reports/<card>-backtest/<run id>/."
     problem, parameters = load_card(card), dict(parameters or {})
     if get_task(problem.task).backtest_metric is None:
-        raise ConfigError(f"A backtest replays a card month by month on its task's backtest metric (a count card's MAE); card `{problem.name}` "
-                          f"has task {problem.task!r}, which has none.")
-    if 'card' in parameters or 'out_dir' in parameters: raise ParameterError("`card` and `out_dir` are set by `modelbook backtest`; pass the card as the first argument.")
+        raise ConfigError("A backtest replays a card month by month on its task's backtest metric (a count card's "
+                          f"MAE); card `{problem.name}` has task {problem.task!r}, which has none.")
+    if 'card' in parameters or 'out_dir' in parameters: raise ParameterError("`card` and `out_dir` are set by "
+                                                                             "`modelbook backtest`; pass the card as "
+                                                                             "the first argument.")
     if strategies is not None: parameters['strategies'] = check_strategies(strategies)
     nb = paths().experiments/'backtest.ipynb'
     check_parameters(nb, parameters)
     folder = paths().reports/f"{problem.name}-backtest"/new_run_id()
-    return run_notebook(nb, {**parameters, 'card': _card_arg(card), 'out_dir': str(folder)}, folder=folder, progress=progress)
+    return run_notebook(nb, {**parameters, 'card': _card_arg(card), 'out_dir': str(folder)}, folder=folder,
+                        progress=progress)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html, json, os, base64, io, tempfile, numpy as np, pandas as pd
 from dataclasses import dataclass, field
 from pathlib import Path
+from fastcore.basics import patch
 from ..core.errors import ConfigError, DataError, RegistryError
 from matplotlib.figure import Figure
 from ..core.config import show_figures_inline
@@ -26,30 +27,36 @@ def _tracked(result) -> list[tuple]:
     out = []
     for r in result.runs:
         f = Path(r.folder)/'tracking.json' if r.folder else None
-        if r.status == 'completed' and f is not None and f.exists(): out.append((r, json.loads(f.read_text(encoding='utf-8'))))
+        if r.status == 'completed' and f is not None and f.exists(): out.append((r,
+                                                                             json.loads(f.read_text(encoding='utf-8'))))
     return out
 
 def _holdout(run) -> dict:
-    "The holdout.json a run's logged model carries: its test rows' outcomes and predictions (a count's y as logged, a multiclass run's probability rows)."
+    "The holdout.json of a run's logged model: its test rows' outcomes and predictions (multiclass: probability rows)."
     import mlflow
-    from modelbook.lifecycle.registry import client   # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    from modelbook.lifecycle.registry import client
     model = client().get_logged_model(run.outputs.model_outputs[0].model_id)
     with tempfile.TemporaryDirectory() as d:
-        f = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location + '/modelbook/holdout.json', dst_path=d)
+        f = mlflow.artifacts.download_artifacts(artifact_uri=model.artifact_location + '/modelbook/holdout.json',
+                                                dst_path=d)
         return json.loads(Path(f).read_text())
 
 def _outcomes(task: str, run) -> tuple[np.ndarray, np.ndarray, np.ndarray|None]:
-    "What the task's paired test compares of a run's held-out rows (outcomes and scores, or the classes named), and their groups (held-out days), if any."
-    h = _holdout(run)                 # predictions.parquet keeps y as int8 and, for several classes, only the observed class's probability
+    "What the task's paired test compares of a run's held-out rows (outcomes and scores), and their groups, if any."
+    # predictions.parquet keeps y as int8 and, for several classes, only the observed class's probability
+    h = _holdout(run)
     y, compared = get_task(task).compared(h)
     return y, compared, np.asarray(h['groups'], dtype=object) if 'groups' in h else None
 
+# %% ../../nbs/82_run.leaderboard.ipynb #172542a6
 def _evidence(run_id: str) -> dict:
-    "What the leaderboard takes from one MLflow run: its card, metrics and verdict, and its test rows' hashes, outcomes and scores."
+    "What the leaderboard takes from one MLflow run: card, metrics, verdict; its test rows' hashes, outcomes, scores."
     rec = recorded(run_id)
     card, pred = rec['record']['card'], rec['predictions']
     y, p, groups = _outcomes(card['task'], rec['run'])
-    return {'run_id': run_id, 'card': card, 'metrics': rec['metrics'], 'verdict': rec['run'].data.tags.get('verdict', ''),
+    return {'run_id': run_id, 'card': card, 'metrics': rec['metrics'],
+            'verdict': rec['run'].data.tags.get('verdict', ''),
             'row_hash': pred['row_hash'].to_numpy(), 'y': y, 'p': p, 'groups': groups}
 
 # %% ../../nbs/82_run.leaderboard.ipynb #5d890b34
@@ -58,26 +65,30 @@ def _better(task: str, metric: str) -> str:
     table = get_task(task).reported_metrics
     if table.get(metric) not in ('higher', 'lower'):
         ok = [k for k, v in table.items() if v in ('higher', 'lower')]
-        raise ConfigError(f"A leaderboard ranks {task} runs by one of {ok}; got metric={metric!r}. Remedy: leave metric=None for the card's success metric.")
+        raise ConfigError(f"A leaderboard ranks {task} runs by one of {ok}; got metric={metric!r}. Remedy: leave "
+                          "metric=None for the card's success metric.")
     return table[metric]
 
 def _unit(card: dict, metric: str) -> str:
     "The unit of a metric, for an axis label."
-    share = f"{card.get('decision', {}).get('share', 0.2):.0%}"
-    return {'lift': f"times the buyers of a random {share} mailing", 'roc_auc': 'probability; 0.5 = random',
-            'average_precision': 'share of buyers', 'brier_loss': 'squared probability error',
-            'profit': f"{card.get('economics', {}).get('currency', 'currency')} per 1,000 customers",
-            'mae': card.get('evaluation', {}).get('unit', 'count'), 'rmse': card.get('evaluation', {}).get('unit', 'count'),
+    d = card.get('decision') or {}   # the card's words for its rows and positives (`DecisionSpec.words`)
+    share, rows, events = f"{d.get('share', 0.2):.0%}", d.get('rows', 'cases'), d.get('events', 'positives')
+    return {'lift': f"times the {events} in a random {share} of the {rows}", 'roc_auc': 'probability; 0.5 = random',
+            'average_precision': f"share of {events}", 'brier_loss': 'squared probability error',
+            'profit': f"{card.get('economics', {}).get('currency', 'currency')} per 1,000 {rows}",
+            'mae': card.get('evaluation', {}).get('unit', 'count'),
+            'rmse': card.get('evaluation', {}).get('unit', 'count'),
             'poisson_deviance': 'deviance per row', 'deviance_explained': 'share of the baseline deviance',
-            'roc_auc_ovr': 'probability, mean over classes; 0.5 = random', 'log_loss': 'nats per row', 'accuracy': 'share of rows named right',
-            'macro_f1': 'mean F1 over classes'}.get(metric, 'metric units')
+            'roc_auc_ovr': 'probability, mean over classes; 0.5 = random', 'log_loss': 'nats per row',
+            'accuracy': 'share of rows named right', 'macro_f1': 'mean F1 over classes'}.get(metric, 'metric units')
 
 def _short(v):
     return Path(v).name if isinstance(v, str) and ('/' in v or v.endswith(('.yaml', '.yml'))) else v
 
 def _labels(runs: list) -> list[str]:
     "A label per run: the parameters whose values differ between the runs, else the run key."
-    keys = [k for k in dict.fromkeys(k for r in runs for k in r.params) if len({repr(r.params.get(k)) for r in runs}) > 1]
+    keys = [k for k in dict.fromkeys(k for r in runs for k in r.params) if len({repr(r.params.get(k)) for r in runs})
+            > 1]
     return [', '.join(f"{k}={_short(r.params.get(k))!r}" for k in keys) or r.key[:12] for r in runs]
 
 # %% ../../nbs/82_run.leaderboard.ipynb #7377bdaf
@@ -85,19 +96,23 @@ def _fmt_p(p: float) -> str: return '<0.001' if p < 0.001 else f"={p:.3g}"
 
 def _same_rows(a: dict, b: dict) -> bool:
     "Whether two runs scored the same held-out rows, in the same order, with the same outcomes."
-    return len(a['row_hash']) == len(b['row_hash']) and bool((a['row_hash'] == b['row_hash']).all()) and bool(np.array_equal(a['y'], b['y']))
+    return (len(a['row_hash']) == len(b['row_hash']) and bool((a['row_hash'] == b['row_hash']).all())
+            and bool(np.array_equal(a['y'], b['y'])))
 
 def _test(best: dict, other: dict, *, task: str, alpha: float, block: int):
-    "The task's paired test of best against other on the same rows (by group if the rows come in groups), oriented so that a positive estimate favours the best run."
-    return get_task(task).paired_test(best['y'], best['p'], other['p'], alpha=alpha, block=block, groups=best.get('groups'))
+    "The task's paired test of best against other on the same rows (by group if any); a positive estimate favours best."
+    return get_task(task).paired_test(best['y'], best['p'], other['p'], alpha=alpha, block=block,
+                                      groups=best.get('groups'))
 
 def _comparisons(ev: list[dict], *, task: str, alpha: float, block: int) -> pd.DataFrame:
     "Best (ev[0]) against each other run: difference, raw and Holm p-value, and the words for it."
     rows = [dict(difference=np.nan, p_value=np.nan, p_holm=np.nan, comparison='best')]
-    tests = {i: _test(ev[0], e, task=task, alpha=alpha, block=block) for i, e in enumerate(ev) if i and _same_rows(ev[0], e)}
+    tests = {i: _test(ev[0], e, task=task, alpha=alpha, block=block) for i,
+             e in enumerate(ev) if i and _same_rows(ev[0], e)}
     holm = dict(zip(tests, adjust_pvalues([t.p_value for t in tests.values()], 'holm')))
     for i in range(1, len(ev)):
-        if i not in tests: rows.append(dict(difference=np.nan, p_value=np.nan, p_holm=np.nan, comparison='not comparable on the same rows (another held-out split)')); continue
+        if i not in tests: rows.append(dict(difference=np.nan, p_value=np.nan, p_holm=np.nan,
+                                       comparison='not comparable on the same rows (another held-out split)')); continue
         t, p = tests[i], float(holm[i])
         words = ('difference not established' if p >= alpha else 'significantly worse' if t.estimate > 0
                  else 'significantly better on the tested measure, though ranked lower')
@@ -108,25 +123,30 @@ def _comparisons(ev: list[dict], *, task: str, alpha: float, block: int) -> pd.D
 class TooFewRuns(ConfigError):
     "Fewer than two runs of a batch can be ranked and tested."
 
-_LB_COLS = ['rank', 'run', 'estimate', 'ci_low', 'ci_high', 'verdict', 'difference', 'p_value', 'p_holm', 'comparison', 'key', 'run_id']
+_LB_COLS = ['rank', 'run', 'estimate', 'ci_low', 'ci_high', 'verdict', 'difference', 'p_value', 'p_holm', 'comparison',
+            'key', 'run_id']
 
+# %% ../../nbs/82_run.leaderboard.ipynb #8bfdb29a
 @dataclass
 class Leaderboard:
-    "Completed runs of a batch ranked by the card's metric, with the best run tested against each other on the same rows."
-    table: pd.DataFrame      # one row per run, best first: rank, run, estimate with CI, verdict, difference, p_value, p_holm, comparison, key, run_id
+    "A batch's completed runs ranked by the card's metric, the best run tested against each other on the same rows."
+    # one row per run, best first: rank, run, estimate with CI, verdict, difference, p_value, p_holm, comparison, key,
+    # run_id
+    table: pd.DataFrame
     card: dict               # the card, as the best run recorded it
     metric: str              # the metric that ranks the runs
     better: str              # 'higher' or 'lower'
     alpha: float             # significance level of the Holm-adjusted tests
     test: str                # what the tests compare
     batch_id: str = ''
-    skipped: list = field(default_factory=list)   # runs left out, each with why (e.g. logged before held-out predictions were kept)
+    # runs left out, each with why (e.g. logged before held-out predictions were kept)
+    skipped: list = field(default_factory=list)
 
     @property
     def best(self) -> str: return self.table.run.iloc[0]
     @property
     def established(self) -> bool:
-        "Whether the best run is significantly better than every other run it could be compared with (and there is one)."
+        "Whether the best run is significantly better than every other run it could be compared with (one at least)."
         c = self.table.comparison.iloc[1:]
         tested = c[~c.str.startswith('not comparable')]
         return len(tested) > 0 and bool(tested.str.startswith('significantly worse').all())
@@ -141,19 +161,28 @@ class Leaderboard:
     def summary(self) -> str:
         "Which run is best, and whether its lead is established, in plain words."
         t, b = self.table, self.table.iloc[0]
-        s = [f"Leaderboard of {len(t)} runs{' of batch ' + self.batch_id if self.batch_id else ''} for card `{self.card['name']}`, "
-             f"ranked by {self.metric} ({self.better} is better). Best: {b.run}, {self.metric} {self._ci(b)}, verdict {b.verdict}."]
-        groups = {k: list(t.run[t.comparison.str.startswith(k)]) for k in ('significantly worse', 'difference not established', 'significantly better', 'not comparable')}
-        if self.established: s.append(f"Its lead is established: it is significantly better than each of the other {len(groups['significantly worse'])} runs on the same rows ({self.test}, Holm-adjusted, alpha {self.alpha:g}).")
+        s = [f"Leaderboard of {len(t)} runs{' of batch ' + self.batch_id if self.batch_id else ''} for card "
+             f"`{self.card['name']}`, ranked by {self.metric} ({self.better} is better). Best: {b.run}, {self.metric} "
+             f"{self._ci(b)}, verdict {b.verdict}."]
+        groups = {k: list(t.run[t.comparison.str.startswith(k)])
+               for k in ('significantly worse', 'difference not established', 'significantly better', 'not comparable')}
+        if self.established: s.append("Its lead is established: it is significantly better than each of the other "
+                                      f"{len(groups['significantly worse'])} runs on the same rows ({self.test}, "
+                                      f"Holm-adjusted, alpha {self.alpha:g}).")
         elif groups['significantly worse'] or groups['difference not established'] or groups['significantly better']:
             s.append(f"Its lead is not established ({self.test}, Holm-adjusted, alpha {self.alpha:g})" +
-                     ''.join(f"; {k} against: {', '.join(v)}" for k, v in groups.items() if v and k != 'not comparable') + '.')
+                     ''.join(f"; {k} against: {', '.join(v)}" for k,
+                             v in groups.items() if v and k != 'not comparable') + '.')
         else: s.append("Its lead cannot be tested: no other run scored the same held-out rows.")
-        if groups['not comparable']: s.append(f"Not comparable on the same rows (another held-out split): {', '.join(groups['not comparable'])}.")
-        if self.skipped: s.append(f"Left out, {len(self.skipped)} run{'s' if len(self.skipped) > 1 else ''} without the held-out predictions a paired test needs: {'; '.join(self.skipped)}.")
-        tested = get_task(self.card['task']).paired_metric   # the metric the paired test compares, when it is one the runs report
+        if groups['not comparable']: s.append("Not comparable on the same rows (another held-out split): "
+                                              f"{', '.join(groups['not comparable'])}.")
+        if self.skipped: s.append(f"Left out, {len(self.skipped)} run{'s' if len(self.skipped) > 1 else ''} without "
+                                  f"the held-out predictions a paired test needs: {'; '.join(self.skipped)}.")
+        # the metric the paired test compares, when it is one the runs report
+        tested = get_task(self.card['task']).paired_metric
         if tested and self.metric != tested[0]:
-            s.append(f"The runs are ranked by {self.metric} but tested on {tested[1]}, which has a paired test; the two can disagree.")
+            s.append(f"The runs are ranked by {self.metric} but tested on {tested[1]}, which has a paired test; the "
+                     "two can disagree.")
         return '\n'.join(s)
 
     def __repr__(self): return self.summary()
@@ -163,17 +192,20 @@ class Leaderboard:
         return t.to_html(index=False, border=0, na_rep='', float_format=lambda v: f"{v:.4g}", classes='leaderboard')
 
     def _repr_html_(self) -> str:
-        return f"<div><p>{'<br>'.join(html.escape(l) for l in self.summary().splitlines())}</p>{self._html_table()}</div>"
+        lines = '<br>'.join(html.escape(l) for l in self.summary().splitlines())
+        return f"<div><p>{lines}</p>{self._html_table()}</div>"
 
 # %% ../../nbs/82_run.leaderboard.ipynb #a1602eba
-def _plot(self: Leaderboard) -> Figure:
+@patch
+def plot(self: Leaderboard) -> Figure:
     "Forest plot: the metric with its interval per run, best at the top, and the card's bar."
     t, c = self.table, self.card
     fig = Figure(figsize=(7, 1.2 + 0.45 * len(t)), layout='constrained'); ax = fig.subplots()
     pos = np.arange(len(t))[::-1]
     ax.errorbar(t.estimate, pos, xerr=[t.estimate - t.ci_low, t.ci_high - t.estimate], fmt='o', capsize=3, color='C0')
     bar = self._bar()
-    if bar is not None: ax.axvline(bar, color='C3', ls='--', lw=1, label=f"card's bar ({bar:g})"); ax.legend(loc='best', fontsize=8)
+    if bar is not None: ax.axvline(bar, color='C3', ls='--', lw=1, label=f"card's bar ({bar:g})"); ax.legend(loc='best',
+                                                                                                             fontsize=8)
     ax.set_yticks(pos, t.run); ax.set_xlabel(f"{self.metric} ({_unit(c, self.metric)}), {self._level()} CI")
     ax.set_title(f"{c['name']}: {self.metric} by run, best at the top")
     return fig
@@ -182,70 +214,90 @@ def _png(fig: Figure) -> str:
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=110, bbox_inches='tight')
     return base64.b64encode(buf.getvalue()).decode('ascii')
 
-_PAGE_CSS = "body{font-family:sans-serif;max-width:72em;margin:2em auto}table.leaderboard{border-collapse:collapse}table.leaderboard td,table.leaderboard th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}"
+_PAGE_CSS = ("body{font-family:sans-serif;max-width:72em;margin:2em "
+             "auto}table.leaderboard{border-collapse:collapse}table.leaderboard td,table.leaderboard th{padding:.2em "
+             ".6em;border-bottom:1px solid #ddd;text-align:left}")
 
-def _to_html(self: Leaderboard, path: str|Path) -> Path:
+# %% ../../nbs/82_run.leaderboard.ipynb #8a5c1eed
+@patch
+def to_html(self: Leaderboard, path: str|Path) -> Path:
     "Write the leaderboard as a standalone HTML page (card, summary, table, forest plot); return its path."
     c, e = self.card, html.escape
     title = f"Leaderboard: {c['name']}" + (f", batch {self.batch_id}" if self.batch_id else '')
     crit = c['success']; bar = crit.get('minimum') if crit.get('minimum') is not None else crit.get('maximum')
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{_PAGE_CSS}</style></head><body>"
-            f"<h1>{e(title)}</h1><h2>The card</h2><p><b>{e(c.get('title', c['name']))}</b> ({e(c['task'])})</p><p>{e(c.get('business_case') or '')}</p>"
-            f"<p>Success metric: <code>{e(crit['metric'])}</code>, bar {'none' if bar is None else format(bar, 'g')}; runs ranked by <code>{e(self.metric)}</code> ({self.better} is better). "
-            f"Tests: {e(self.test)}, best run against each other run on the same held-out rows, Holm-adjusted, alpha {self.alpha:g}.</p>"
-            f"<h2>Summary</h2><p>{'<br>'.join(e(l) for l in self.summary().splitlines())}</p><h2>Runs</h2>{self._html_table()}"
-            f"<h2>{e(self.metric)} with its interval</h2><img alt='forest plot of {e(self.metric)} by run' src='data:image/png;base64,{_png(self.plot())}'>"
-            "</body></html>")
+    summary = '<br>'.join(e(l) for l in self.summary().splitlines())
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{_PAGE_CSS}</style>"
+            f"</head><body><h1>{e(title)}</h1><h2>The card</h2><p><b>{e(c.get('title', c['name']))}</b> "
+            f"({e(c['task'])})</p><p>{e(c.get('business_case') or '')}</p>"
+            f"<p>Success metric: <code>{e(crit['metric'])}</code>, bar {'none' if bar is None else format(bar, 'g')}; "
+            f"runs ranked by <code>{e(self.metric)}</code> ({self.better} is better). Tests: {e(self.test)}, best run "
+            f"against each other run on the same held-out rows, Holm-adjusted, alpha {self.alpha:g}.</p>"
+            f"<h2>Summary</h2><p>{summary}</p><h2>Runs</h2>{self._html_table()}"
+            f"<h2>{e(self.metric)} with its interval</h2><img alt='forest plot of {e(self.metric)} by run' "
+            f"src='data:image/png;base64,{_png(self.plot())}'></body></html>")
     path = Path(path); tmp = path.with_name(path.name + f'.{os.getpid()}.tmp')
     tmp.write_text(page, encoding='utf-8'); tmp.replace(path)
     return path
 
-Leaderboard.plot, Leaderboard.to_html = _plot, _to_html
-
 # %% ../../nbs/82_run.leaderboard.ipynb #fc3c62d5
 def _card_of(ev: list[dict]) -> dict:
     names = sorted({e['card']['name'] for e in ev})
-    if len(names) > 1: raise ConfigError(f"A leaderboard ranks runs of one card; this batch's runs are for cards {', '.join(names)}. Remedy: one batch per card.")
+    if len(names) > 1: raise ConfigError("A leaderboard ranks runs of one card; this batch's runs are for cards "
+                                         f"{', '.join(names)}. Remedy: one batch per card.")
     return ev[0]['card']
 
+# %% ../../nbs/82_run.leaderboard.ipynb #b98e3b96
 def leaderboard(result, # a finished batch: a `modelbook.run.batch.BatchResult`
                 *, metric: str|None=None, # the metric that ranks the runs; the card's success metric by default
-                alpha: float|None=None,   # significance level of the Holm-adjusted tests; the card's promotion.alpha by default
+                alpha: float|None=None,   # level of the Holm-adjusted tests; the card's promotion.alpha by default
                ) -> Leaderboard:
-    "Rank a batch's completed training runs by the card's metric and test the best against each other run on the same rows."
+    "Rank a batch's completed training runs by the card's metric; test the best against each other on the same rows."
     found, skipped = [], []
     for run in _tracked(result):
         try: found.append((run, _evidence(run[1]['run_id'])))
-        except RegistryError as e: skipped.append(f"{run[1]['run_id']} ({str(e).split(':')[0]})")   # a run logged before predictions.parquet was kept
+        # a run logged before predictions.parquet was kept
+        except RegistryError as e: skipped.append(f"{run[1]['run_id']} ({str(e).split(':')[0]})")
     if len(found) < 2:
-        raise TooFewRuns(f"A leaderboard needs at least 2 completed runs that logged an MLflow run with held-out predictions (a tracking.json in the run folder); "
-                         f"batch {result.batch_id} has {len(found)}" + (f", and {len(skipped)} without predictions: {'; '.join(skipped)}" if skipped else '') + ". "
+        raise TooFewRuns("A leaderboard needs at least 2 completed runs that logged an MLflow run with held-out "
+                         f"predictions (a tracking.json in the run folder); batch {result.batch_id} has {len(found)}"
+                         + (f", and {len(skipped)} without predictions: {'; '.join(skipped)}" if skipped else '') + ". "
                          "Remedy: run a training notebook (train.ipynb) over at least two parameter sets.")
     runs, ev = [r for r, _ in found], [e for _, e in found]
     card = _card_of(ev)
     metric = metric or card['success']['metric']; better = _better(card['task'], metric)
-    alpha = float(alpha if alpha is not None else (card.get('promotion') or {}).get('alpha', card['success'].get('alpha', 0.05)))
-    if missing := [tr['run_id'] for e, (_, tr) in zip(ev, runs) if not {metric, f"{metric}_low", f"{metric}_high"} <= set(e['metrics'])]:
-        raise DataError(f"Metric `{metric}` with `{metric}_low`/`{metric}_high` was not logged by run(s) {', '.join(missing)}; they logged {', '.join(sorted(ev[0]['metrics']))}. Remedy: pick one of those.")
+    alpha = float(alpha if alpha is not None
+                  else (card.get('promotion') or {}).get('alpha', card['success'].get('alpha', 0.05)))
+    if missing := [tr['run_id'] for e,
+                   (_, tr) in zip(ev, runs) if not {metric, f"{metric}_low", f"{metric}_high"} <= set(e['metrics'])]:
+        raise DataError(f"Metric `{metric}` with `{metric}_low`/`{metric}_high` was not logged by run(s) "
+                        f"{', '.join(missing)}; they logged {', '.join(sorted(ev[0]['metrics']))}. Remedy: pick one of "
+                        "those.")
     est = np.array([e['metrics'][metric] for e in ev])
     order = np.argsort(-est if better == 'higher' else est, kind='stable')
     labels = _labels([r for r, _ in runs])
     ev, runs, labels = [ev[i] for i in order], [runs[i] for i in order], [labels[i] for i in order]
     t = pd.DataFrame({'rank': np.arange(1, len(ev) + 1), 'run': labels, 'estimate': [e['metrics'][metric] for e in ev],
-                      'ci_low': [e['metrics'][f"{metric}_low"] for e in ev], 'ci_high': [e['metrics'][f"{metric}_high"] for e in ev],
-                      'verdict': [e['verdict'] for e in ev], 'key': [r.key[:12] for r, _ in runs], 'run_id': [e['run_id'] for e in ev]})
+                      'ci_low': [e['metrics'][f"{metric}_low"] for e in ev],
+                      'ci_high': [e['metrics'][f"{metric}_high"] for e in ev],
+                      'verdict': [e['verdict'] for e in ev], 'key': [r.key[:12] for r, _ in runs],
+                      'run_id': [e['run_id'] for e in ev]})
     cmp = _comparisons(ev, task=card['task'], alpha=alpha, block=int((card.get('evaluation') or {}).get('block', 1)))
-    test = get_task(card['task']).paired_test_words + (f", clustered by `{card['split']['group_column']}`" if ev[0].get('groups') is not None else '')
-    return Leaderboard(pd.concat([t, cmp], axis=1)[_LB_COLS], card, metric, better, alpha, test, result.batch_id, skipped)
+    test = get_task(card['task']).paired_test_words + (f", clustered by `{card['split']['group_column']}`"
+                                                       if ev[0].get('groups') is not None else '')
+    return Leaderboard(table=pd.concat([t, cmp], axis=1)[_LB_COLS], card=card, metric=metric, better=better,
+                       alpha=alpha, test=test, batch_id=result.batch_id, skipped=skipped)
 
 # %% ../../nbs/82_run.leaderboard.ipynb #65f5efdd
 def write_leaderboard(result, # a finished batch: a `modelbook.run.batch.BatchResult`
                      ) -> Path|None:
-    "Write leaderboard.html into the batch's folder when at least 2 completed runs of one card logged an MLflow run; return its path."
+    "Write leaderboard.html into the batch's folder if 2+ completed runs of one card were tracked; return its path."
     runs = _tracked(result)
-    if len(runs) < 2: return None         # decided before MLflow is imported (~1 s): a batch of untracked notebooks never needs it
-    from modelbook.lifecycle.registry import client   # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    # decided before MLflow is imported (~1 s): a batch of untracked notebooks never needs it
+    if len(runs) < 2: return None
+    # imports MLflow (about 1 s): only when a run is tracked or a model loaded
+    from modelbook.lifecycle.registry import client
     if len({client().get_run(tr['run_id']).data.params.get('card') for _, tr in runs}) > 1: return None
     try: lb = leaderboard(result)
-    except TooFewRuns: return None        # e.g. runs logged before held-out predictions were kept: nothing to rank, and the batch is saved
+    # e.g. runs logged before held-out predictions were kept: nothing to rank, and the batch is saved
+    except TooFewRuns: return None
     return lb.to_html(result.folder/'leaderboard.html')

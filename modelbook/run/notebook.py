@@ -20,8 +20,9 @@ __all__ = ['notebook_parameters', 'check_parameters', 'parse_value', 'RunResult'
 def _parameters_cell(nb: nbformat.NotebookNode, path) -> str:
     cells = [c for c in nb.cells if 'parameters' in c.get('metadata', {}).get('tags', [])]
     if len(cells) != 1:
-        raise ConfigError(f"{path}: an experiment notebook needs exactly one cell tagged `parameters`; found {len(cells)}. "
-                          "Tag the cell in JupyterLab (property inspector) and keep `allowed_cell_metadata_keys = tags` in settings.ini.")
+        raise ConfigError(f"{path}: an experiment notebook needs exactly one cell tagged `parameters`; found "
+                          f"{len(cells)}. Tag the cell in JupyterLab (property inspector) and keep "
+                          "`allowed_cell_metadata_keys = tags` in settings.ini.")
     return cells[0].source
 
 def notebook_parameters(path: str|Path, # an experiment notebook
@@ -30,11 +31,14 @@ def notebook_parameters(path: str|Path, # an experiment notebook
     nb = nbformat.read(path, as_version=4)
     out = {}
     for node in ast.parse(_parameters_cell(nb, path)).body:
-        if not (isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(t := (node.targets[0] if isinstance(node, ast.Assign) else node.target), ast.Name)):
-            raise ConfigError(f"{path}: the `parameters` cell may only hold assignments like `seed = 0`; line {node.lineno} is not one.")
+        if not (isinstance(node, (ast.Assign, ast.AnnAssign))
+                and isinstance(t := (node.targets[0] if isinstance(node, ast.Assign) else node.target), ast.Name)):
+            raise ConfigError(f"{path}: the `parameters` cell may only hold assignments like `seed = 0`; line "
+                              f"{node.lineno} is not one.")
         try: out[t.id] = ast.literal_eval(node.value)
         except ValueError as e:
-            raise ConfigError(f"{path}: parameter `{t.id}` (line {node.lineno}) must have a literal default (number, string, list, ...).") from e
+            raise ConfigError(f"{path}: parameter `{t.id}` (line {node.lineno}) must have a literal default (number, "
+                              "string, list, ...).") from e
     return out
 
 # %% ../../nbs/80_run.notebook.ipynb #c699875b
@@ -52,10 +56,12 @@ def check_parameters(path: str|Path, # an experiment notebook
     for k, v in values.items():
         if k not in declared:
             close = difflib.get_close_matches(k, declared, n=1)
-            raise ParameterError(f"Unknown parameter `{k}` for {Path(path).name}" + (f"; did you mean `{close[0]}`?" if close else '.')
+            raise ParameterError(f"Unknown parameter `{k}` for {Path(path).name}"
+                                 + (f"; did you mean `{close[0]}`?" if close else '.')
                                  + f" Valid parameters: {', '.join(declared)}.")
         if not _type_ok(v, declared[k]):
-            raise ParameterError(f"Parameter `{k}` of {Path(path).name} must be {type(declared[k]).__name__} (default {declared[k]!r}); got {v!r} ({type(v).__name__}).")
+            raise ParameterError(f"Parameter `{k}` of {Path(path).name} must be {type(declared[k]).__name__} (default "
+                                 f"{declared[k]!r}); got {v!r} ({type(v).__name__}).")
     return {**declared, **values}
 
 # %% ../../nbs/80_run.notebook.ipynb #efa37126
@@ -116,14 +122,15 @@ app.start()
 """
 
 def _headless_cmd(cmd: list[str]) -> list[str]:
-    "A kernel command that runs `-m ipykernel_launcher`, changed to start ipykernel without its debugger; any other command as it is."
+    "A kernel command running `-m ipykernel_launcher`, changed to start ipykernel without debugger; others as they are."
     i = cmd.index('-m') if '-m' in cmd else -1
     if i < 1 or cmd[i + 1:i + 2] != ['ipykernel_launcher']: return cmd
     return [*cmd[:i], '-c', _HEADLESS_LAUNCH, *cmd[i + 2:]]
 
+# %% ../../nbs/80_run.notebook.ipynb #ecca0b9a
 @functools.cache
 def kernel_manager() -> type:
-    "jupyter_client's AsyncKernelManager for headless runs: no debugger, no 0.2 s wait for IOPub silence, a 10 ms shutdown poll, local sockets."
+    "A headless AsyncKernelManager: no debugger, no 0.2 s wait for IOPub silence, a 10 ms shutdown poll, local sockets."
     from queue import Empty
     from jupyter_client import AsyncKernelManager
     from jupyter_client.asynchronous import AsyncKernelClient
@@ -131,14 +138,15 @@ def kernel_manager() -> type:
 
     class HeadlessKernelClient(AsyncKernelClient):
         async def wait_for_ready(self, timeout: float|None=None) -> None:
-            "jupyter_client's test (kernel_info answered, IOPub connected), then drain what IOPub holds without waiting for silence."
+            "jupyter_client's test (kernel_info answered, IOPub connected), then drain IOPub, not waiting for silence."
             deadline = time.monotonic() + (float('inf') if timeout is None else timeout)
             while True:
                 self.kernel_info()
                 try: msg = await self.shell_channel.get_msg(timeout=1)
                 except Empty: msg = None
                 if msg is not None and msg['msg_type'] == 'kernel_info_reply':
-                    try: await self.iopub_channel.get_msg(timeout=0.2)     # IOPub is connected: the reply's status message came
+                    # IOPub is connected: the reply's status message came
+                    try: await self.iopub_channel.get_msg(timeout=0.2)
                     except Empty: pass
                     else:
                         self._handle_kernel_info_reply(msg); break
@@ -152,12 +160,14 @@ def kernel_manager() -> type:
         transport = CaselessStrEnum(['tcp', 'ipc'], default_value='ipc' if os.name == 'posix' else 'tcp', config=True)
         def _ip_default(self) -> str:
             "For IPC: a short socket path of this kernel's own (a Unix socket path must fit in ~100 bytes)."
-            return os.path.join(tempfile.gettempdir(), f"modelbook-kernel-{secrets.token_hex(6)}") if self.transport == 'ipc' else super()._ip_default()
+            if self.transport != 'ipc': return super()._ip_default()
+            return os.path.join(tempfile.gettempdir(), f"modelbook-kernel-{secrets.token_hex(6)}")
         @default('client_factory')
         def _client_factory_default(self): return HeadlessKernelClient
         def format_kernel_cmd(self, extra_arguments: list[str]|None=None) -> list[str]:
             return _headless_cmd(super().format_kernel_cmd(extra_arguments))
-        async def _async_finish_shutdown(self, waittime: float|None=None, pollinterval: float=0.01, restart: bool=False) -> None:
+        async def _async_finish_shutdown(self, waittime: float|None=None, pollinterval: float=0.01,
+                                         restart: bool=False) -> None:
             await super()._async_finish_shutdown(waittime, pollinterval, restart)
 
     return HeadlessKernelManager
@@ -175,7 +185,8 @@ def run_notebook(notebook: str|Path,         # the experiment notebook to run
     params = check_parameters(notebook, parameters or {})
     folder = Path(folder or paths().reports/notebook.stem/new_run_id())
     folder.mkdir(parents=True, exist_ok=False)
-    os.environ.setdefault('MODELBOOK_ROOT', str(paths().root))   # the kernel runs in the run's folder: tell it where the project is
+    # the kernel runs in the run's folder: tell it where the project is
+    os.environ.setdefault('MODELBOOK_ROOT', str(paths().root))
     out_nb, t0, error = folder/notebook.name, time.perf_counter(), None
     try: pm.execute_notebook(notebook, out_nb, parameters=params, kernel_name=kernel, cwd=folder, progress_bar=progress,
                              kernel_manager_class=kernel_manager())
@@ -183,9 +194,13 @@ def run_notebook(notebook: str|Path,         # the experiment notebook to run
     seconds = time.perf_counter() - t0
     if error:
         failed = folder.with_name(folder.name + '-FAILED'); folder.rename(failed)
-        res = RunResult('failed', failed, failed/notebook.name, None, params, seconds, error)
+        res = RunResult(status='failed', folder=failed, notebook=failed/notebook.name, report=None,
+                        parameters=params, seconds=seconds, error=error)
     else:
-        res = RunResult('completed', folder, out_nb, html_report(out_nb, folder/'report.html'), params, seconds)
-    (res.folder/'run.json').write_text(json.dumps({**asdict(res), 'notebook': str(res.notebook), 'folder': str(res.folder),
-                                                   'report': str(res.report) if res.report else None}, indent=2, default=str))
+        res = RunResult(status='completed', folder=folder, notebook=out_nb,
+                        report=html_report(out_nb, folder/'report.html'), parameters=params, seconds=seconds)
+    (res.folder/'run.json').write_text(json.dumps({**asdict(res), 'notebook': str(res.notebook),
+                                                   'folder': str(res.folder),
+                                                   'report': str(res.report) if res.report else None}, indent=2,
+                                                  default=str))
     return res

@@ -70,6 +70,7 @@ def compare_metrics(old: dict, new: dict, # metric name -> value: recorded and r
     parts += [f"{k} only in the {'re-run' if k in new else 'record'}" for k in missing]
     return Check('metrics', False, f"{len(bad)} of {len(both)} metrics differ: " + '; '.join(parts))
 
+# %% ../../nbs/83_run.reproduce.ipynb #82335766
 def compare_predictions(old: pd.DataFrame, new: pd.DataFrame, # `predictions_frame`s: recorded and re-computed
                         *, rtol: float=0.0, atol: float=1e-9) -> tuple[Check, list[str]]:
     "The re-run's held-out scores against the recorded ones, row by row; also the test rows whose content changed."
@@ -77,48 +78,60 @@ def compare_predictions(old: pd.DataFrame, new: pd.DataFrame, # `predictions_fra
     gone, added = m[m._merge == 'left_only'].row.tolist(), m[m._merge == 'right_only'].row.tolist()
     both = m[m._merge == 'both']
     changed = both[both.row_hash_old != both.row_hash_new].row.tolist()
-    data = ([f"{len(changed)} test row{'s' if len(changed) > 1 else ''} changed content (rows {', '.join(map(str, changed[:5]))}{', ...' if len(changed) > 5 else ''})"] if changed else []) \
-         + ([f"{len(gone)} recorded test rows are not in the new split"] if gone else []) + ([f"{len(added)} new test rows"] if added else [])
+    data = ([f"{len(changed)} test row{'s' if len(changed) > 1 else ''} changed content (rows "
+             f"{', '.join(map(str, changed[:5]))}{', ...' if len(changed) > 5 else ''})"] if changed else []) \
+         + ([f"{len(gone)} recorded test rows are not in the new split"] if gone
+            else []) + ([f"{len(added)} new test rows"] if added else [])
     off = ~_close(both.p_old, both.p_new, rtol, atol)
     if not (off.any() or gone or added):
         return Check('predictions', True, f"{len(both):,} test predictions identical"), data
     worst = float(np.nanmax(np.abs(both.p_old - both.p_new))) if len(both) else float('nan')
-    return Check('predictions', False, f"{int(off.sum()):,} of {len(both):,} test predictions differ (largest |diff| {worst:.2g})"
+    return Check('predictions', False,
+                 f"{int(off.sum()):,} of {len(both):,} test predictions differ (largest |diff| {worst:.2g})"
                  + (f"; {len(gone) + len(added)} rows not in both" if gone or added else '')), data
 
 # %% ../../nbs/83_run.reproduce.ipynb #dbd0066a
 def compare_data(old: dict, new: dict, rows: list[str]) -> Check:
     "The data fingerprints of the record against the re-run's, with the row-level evidence."
-    diffs = [f"{old['file']} sha256 {_short(old['raw_sha256'])} -> {_short(new['raw_sha256'])}"] if old['raw_sha256'] != new['raw_sha256'] else []
+    diffs = ([f"{old['file']} sha256 {_short(old['raw_sha256'])} -> {_short(new['raw_sha256'])}"]
+             if old['raw_sha256'] != new['raw_sha256'] else [])
     diffs += [f"{p} fingerprint {_short(old[p])} -> {_short(new[p])}" for p in ('train', 'test') if old[p] != new[p]]
     if not diffs: return Check('data', True, f"{old['file']} and both split fingerprints unchanged")
     return Check('data', False, '; '.join(diffs + rows))
 
 def compare_code(old: dict, new: dict) -> Check:
     "The package and notebook hashes of the record against today's; names the files that changed."
-    diffs = [f"{f} {'changed' if f in old['files'] and f in new['files'] else 'added' if f in new['files'] else 'removed'}"
-             for f in sorted(old['files'].keys() | new['files'].keys()) if old['files'].get(f) != new['files'].get(f)]
-    if old['package'] != new['package'] and not diffs: diffs = [f"package {_short(old['package'])} -> {_short(new['package'])}"]
+    o, n = old['files'], new['files']
+    how = lambda f: 'changed' if f in o and f in n else 'added' if f in n else 'removed'
+    diffs = [f"{f} {how(f)}" for f in sorted(old['files'].keys() | new['files'].keys())
+             if old['files'].get(f) != new['files'].get(f)]
+    if old['package'] != new['package'] and not diffs: diffs = [f"package {_short(old['package'])} -> "
+                                                                f"{_short(new['package'])}"]
     if old['notebook'] != new['notebook']: diffs.append(f"{old['notebook_name']} code cells changed")
-    git = f"git commit {_short(old['git_commit'])} -> {_short(new['git_commit'])}" if old.get('git_commit') != new.get('git_commit') else ''
+    git = (f"git commit {_short(old['git_commit'])} -> {_short(new['git_commit'])}"
+           if old.get('git_commit') != new.get('git_commit') else '')
     if not diffs: return Check('code', True, 'package and notebook unchanged' + (f" ({git})" if git else ''))
     return Check('code', False, 'modelbook/' + ', '.join(diffs) + (f"; {git}" if git else ''))
 
 def compare_environment(old: dict, new: dict) -> Check:
     "Python, platform, CPUs, packages, lock file and thread settings of the record against today's."
     diffs = _dict_changes(old, new)
-    return Check('environment', not diffs, '; '.join(diffs) if diffs else 'same Python, platform, CPUs, packages, lock file and threads')
+    return Check('environment', not diffs,
+                 '; '.join(diffs) if diffs else 'same Python, platform, CPUs, packages, lock file and threads')
 
 def compare_card(old: dict, card_name: str) -> Check:
     "The recorded card against the card's YAML today (the re-run always uses the recorded one)."
-    if not card_path(card_name).exists(): return Check('card', True, f"card `{card_name}` no longer exists; the recorded one was used")
+    if not card_path(card_name).exists():
+        return Check('card', True, f"card `{card_name}` no longer exists; the recorded one was used")
     diffs = _dict_changes(old, load_card(card_name).model_dump(mode='json'))
-    return Check('card', not diffs, ('card edited since the run (the recorded card was used): ' + '; '.join(diffs)) if diffs else 'card unchanged')
+    return Check('card', not diffs,
+         ('card edited since the run (the recorded card was used): ' + '; '.join(diffs)) if diffs else 'card unchanged')
 
 # %% ../../nbs/83_run.reproduce.ipynb #884036a6
 def _tolerance(rtol: float, atol: float) -> str:
     return f"{atol:g}" if rtol == 0 else f"atol {atol:g}, rtol {rtol:g}"
 
+# %% ../../nbs/83_run.reproduce.ipynb #985fc6c3
 @dataclass
 class Reproduction:
     "The outcome of re-running a tracked run and comparing it with its record."
@@ -147,10 +160,13 @@ class Reproduction:
         n = '; '.join(c.detail for c in self.checks if c.name in ('metrics', 'predictions'))
         changed = ', '.join(f"{c} changed" for c in self.causes)
         if self.reproduced:
-            return f"Run {self.run_id} reproduced: identical within {tol} ({n})" + (f", although {changed}." if changed else '; data, code and environment unchanged.')
-        if changed: return f"Run {self.run_id} NOT reproduced: {changed} (" + '; '.join(c.detail for c in self.checks if c.name in self.causes)[:300] + ')'
-        return (f"Run {self.run_id} NOT reproduced: results differ beyond {tol} although data, code, card and environment are unchanged: "
-                "something in training is not deterministic (an unseeded random state, or thread-dependent summation).")
+            return f"Run {self.run_id} reproduced: identical within {tol} ({n})" + (f", although {changed}." if changed
+                                                                         else '; data, code and environment unchanged.')
+        if changed: return f"Run {self.run_id} NOT reproduced: {changed} (" + '; '.join(c.detail for c in self.checks
+                                                                                   if c.name in self.causes)[:300] + ')'
+        return (f"Run {self.run_id} NOT reproduced: results differ beyond {tol} although data, code, card and "
+                "environment are unchanged: something in training is not deterministic (an unseeded random state, or "
+                "thread-dependent summation).")
 
     def summary(self) -> str:
         "The verdict in one line, then every check that found a difference."
@@ -160,25 +176,31 @@ class Reproduction:
     def __repr__(self): return self.summary()
     def _repr_html_(self):
         e = html.escape
-        rows = ''.join(f"<tr><td>{e(c.name)}</td><td>{'same' if c.ok else '<b>differs</b>'}</td><td>{e(c.detail)}</td></tr>" for c in self.checks)
-        return f"<table><caption>{e(self.headline())}</caption><tr><th>check</th><th></th><th>detail</th></tr>{rows}</table>"
+        rows = ''.join(f"<tr><td>{e(c.name)}</td><td>{'same' if c.ok else '<b>differs</b>'}</td>"
+                       f"<td>{e(c.detail)}</td></tr>"
+                       for c in self.checks)
+        return (f"<table><caption>{e(self.headline())}</caption><tr><th>check</th><th></th><th>detail</th></tr>"
+                f"{rows}</table>")
 
 # %% ../../nbs/83_run.reproduce.ipynb #9362c5de
 def recorded(run_id: str, # an MLflow run id
             ) -> dict:
-    "A run's reproducibility record, its metrics, its test predictions and its split manifest, read from the tracking store."
+    "A run's reproducibility record, metrics, test predictions and split manifest, read from the tracking store."
     import mlflow
     from mlflow.exceptions import MlflowException
     c = client()
     try: run = c.get_run(run_id)
-    except MlflowException as e: raise RegistryError(f"No run `{run_id}` in the tracking store {mlflow.get_tracking_uri()}. List runs with `make ui`.") from e
+    except MlflowException as e: raise RegistryError(f"No run `{run_id}` in the tracking store "
+                                                     f"{mlflow.get_tracking_uri()}. List runs with `make ui`.") from e
     names = {a.path for a in c.list_artifacts(run_id)}
     if not {'reproduce.json', 'predictions.parquet'} <= names:
-        raise RegistryError(f"Run `{run_id}` has no reproduce.json/predictions.parquet: it was logged before modelbook recorded what a re-run needs "
-                            f"(its artefacts: {', '.join(sorted(names)) or 'none'}). Train it again with `modelbook run CARD` to get a reproducible run.")
+        raise RegistryError(f"Run `{run_id}` has no reproduce.json/predictions.parquet: it was logged before modelbook "
+                            f"recorded what a re-run needs (its artefacts: {', '.join(sorted(names)) or 'none'}). "
+                            "Train it again with `modelbook run CARD` to get a reproducible run.")
     with tempfile.TemporaryDirectory() as d:
         get = lambda f: mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f, dst_path=d)
-        out = {'record': json.loads(Path(get('reproduce.json')).read_text()), 'predictions': pd.read_parquet(get('predictions.parquet')),
+        out = {'record': json.loads(Path(get('reproduce.json')).read_text()),
+               'predictions': pd.read_parquet(get('predictions.parquet')),
                'split': json.loads(Path(get('split.json')).read_text()) if 'split.json' in names else None}
     return {**out, 'metrics': dict(run.data.metrics), 'run': run}
 
@@ -190,7 +212,8 @@ def _split_rows(manifest: dict|None, split) -> list[str]:
     new = dict(zip(split.train.index.tolist(), (f"{h:016x}" for h in row_hashes(split.train))))
     changed = [i for i in old if i in new and old[i] != new[i]]
     moved = len(old.keys() ^ new.keys())
-    return ([f"{len(changed)} train row{'s' if len(changed) > 1 else ''} changed content (rows {', '.join(map(str, changed[:5]))}{', ...' if len(changed) > 5 else ''})"] if changed else []) \
+    return ([f"{len(changed)} train row{'s' if len(changed) > 1 else ''} changed content (rows "
+             f"{', '.join(map(str, changed[:5]))}{', ...' if len(changed) > 5 else ''})"] if changed else []) \
          + ([f"{moved} rows moved between train and test"] if moved else [])
 
 def compare_run(rec: dict,     # `recorded(run_id)`
@@ -199,11 +222,14 @@ def compare_run(rec: dict,     # `recorded(run_id)`
     "Compare a re-trained candidate with a run's record: data, code, card, environment, metrics, predictions."
     old, new = rec['record'], run_record(trained)
     pred, rows = compare_predictions(rec['predictions'], predictions_frame(trained), rtol=rtol, atol=atol)
-    metrics = {k: float(v) for k, v in trained.candidate().metrics.items() if v is not None}   # as log_candidate logs them
-    checks = [compare_data(old['data'], new['data'], rows + _split_rows(rec.get('split'), trained.split)), compare_code(old['code'], new['code']),
-              compare_card(old['card'], old['card']['name']), compare_environment(old['environment'], new['environment']),
+    # as log_candidate logs them
+    metrics = {k: float(v) for k, v in trained.candidate().metrics.items() if v is not None}
+    checks = [compare_data(old['data'], new['data'], rows + _split_rows(rec.get('split'), trained.split)),
+              compare_code(old['code'], new['code']),
+              compare_card(old['card'], old['card']['name']),
+              compare_environment(old['environment'], new['environment']),
               compare_metrics(rec['metrics'], metrics, rtol=rtol, atol=atol), pred]
-    return Reproduction(run_id, checks, rtol, atol, strict)
+    return Reproduction(run_id, checks, rtol=rtol, atol=atol, strict=strict)
 
 # %% ../../nbs/83_run.reproduce.ipynb #7189e642
 def _refused(rec: dict, run_id: str, err: ModelbookError, rtol, atol, strict) -> Reproduction:
@@ -212,11 +238,13 @@ def _refused(rec: dict, run_id: str, err: ModelbookError, rtol, atol, strict) ->
     if isinstance(err, DataError):
         try: sha = file_sha256(datasheet(old['data']['dataset']).path)
         except (ModelbookError, OSError): sha = None
-        checks.insert(0, Check('data', False, f"{old['data']['file']} sha256 {_short(old['data']['raw_sha256'])} -> {_short(sha)}"))
+        checks.insert(0, Check('data', False,
+                               f"{old['data']['file']} sha256 {_short(old['data']['raw_sha256'])} -> {_short(sha)}"))
     else: checks.insert(0, compare_card(old['card'], old['card']['name']))
     checks.insert(1, compare_code(old['code'], code_version()))
-    return Reproduction(run_id, checks, rtol, atol, strict)
+    return Reproduction(run_id, checks, rtol=rtol, atol=atol, strict=strict)
 
+# %% ../../nbs/83_run.reproduce.ipynb #9de8f8b5
 def reproduce(run_id: str,              # the MLflow run to reproduce
               *, rtol: float=0.0,       # relative tolerance on metrics and predictions
               atol: float=1e-9,         # absolute tolerance on metrics and predictions
@@ -226,11 +254,14 @@ def reproduce(run_id: str,              # the MLflow run to reproduce
     "Re-train a tracked run from its recorded card, model, seed and settings, and compare it with its record."
     t0, rec = time.perf_counter(), recorded(run_id)
     old = rec['record']
-    try: trained = train_candidate(Card.model_validate(old['card']), old['model'], seed=old['seed'], n_boot=old['n_boot'])
+    try: trained = train_candidate(Card.model_validate(old['card']), old['model'], seed=old['seed'],
+                                   n_boot=old['n_boot'])
     except ModelbookError as e: res = _refused(rec, run_id, e, rtol, atol, strict)
     else: res = compare_run(rec, trained, run_id=run_id, rtol=rtol, atol=atol, strict=strict)
     res.seconds = time.perf_counter() - t0
     if tag:
         when = datetime.now(timezone.utc).isoformat(timespec='seconds')
-        client().set_tag(run_id, 'modelbook.reproduced', f"{'yes' if res.reproduced else 'no'} at {when}" + (f"; changed: {', '.join(res.causes)}" if res.causes else ''))
+        client().set_tag(run_id, 'modelbook.reproduced',
+            f"{'yes' if res.reproduced else 'no'} at {when}"
+                         + (f"; changed: {', '.join(res.causes)}" if res.causes else ''))
     return res

@@ -21,8 +21,10 @@ text = (HERE/'ok.csv').read_text().splitlines(); text[3] = text[3].replace(',No'
 (HERE/'non_utf8.csv').write_bytes(('\n'.join(text) + '\n').encode('latin-1'))
 lines = (HERE/'ok.csv').read_text().splitlines(); lines[0] = lines[0].replace('MAANTHUI', 'MOSTYPE', 1)
 (HERE/'duplicated_header.csv').write_text('\n'.join(lines) + '\n')
-bad = base.copy().astype({'PPERSAUT': float}); bad.loc[[5, 6], 'PPERSAUT'] = [np.nan, np.inf]; write('nan_and_inf.csv', bad)
+bad = base.copy().astype({'PPERSAUT': float}); bad.loc[[5, 6], 'PPERSAUT'] = [np.nan, np.inf]
+write('nan_and_inf.csv', bad)
 leak = raw.head(1500).copy(); rng = np.random.default_rng(0)
 leak['PPERSAUT'] = np.where(leak['Purchase'].eq('Yes'), 8, 0); flip = rng.choice(len(leak), 15, replace=False)
 leak.loc[flip, 'PPERSAUT'] = 8 - leak.loc[flip, 'PPERSAUT']; write('target_leak.csv', leak)
-pii = base.copy(); pii.insert(0, 'contact', [f"customer{i}@example-mail.com" for i in range(len(pii))]); write('pii_column.csv', pii)
+pii = base.copy(); pii.insert(0, 'contact', [f"customer{i}@example-mail.com" for i in range(len(pii))])
+write('pii_column.csv', pii)
