@@ -46,7 +46,7 @@ Measured 2026-11-26 23:28 UTC (kernels on IPC sockets), 2 CPUs, load average 0.3
   The P1 anchor measured plain papermill at 0.55 s (median of one-notebook runs) on a pip-installed (compiled) venv.
 """
 from __future__ import annotations
-import argparse, os, re, shutil, statistics, sys, tempfile, time
+import argparse, os, shutil, statistics, tempfile, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 import modelbook.data.contract as C
 
 from modelbook.core.config import paths
-from modelbook.data.load import read_dataset, datasheet
+from modelbook.data.load import read_dataset
 
 
 # -- the hand-written pandas equivalent -------------------------------------------------------------------------

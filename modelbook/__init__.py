@@ -149,8 +149,9 @@ def new_home(old: str, # a 0.1 module, e.g. 'experiments' or 'modelbook.experime
     old = old.removeprefix('modelbook.')
     for new, names in MOVED.get(old, {}).items():
         if name in names: return f"modelbook.{new}"
-    raise AttributeError(f"module 'modelbook.{old}' has no attribute {name!r}" + (
-        f"; modelbook 0.2 moved its names to {', '.join('modelbook.' + n for n in MOVED[old])}" if old in MOVED else ''))
+    homes = ', '.join('modelbook.' + n for n in MOVED.get(old, {}))
+    moved = f"; modelbook 0.2 moved its names to {homes}" if old in MOVED else ''
+    raise AttributeError(f"module 'modelbook.{old}' has no attribute {name!r}" + moved)
 
 # %% ../nbs/99_compat.ipynb #3071d226
 def _forwarding(old: str):
@@ -169,12 +170,13 @@ class _OldModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     "Finds `modelbook.<old>` for the 0.1 modules that are no module now, as an empty module whose names forward."
     def find_spec(self, fullname, path=None, target=None):
         old = fullname.removeprefix('modelbook.')
-        # last on sys.meta_path: a real module of that name (e.g. the folder `modelbook.data`) is found before this is asked
+        # last on sys.meta_path: a real module of that name (e.g. the folder `modelbook.data`) is found first
         return importlib.util.spec_from_loader(fullname, self) if fullname != old and old in MOVED else None
     def create_module(self, spec): return None
     def exec_module(self, module):
         old = module.__name__.removeprefix('modelbook.')
-        module.__doc__ = f"modelbook 0.1's `{module.__name__}`, kept until 0.3: its names now live in " + ', '.join(f"modelbook.{n}" for n in MOVED[old]) + '.'
+        homes = ', '.join(f"modelbook.{n}" for n in MOVED[old])
+        module.__doc__ = f"modelbook 0.1's `{module.__name__}`, kept until 0.3: its names now live in {homes}."
         module.__getattr__, module.__dir__ = _forwarding(old)
 
 def _install():

@@ -4,7 +4,7 @@ import json
 import pandas as pd, pytest
 from conftest import copy_project, modelbook
 
-# the backtest library is tested in 08b_backtest; this runs the CLI and its report (make test-all)
+# the backtest library is tested in 71_monitor.backtest; this runs the CLI and its report (make test-all)
 pytestmark = pytest.mark.slow
 
 STRATEGIES = ['card', 'static', 'monthly', 'sliding', 'drift', 'recalibrate']

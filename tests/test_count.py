@@ -4,7 +4,8 @@ import json, subprocess
 import httpx, numpy as np, pandas as pd, pytest
 from conftest import BIN, env_for, modelbook, run_card, serving as cli_service
 
-# train_candidate on a count card is tested in 06_experiments and 04e; this is the CLI and its report (make test-all)
+# train_candidate on a count card is tested in 52_lifecycle.train and 35_evaluate.count;
+# this is the CLI and its report (make test-all)
 @pytest.mark.slow
 def test_run_bikeshare_reports_deviance_and_mae_with_cis(tmp_path):
     root, run_dir, m = run_card(tmp_path/'project', 'bikeshare', model='hgb', n_boot=200)

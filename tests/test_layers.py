@@ -3,7 +3,6 @@ imports inside functions alike, and no import circle exists. Deliberate exceptio
 (as kedro's import-linter contracts list `ignore_imports`)."""
 import ast
 from pathlib import Path
-import pytest
 from conftest import ROOT
 
 # bottom first; a layer may import from the layers before it in this list

@@ -60,7 +60,8 @@ def test_serve_predicts_like_the_model_in_process(trained):
         assert http.get('/health').status_code == 200, "the service must stay up after a bad request"
 
 
-# drift verdicts are tested in 08_monitor; `modelbook monitor` itself runs at the end of the load test (make test-all)
+# drift verdicts are tested in 70_monitor.drift;
+# `modelbook monitor` itself runs at the end of the load test (make test-all)
 @pytest.mark.slow
 def test_monitor_flags_a_shifted_batch_and_not_an_unshifted_one(trained, tmp_path):
     root, _ = trained
@@ -156,7 +157,8 @@ def test_bad_data_fails_cleanly(tmp_path, edit, expected):
     assert expected.split(';')[0] in (runs[0]/'train.ipynb').read_text(), "the failed notebook keeps the error"
     assert not (root/'mlflow.db').exists() or registered_versions(root) == []
 
-# the gate, promote and rollback are tested in 05_track; this is the CLI on a second version (make test-all)
+# the gate, promote and rollback are tested in 51_lifecycle.registry;
+# this is the CLI on a second version (make test-all)
 @pytest.mark.slow
 def test_promote_refuses_a_version_that_fails_the_gate(trained):
     root, _ = trained

@@ -9,7 +9,7 @@ from conftest import modelbook, run_card, serving
 
 CLASSES = ['clear', 'cloudy/misty', 'light rain/snow']
 
-# about 75 s CPU, 3 min wall: the pieces are tested in-process in 04f, 05_track, 07_serve (real uvicorn), 07b and 08
+# about 75 s CPU, 3 min wall: the pieces are tested in-process in 36, 51, 61_deploy.service (real uvicorn), 62 and 70
 # (make test-all)
 @pytest.mark.slow
 def test_weather_card_run_register_serve_score_monitor(tmp_path):

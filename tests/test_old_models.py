@@ -4,9 +4,9 @@ tests/fixtures/registered-0.1/ holds what 0.1 registered for the three bundled c
 registration tags with the sha256 manifest) and 60 held-out rows with the predictions 0.1 made for them. Here they
 are registered again byte for byte in a fresh MLflow store, as they sit in an existing project's registry, and the
 current code loads them (hashes verified, skops with the package's trusted types) and serves one over HTTP."""
-import json, shutil, subprocess, sys
+import json, subprocess, sys
 import pandas as pd, pytest
-from conftest import BIN, ROOT, env_for, serving
+from conftest import ROOT, env_for, serving
 
 FIXTURES = ROOT/'tests'/'fixtures'/'registered-0.1'
 CARDS = ('caravan', 'bikeshare', 'weather')

@@ -5,7 +5,7 @@ import json, re, shutil, sqlite3, subprocess, sys
 import pandas as pd, pytest
 from conftest import env_for
 
-# reproduce is tested in-process in 06c_reproduce; this runs the CLI on the shared project and edited copies
+# reproduce is tested in-process in 83_run.reproduce; this runs the CLI on the shared project and edited copies
 # (make test-all)
 pytestmark = pytest.mark.slow
 

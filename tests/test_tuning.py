@@ -31,7 +31,7 @@ def _card(root, **tuning):
     path.write_text(yaml.safe_dump(card, sort_keys=False))
     return path
 
-# tune and assess_selection are tested in 03c_tuning; this trains a tuned card end to end (make test-all)
+# tune and assess_selection are tested in 50_lifecycle.tuning; this trains a tuned card end to end (make test-all)
 @pytest.mark.slow
 def test_tuning_from_the_card(tmp_path):
     root = copy_project(tmp_path/'project')
@@ -77,7 +77,7 @@ print(json.dumps({'cv': r.tuning.scores.attrs['cv'], 'folds': len(r.tuning.score
                   'model_params': r.model['model'].get_params(), 'summary': r.tuning.summary()}, default=str))
 """
 
-# tune_card is tested on both cards in 03c_tuning; this trains them end to end from their cards (make test-all)
+# tune_card is tested on both cards in 50_lifecycle.tuning; this trains them end to end from their cards (make test-all)
 @pytest.mark.slow
 @pytest.mark.parametrize('card, cv, folds, metric, better',
                          [('bikeshare', 'TimeSeriesSplit', 3, 'mean_absolute_error', 'lower'),

@@ -243,7 +243,8 @@ rule changes only when the gain is established.""", [result.share_decision]))
 
 Of the {w['rows']} a calibrated model gives "10%", about 10% turn out to be {w['events']}.
 Points below the diagonal mean the model is
-over-confident.""", [plot_calibration(y, p, words=w), *([result.calibration] if result.calibration is not None else [])]))
+over-confident.""", [plot_calibration(y, p, words=w),
+                     *([result.calibration] if result.calibration is not None else [])]))
     out.append(self._slices_section(result, w))
     errors = worst_errors(result.X_test, y, p, k=5)
     out.append(Section(f"The most confident mistakes, with their features: {w['non_events']} the model ranked highest, "

@@ -155,9 +155,12 @@ def report(self: Count, result) -> list[Section]:
     when = ((test_rows[tcol].to_numpy(float) + (test_rows['hr'].to_numpy() / 24 if 'hr' in test_rows else 0)) if tcol
             else np.arange(len(test_rows), dtype=float))
     phi = pearson_dispersion(train_rows[c.data.target], result.model.predict(train_rows[list(result.contract)]))
-    show = [plot_by_hour(result.y_test, {name: result.p_test}, result.X_test['hr'], unit=unit)] if 'hr' in result.X_test else []
-    show += [plot_over_time(result.y_test, result.p_test, when, dispersion=phi, unit=unit, name=name, time_unit=tcol or 'row'),
-             plot_residuals(result.y_test, result.p_test, when, block=c.evaluation.block, time_unit=tcol or 'row', lag_unit='rows')]
+    show = ([plot_by_hour(result.y_test, {name: result.p_test}, result.X_test['hr'], unit=unit)]
+            if 'hr' in result.X_test else [])
+    show += [plot_over_time(result.y_test, result.p_test, when, dispersion=phi, unit=unit, name=name,
+                            time_unit=tcol or 'row'),
+             plot_residuals(result.y_test, result.p_test, when, block=c.evaluation.block, time_unit=tcol or 'row',
+                            lag_unit='rows')]
     return [Section("""## Forecasts against what happened
 
 The mean count by hour of day over the test period, observed (with an interval over the days) and predicted; then

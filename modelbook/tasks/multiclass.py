@@ -196,13 +196,15 @@ def report(self: Multiclass, result) -> list[Section]:
 Rows are the observed classes of the held-out rows, columns the class the model names (its most probable one);
 each cell gives the count and the share of its row. Then per class, with 95% intervals: precision (of the rows
 named this class, the share that are) and recall (of the rows of this class, the share named so).""",
-                    [plot_confusion(result.y_test, result.p_test, classes=classes, title=f"{c.data.target}, {result.kind}, held-out rows"),
+                    [plot_confusion(result.y_test, result.p_test, classes=classes,
+                                    title=f"{c.data.target}, {result.kind}, held-out rows"),
                      result.evaluation.class_table().round(3)]),
             Section("""## Are the probabilities honest, class by class?
 
 For each class, one-vs-rest: among rows given probability 0.3 of that class, about 30% should be of it. The
 expected calibration error (ECE) per class and their mean, the classwise ECE, which the promotion gate compares
-with the card's `promotion.max_ece`.""", [result.calibration, plot_reliability_ovr(result.y_test, result.p_test, classes=classes)])]
+with the card's `promotion.max_ece`.""",
+                    [result.calibration, plot_reliability_ovr(result.y_test, result.p_test, classes=classes)])]
 
 # %% ../../nbs/43_tasks.multiclass.ipynb #bfeafb72
 _MAX_CLASSES = 20
