@@ -97,7 +97,7 @@ def serve(args) -> int:
 def promote(args) -> int:
     "Promote a registered version to champion through the gate."
     from modelbook.lifecycle.registry import promote as _promote
-    gate = _promote(args.model, args.version, why=args.why)
+    gate = _promote(args.model, args.version, why=args.why, card=args.card)
     print(f"`{args.model}` v{args.version} is now champion. {gate.reason}")
     return 0
 
@@ -259,6 +259,8 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument('model')
     pr.add_argument('version')
     pr.add_argument('--why', default='', help='a note recorded with the promotion')
+    pr.add_argument('--card', help="judge by this card's promotion rules (default: the project's card of the "
+                                   "model's name as it is now; 'registered': the rules registered with the version)")
     pr.set_defaults(func=promote)
     rb = sub.add_parser('rollback', help='make the previous champion the champion again')
     rb.add_argument('model')

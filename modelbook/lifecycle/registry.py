@@ -8,9 +8,9 @@ import getpass, json, logging, os, tempfile, warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from ..core.config import tracking_uri
+from ..core.config import tracking_uri, card_path, read_card
 from ..core.lineage import file_sha256, code_version
-from ..core.errors import RegistryError, ArtifactIntegrityError
+from ..core.errors import RegistryError, ArtifactIntegrityError, ConfigError
 import numpy as np
 from ..data.load import fingerprint
 from ..models.kinds import trusted_types
@@ -20,8 +20,8 @@ from sklearn.pipeline import Pipeline
 
 # %% auto #0
 __all__ = ['SQLITE_BUSY_TIMEOUT_MS', 'prepare_sqlite_store', 'client', 'experiment_id', 'manifest', 'verify_manifest',
-           'Candidate', 'TrackedRun', 'log_candidate', 'champion_version', 'set_champion', 'Gate', 'promotion_gate',
-           'promote', 'rollback', 'RegisteredModel', 'load_registered']
+           'Candidate', 'TrackedRun', 'log_candidate', 'champion_version', 'set_champion', 'Gate', 'promotion_rules',
+           'promotion_gate', 'promote', 'rollback', 'RegisteredModel', 'load_registered']
 
 # %% ../../nbs/51_lifecycle.registry.ipynb #20f7cf2d
 # tqdm's notebook check, met when MLflow imports it in a kernel
@@ -260,26 +260,43 @@ def _beats_champion(name: str, version: str, alpha: float,
                        "trained again)")
     return task.beats(new_h, old_h, version=old.version, alpha=alpha, block=block)
 
+# %% ../../nbs/51_lifecycle.registry.ipynb #853d2041
+def promotion_rules(name: str,                 # registered model name: the project's card of that name, if any
+                    registered: dict,          # the card registered with the version (its bundle's `card`)
+                    card: str|Path|None=None,  # a card name or file to judge by; 'registered': the registered rules
+                   ) -> tuple[dict, str]:
+    "The `promotion` rules the gate applies and, in words, where they come from."
+    if card is None:
+        try: p = card_path(name)
+        except ConfigError: p = None   # outside a project only the registered card is known
+        card = p if p is not None and p.exists() else 'registered'
+    if str(card) == 'registered':
+        return dict(registered.get('promotion') or {}), "the rules registered with this version"
+    return read_card(card).promotion.model_dump(), f"the rules of {card_path(card).name} as it is now"
+
 # %% ../../nbs/51_lifecycle.registry.ipynb #8f27b7ef
 def promotion_gate(name: str,         # registered model name
                    version: str,      # the version to judge
+                   *, card: str|Path|None=None,  # whose promotion rules: see `promotion_rules`
                   ) -> Gate:
-    "Judge a version against its card's promotion rules: criterion met, calibrated, better than the champion."
+    "Judge a version by the promotion rules in force: criterion met, calibrated, better than the champion."
     mv = client().get_model_version(name, version)
-    card = _bundle(name, version).get('card', {})
-    rules = card.get('promotion', {}) or {}
-    alpha, task = rules.get('alpha', 0.05), get_task(card.get('task', 'binary'))
-    checks = [('criterion', mv.tags.get('verdict') == 'pass', f"success criterion {mv.tags.get('verdict', 'unknown')}")]
+    registered = _bundle(name, version).get('card', {})
+    rules, source = promotion_rules(name, registered, card)
+    alpha, task = rules.get('alpha', 0.05), get_task(registered.get('task', 'binary'))
+    verdict = mv.tags.get('verdict', 'unknown')
+    checks = [('criterion', verdict == 'pass', f"success criterion {verdict} (as judged at training)")]
     # the task's rule: ECE, or predicted / observed total
-    checks.append(('calibration', *task.calibration_check(mv.tags, rules)))
-    block = (card.get('evaluation') or {}).get('block', 1)
+    ok, detail = task.calibration_check(mv.tags, rules)
+    checks.append(('calibration', ok, f"{detail}, by {source}"))
+    block = (registered.get('evaluation') or {}).get('block', 1)
     checks.append(('beats champion', *_beats_champion(name, str(version), alpha, task=task, block=block)))
     return Gate(name, str(version), checks)
 
 # %% ../../nbs/51_lifecycle.registry.ipynb #958a366c
-def promote(name: str, version: str, *, why: str='') -> Gate:
+def promote(name: str, version: str, *, why: str='', card: str|Path|None=None) -> Gate:
     "Move `champion` to `version` if it passes the promotion gate; raise `RegistryError` naming the failed checks."
-    gate = promotion_gate(name, version)
+    gate = promotion_gate(name, version, card=card)
     if not gate.passed:
         raise RegistryError(f"Model `{name}` v{version} was not promoted: "
                             + '; '.join(f"{c} failed ({d})" for c, ok, d in gate.checks if not ok) + '.')
@@ -300,7 +317,7 @@ def rollback(name: str) -> str:
     return str(prev.version)
 
 def _consider_champion(c, cand: Candidate, version) -> tuple[bool, str]:
-    gate = promotion_gate(cand.name, version)
+    gate = promotion_gate(cand.name, version, card='registered')   # at training: the card just trained on
     if gate.passed:
         set_champion(cand.name, version, reason='at training: ' + gate.reason,
                      evidence={k: {'passed': ok, 'detail': d} for k, ok, d in gate.checks})
