@@ -385,20 +385,26 @@ def sentence(self:ShareDecision) -> str:
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #6dfdb550
 @patch
+def details(self:ShareDecision) -> str:
+    "The four estimates with their intervals, and what they were computed on (the lines under the sentence)."
+    w = self.words
+    return (f"  {self.share}\n  {self.profit}\n  {self.fixed_profit}\n  {self.gain}\n"
+            f"  Share chosen on {self.n_select:,} {w['rows']}; profits on {'the same' if self.in_sample else 'other'} "
+            f"{self.n_eval:,} {w['rows']}; cost {self.cost_per_contact:g} per {w['action']}, margin "
+            f"{self.margin_per_sale:g} for each of the {w['events']} reached.")
+
+@patch
 def summary(self:ShareDecision) -> str:
     "The sentence, the four estimates with their intervals, and what they were computed on."
-    w = self.words
-    return (f"{self.sentence}\n  {self.share}\n  {self.profit}\n  {self.fixed_profit}\n  {self.gain}\n"
-            f"  Share chosen on {self.n_select:,} {w['rows']}; profits on {'the same' if self.in_sample else 'other'} "
-            f"{self.n_eval:,} {w['rows']}; cost {self.cost_per_contact:g} per contact, margin {self.margin_per_sale:g} "
-            "per sale.")
+    return f"{self.sentence}\n{self.details()}"
 
 @patch
 def __str__(self:ShareDecision) -> str: return self.summary()
 
 @patch
 def _repr_html_(self:ShareDecision) -> str:
-    return f"<p><b>{self.status.upper()}</b>: {html.escape(self.sentence)}</p><pre>{html.escape(self.summary())}</pre>"
+    "The status and the sentence once, then the estimates."
+    return f"<p><b>{self.status.upper()}</b>: {html.escape(self.sentence)}</p><pre>{html.escape(self.details())}</pre>"
 
 # %% ../../nbs/33_evaluate.calibration.ipynb #00b02a84
 def optimal_share(y,  # 0/1 labels of the selection set (where the share is chosen), shape (n,)
