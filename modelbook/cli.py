@@ -5,6 +5,7 @@
 # %% ../nbs/90_cli.ipynb #5ca9d3b9
 from __future__ import annotations
 import argparse, sys
+from . import __version__
 from .core.config import paths
 from .core.errors import ModelbookError
 
@@ -226,6 +227,7 @@ def parser() -> argparse.ArgumentParser:
     "The `modelbook` argument parser."
     p = argparse.ArgumentParser(prog='modelbook',
                            description="A notebook-first ML lifecycle: data, experiments, models, service, monitoring.")
+    p.add_argument('--version', action='version', version=f'modelbook {__version__}')
     sub = p.add_subparsers(dest='command', required=True)
     d = sub.add_parser('data', help='check and report on raw data').add_subparsers(dest='data_command', required=True)
     v = d.add_parser('verify', help='re-check raw files against their datasheets')

@@ -1,5 +1,5 @@
 "What users install is what was tested: build the wheel and import modelbook from it, outside the source tree."
-import os, subprocess, sys, zipfile
+import configparser, os, subprocess, sys, zipfile
 from conftest import ROOT, copy_project
 
 def test_wheel_installs_and_imports(tmp_path):
@@ -8,8 +8,11 @@ def test_wheel_installs_and_imports(tmp_path):
                    check=True, capture_output=True, cwd=tmp_path)
     wheel, = (tmp_path/'dist').glob('modelbook-*.whl')
     names = zipfile.ZipFile(wheel).namelist()
-    modules = {p.name for p in (ROOT/'modelbook').glob('*.py')}
-    assert {f"modelbook/{m}" for m in modules} <= set(names), f"wheel lacks modules: {modules}"
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT/'modelbook').rglob('*.py')}   # every layer's folder
+    assert modules <= set(names), f"wheel lacks modules: {sorted(modules - set(names))}"
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith('METADATA'))).decode()
+    status = configparser.ConfigParser(delimiters=['=']); status.read(ROOT/'settings.ini')
+    assert f"Development Status :: {status['DEFAULT']['status']} - " in meta, meta[:2000]
     entry = next(n for n in names if n.endswith('entry_points.txt'))
     assert 'modelbook = modelbook.cli:main' in zipfile.ZipFile(wheel).read(entry).decode()
     site = tmp_path/'site'

@@ -318,6 +318,13 @@ def _bearer(token: str|None):
                                 headers={'WWW-Authenticate': 'Bearer'})
     return check
 
+# %% ../../nbs/61_deploy.service.ipynb #c37dfd2a
+def _route_label(request: Request, status: int) -> str:
+    "The `path` label of a request: its route's template, `<unmatched>` for a URL no route matches."
+    route = request.scope.get('route')
+    if route is not None: return route.path
+    return '<unmatched>' if status == 404 else request.url.path   # FastAPI's own fixed pages: /docs, /openapi.json
+
 # %% ../../nbs/61_deploy.service.ipynb #1cb5b63c
 def create_app(get_model: Callable[[], ServedModel], # returns the model to serve now; called on every request
                *, max_records: int=1000,             # most records one /predict request may hold
@@ -339,8 +346,9 @@ def create_app(get_model: Callable[[], ServedModel], # returns the model to serv
 
     @app.middleware('http')
     async def _measure(request: Request, call_next):
-        t0, path = time.perf_counter(), request.url.path
+        t0 = time.perf_counter()
         response = await call_next(request)
+        path = _route_label(request, response.status_code)
         m['requests'].labels(path, str(response.status_code)).inc()
         m['latency'].labels(path).observe(time.perf_counter() - t0)
         if response.status_code >= 500: m['errors'].labels(path).inc()
