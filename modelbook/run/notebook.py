@@ -65,8 +65,11 @@ def check_parameters(path: str|Path, # an experiment notebook
     return {**declared, **values}
 
 # %% ../../nbs/80_run.notebook.ipynb #efa37126
+_LITERAL_WORDS = {'true': True, 'false': False, 'none': None, 'null': None}
+
 def parse_value(text: str): # a value as typed on the command line
-    "A command-line value as a Python literal when it is one, else as the string itself."
+    "A command-line value as a Python literal when it is one (`true`/`false`/`none` in any case too), else the string."
+    if text.strip().lower() in _LITERAL_WORDS: return _LITERAL_WORDS[text.strip().lower()]
     try: return ast.literal_eval(text)
     except (ValueError, SyntaxError): return text
 
