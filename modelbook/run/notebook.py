@@ -69,7 +69,7 @@ _LITERAL_WORDS = {'true': True, 'false': False, 'none': None, 'null': None}
 
 def parse_value(text: str): # a value as typed on the command line
     "A command-line value as a Python literal when it is one (`true`/`false`/`none` in any case too), else the string."
-    if text.strip().lower() in _LITERAL_WORDS: return _LITERAL_WORDS[text.strip().lower()]
+    if (word := text.strip().lower()) in _LITERAL_WORDS: return _LITERAL_WORDS[word]
     try: return ast.literal_eval(text)
     except (ValueError, SyntaxError): return text
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd
 from fastcore.basics import patch
-from ..core.errors import ConfigError, ModelError
+from ..core.errors import ConfigError, DataError, ModelError
 from ..core.config import Card
 from ..evaluate.base import MetricCI, Verdict, _MetricReport
 from ..evaluate.calibration import ShareDecision
 from ..evaluate.multiclass import ClasswiseCalibration
 
 # %% auto #0
-__all__ = ['Judgement', 'Section', 'WindowMetric', 'Task', 'shared_groups']
+__all__ = ['Judgement', 'Section', 'WindowMetric', 'Task', 'shared_groups', 'held_out_baseline', 'ece_check']
 
 # %% ../../nbs/40_tasks.base.ipynb #dcfba907
 @dataclass
@@ -292,6 +292,22 @@ def window_metric(self: Task, card: Card, y, scores, *, bundle: dict, classes=()
                   seed: int=0) -> WindowMetric:
     "The metric monitoring watches on a labelled window, with its interval, its held-out baseline and the card's bar."
     self._missing('window_metric')
+
+# %% ../../nbs/40_tasks.base.ipynb #e80b2d96
+def held_out_baseline(bundle: dict,  # a registered version's bundle (its `metrics`: metrics.json)
+                      metric: str,   # the card's metric
+                     ) -> float:
+    "The held-out value of `metric` the version recorded: the baseline a window's value is compared with."
+    if metric not in (bundle.get('metrics') or {}):
+        raise DataError(f"The model's bundle records no held-out `{metric}` (metrics.json), so the window's "
+                        "performance has no baseline. Remedy: register the model again with this version of modelbook.")
+    return float(bundle['metrics'][metric])
+
+def ece_check(tags: dict, promotion: dict) -> tuple[bool, str]:
+    "The promotion gate's calibration rule on probabilities: the held-out ECE (`metric.ece`) within `max_ece`."
+    ece, limit = tags.get('metric.ece'), promotion.get('max_ece', 0.05)
+    if ece is None: return False, "no calibration error recorded"
+    return float(ece) <= limit, f"ECE {float(ece):.3f} (limit {limit:g})"
 
 # %% ../../nbs/40_tasks.base.ipynb #6a1f8ee3
 @patch

@@ -16,7 +16,7 @@ from ..evaluate.binary import (BINARY_BETTER, evaluate_binary, verdict, roc_auc,
 from ..evaluate.calibration import ece_ci, optimal_share
 from ..evaluate.compare import delong_test
 from ..evaluate.slices import slice_report, plot_slices, worst_errors
-from .base import Task, Judgement, Section, WindowMetric
+from .base import Task, Judgement, Section, WindowMetric, held_out_baseline, ece_check
 
 # %% auto #0
 __all__ = ['Binary']
@@ -195,9 +195,7 @@ def difference_words(self: Binary, t) -> str:
 @patch
 def calibration_check(self: Binary, tags: dict, promotion: dict) -> tuple[bool, str]:
     "The held-out ECE within `promotion.max_ece`."
-    ece, limit = tags.get('metric.ece'), promotion.get('max_ece', 0.05)
-    return ece is not None and float(ece) <= limit, (f"ECE {float(ece):.3f} (limit {limit:g})" if ece is not None
-                                                     else "no calibration error recorded")
+    return ece_check(tags, promotion)
 
 # %% ../../nbs/41_tasks.binary.ipynb #d27655dc
 @patch
@@ -205,13 +203,11 @@ def window_metric(self: Binary, card, y, scores, *, bundle: dict, classes=(), n_
                   seed: int=0) -> WindowMetric:
     "The card's metric on the window, with the card's share and economics."
     metric, econ = card.success.metric, card.economics
-    if metric not in (bundle.get('metrics') or {}):
-        raise DataError(f"The model's bundle records no held-out `{metric}` (metrics.json), so the window's "
-                        "performance has no baseline. Remedy: register the model again with this version of modelbook.")
+    baseline = held_out_baseline(bundle, metric)
     ev = evaluate_binary(np.asarray(y), scores, share=card.decision.share, cost_per_contact=econ.cost_per_contact,
                          margin_per_sale=econ.margin_per_sale, n_boot=n_boot, alpha=card.success.alpha, seed=seed)
     return WindowMetric(metric=metric, better=self.metrics[metric], value=ev[metric],
-                        baseline=float(bundle['metrics'][metric]),
+                        baseline=baseline,
                         bar=card.success.minimum)
 
 # %% ../../nbs/41_tasks.binary.ipynb #93748822

@@ -17,7 +17,7 @@ from ..evaluate.compare import mcnemar_classes
 from ..evaluate.multiclass import (MULTICLASS_BETTER, evaluate_card, evaluate_multiclass, roc_auc_ovr, log_loss,
                                            accuracy, macro_f1,
                                            plot_confusion, plot_reliability_ovr)
-from .base import Task, Judgement, Section, WindowMetric
+from .base import Task, Judgement, Section, WindowMetric, held_out_baseline, ece_check
 
 # %% auto #0
 __all__ = ['Multiclass']
@@ -164,9 +164,7 @@ def difference_words(self: Multiclass, t) -> str:
 @patch
 def calibration_check(self: Multiclass, tags: dict, promotion: dict) -> tuple[bool, str]:
     "The classwise ECE within `promotion.max_ece`."
-    ece, limit = tags.get('metric.ece'), promotion.get('max_ece', 0.05)
-    return ece is not None and float(ece) <= limit, (f"ECE {float(ece):.3f} (limit {limit:g})" if ece is not None
-                                                     else "no calibration error recorded")
+    return ece_check(tags, promotion)
 
 # %% ../../nbs/43_tasks.multiclass.ipynb #7f7b5c17
 @patch
@@ -174,16 +172,14 @@ def window_metric(self: Multiclass, card, y, scores, *, bundle: dict, classes=()
                   seed: int=0) -> WindowMetric:
     "The card's metric on the window against its held-out value; a note instead when the window lacks a class."
     metric = card.success.metric
-    if metric not in (bundle.get('metrics') or {}):
-        raise DataError(f"The model's bundle records no held-out `{metric}` (metrics.json), so the window's "
-                        "performance has no baseline. Remedy: register the model again with this version of modelbook.")
+    baseline = held_out_baseline(bundle, metric)
     if absent := sorted(set(map(str, classes)) - set(pd.Series(y).astype(str))):
         return WindowMetric(note=f"No performance check: the window has no row of class(es) {', '.join(absent)}, and "
                                  f"{metric} needs every class. Remedy: a longer window.")
     ev = evaluate_multiclass(pd.Series(y).astype(str).to_numpy(), scores, classes=list(classes), n_boot=n_boot,
                              alpha=card.success.alpha, seed=seed)
     better = self.metrics[metric]
-    return WindowMetric(metric=metric, better=better, value=ev[metric], baseline=float(bundle['metrics'][metric]),
+    return WindowMetric(metric=metric, better=better, value=ev[metric], baseline=baseline,
                         bar=card.success.minimum if better == 'higher' else card.success.maximum)
 
 # %% ../../nbs/43_tasks.multiclass.ipynb #5d4ebfaf
